@@ -1,0 +1,10 @@
+/** The Hono app: routes and the error mapper, wired. */
+import { Hono } from 'hono';
+import { notFound, onError } from './routes/errors';
+import type { AppEnv } from './routes/types';
+import { wellKnown } from './routes/well-known';
+
+export const app = new Hono<AppEnv>();
+app.route('/', wellKnown);
+app.notFound(notFound);
+app.onError(onError);

@@ -1,0 +1,17 @@
+/** The Worker's bindings: wrangler.toml [vars] and KV, plus secrets. */
+export interface Env {
+  /** Trust records and cached issuer JWKS (see docs/storage-schema.md). */
+  TRUST: KVNamespace;
+  /** `iss` of the credentials and registry tokens this edge signs. */
+  EDGE_ISSUER?: string;
+  /** `iss` of registry bearer tokens, if it must differ from EDGE_ISSUER (registry `auth.token.issuer`). */
+  REGISTRY_TOKEN_ISSUER?: string;
+  /** Secret: JSON key ring, see src/signing/keys.ts and `npm run keys`. */
+  EDGE_SIGNING_KEYS?: string;
+  /** Secret: bearer token for /admin/v1/*. */
+  ADMIN_TOKEN?: string;
+  /** Log decisions as JSON lines ("off" to silence, e.g. in benchmarks). Default on. */
+  AUDIT_LOG?: string;
+}
+
+export const DEFAULT_EDGE_ISSUER = 'edge-credential-provider';

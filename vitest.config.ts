@@ -1,0 +1,46 @@
+/**
+ * `npm test`: two projects.
+ * - worker: test/unit and test/integration/worker run inside workerd with real local KV
+ *   (@cloudflare/vitest-pool-workers), against a key ring made fresh for this run.
+ * - node: test/integration/plugin runs the built exec plugin as a child process.
+ * The end-to-end suite (real registry, skopeo, containerd) is vitest.e2e.config.ts.
+ */
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+import { generateAdminToken, generateKeyRing } from './scripts/lib/keys.mjs';
+
+export const TEST_ADMIN_TOKEN = generateAdminToken();
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                EDGE_ISSUER: 'https://edge.test',
+                EDGE_SIGNING_KEYS: JSON.stringify(generateKeyRing()),
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                AUDIT_LOG: 'off',
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'worker',
+          include: ['test/unit/**/*.test.ts', 'test/integration/worker/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/integration/plugin/**/*.test.ts', 'test/unit/scripts/**/*.test.ts'],
+          globalSetup: [],
+        },
+      },
+    ],
+  },
+});
