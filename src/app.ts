@@ -1,10 +1,14 @@
 /** The Hono app: routes and the error mapper, wired. */
 import { Hono } from 'hono';
+import { admin } from './routes/admin';
+import { credentials } from './routes/credentials';
 import { notFound, onError } from './routes/errors';
 import type { AppEnv } from './routes/types';
 import { wellKnown } from './routes/well-known';
 
 export const app = new Hono<AppEnv>();
 app.route('/', wellKnown);
+app.route('/', credentials);
+app.route('/', admin);
 app.notFound(notFound);
 app.onError(onError);

@@ -4,7 +4,7 @@
  * send on the wire (no token, password or key ever goes into one). Detail for the
  * audit log goes into `detail`, which is logged, never returned.
  */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 503;
 
 export class EdgeError extends Error {
   readonly code: string;
@@ -62,6 +62,7 @@ export const CredentialExpired = define('ERR_CREDENTIAL_EXPIRED', 401, 'the cred
 // Administration
 export const Unauthorized = define('ERR_UNAUTHORIZED', 401, 'a valid admin bearer token is required');
 export const InvalidRecord = define('ERR_INVALID_RECORD', 400, 'the trust record is invalid');
+export const IssuerConflict = define('ERR_ISSUER_CONFLICT', 409, 'another trust record already holds this issuer');
 
 // Dependencies (fail closed)
 export const StoreUnavailable = define('ERR_STORE_UNAVAILABLE', 503, 'the trust store is unavailable');

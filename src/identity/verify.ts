@@ -1,0 +1,125 @@
+/**
+ * Service-account token verification: pure. Token + the issuer's trust record + a key
+ * resolver + `now` in; the verified workload identity out, or an EdgeError that says
+ * exactly which check failed. No env, no fetch, no clock read.
+ *
+ * Checks, in order: structure, algorithm (the record's asymmetric allow-list; never
+ * `none` or HS*), signature (keys only from the record's key source; `jku`, `x5u` and
+ * embedded `jwk` headers are ignored), `iss`, `aud`, `exp`/`nbf`/`iat` with 60 s skew,
+ * total lifetime, and the Kubernetes claims (`sub` agrees with `kubernetes.io`).
+ */
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import {
+  AlgorithmNotAllowed, AudienceMismatch, BadSignature, ClaimsInvalid, EdgeError, TokenExpired,
+  TokenLifetimeTooLong, TokenMalformed, TokenNotYetValid, UnknownIssuer, UnknownKey,
+} from '../errors';
+import type { TrustRecord } from '../policy/schema';
+
+/** Clock skew tolerated between the cluster and the edge, seconds. */
+export const CLOCK_SKEW = 60;
+/** A service-account token is a few KiB; anything far larger is not one. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+export interface VerifiedServiceAccount {
+  issuer: string;
+  namespace: string;
+  serviceAccount: { name: string; uid: string };
+  pod?: { name: string; uid: string };
+  node?: { name: string; uid: string };
+  expiresAt: number;
+  jti?: string;
+}
+
+const ref = z.object({ name: z.string().min(1).max(253), uid: z.string().min(1).max(64) });
+const KubernetesClaimSchema = z.object({
+  namespace: z.string().min(1).max(63),
+  serviceaccount: ref,
+  pod: ref.optional(),
+  node: ref.optional(),
+});
+const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
+
+/** Reads `iss` without verifying anything, to find the trust record. */
+export function peekIssuer(token: string): string {
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed('token too long');
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(token);
+  } catch {
+    throw new TokenMalformed('not a compact JWT');
+  }
+  if (typeof payload.iss !== 'string' || payload.iss.length === 0) throw new TokenMalformed('no iss claim');
+  return payload.iss;
+}
+
+function mapJoseError(err: unknown): EdgeError {
+  if (err instanceof EdgeError) return err;
+  if (err instanceof joseErrors.JWTExpired) return new TokenExpired();
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'aud': return new AudienceMismatch(err.reason);
+      case 'iss': return new UnknownIssuer('iss mismatch after lookup');
+      case 'nbf': return new TokenNotYetValid('nbf in the future');
+      case 'iat': return err.reason === 'check_failed' ? new TokenNotYetValid('iat in the future') : new TokenMalformed('bad iat');
+      default: return new TokenMalformed(`claim ${err.claim}: ${err.reason}`);
+    }
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed();
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignature();
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return new UnknownKey();
+  if (err instanceof joseErrors.JOSEError) return new TokenMalformed(err.code);
+  return new TokenMalformed('unverifiable token');
+}
+
+export async function verifyServiceAccountToken(
+  token: string,
+  record: TrustRecord,
+  getKey: JWTVerifyGetKey,
+  /** Seconds since the epoch. */
+  now: number,
+): Promise<VerifiedServiceAccount> {
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed('token too long');
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new TokenMalformed('bad protected header');
+  }
+  if (!alg || !(record.algorithms as string[]).includes(alg)) throw new AlgorithmNotAllowed(`alg ${alg ?? 'missing'}`);
+
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, getKey, {
+      algorithms: record.algorithms,
+      issuer: record.issuer,
+      audience: record.audiences,
+      currentDate: new Date(now * 1000),
+      clockTolerance: CLOCK_SKEW,
+      requiredClaims: ['exp', 'iat', 'sub'],
+    }));
+  } catch (err) {
+    throw mapJoseError(err);
+  }
+
+  const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf?: number };
+  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid('iat in the future');
+  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong(`lifetime ${exp - iat}s`);
+
+  const k8s = KubernetesClaimSchema.safeParse(payload['kubernetes.io']);
+  if (!k8s.success) throw new ClaimsInvalid('kubernetes.io claim missing or malformed');
+  const sub = SUB_RE.exec(String(payload.sub));
+  if (!sub) throw new ClaimsInvalid('sub is not system:serviceaccount:<ns>:<name>');
+  const claim = k8s.data;
+  if (sub[1] !== claim.namespace || sub[2] !== claim.serviceaccount.name) throw new ClaimsInvalid('sub disagrees with kubernetes.io');
+
+  return {
+    issuer: record.issuer,
+    namespace: claim.namespace,
+    serviceAccount: claim.serviceaccount,
+    ...(claim.pod ? { pod: claim.pod } : {}),
+    ...(claim.node ? { node: claim.node } : {}),
+    expiresAt: exp,
+    ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The trust record: one per cluster issuer, the single source of truth for what that
+ * cluster's workloads may pull. Stored in KV (see src/store/), managed by the admin API,
+ * validated here. Types come from these schemas; nothing is ever cast from KV.
+ *
+ * Durations are in seconds.
+ */
+import { z } from 'zod';
+import { ACTIONS } from '../registry/credential';
+
+/** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
+export const SA_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/** Credential lifetime bounds: registries assume tokens live >= 60 s; 12 h caps the blast radius. */
+export const MIN_CREDENTIAL_TTL = 60;
+export const MAX_CREDENTIAL_TTL = 12 * 60 * 60;
+export const DEFAULT_CREDENTIAL_TTL = 60 * 60;
+/** Kubernetes' default bound token lives 1 h; 24 h is generous and still bounded. */
+export const DEFAULT_MAX_TOKEN_LIFETIME = 24 * 60 * 60;
+
+// DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
+const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63');
+
+/** Namespace or service-account name, or a `*` glob over them. */
+const nameGlob = z.string().min(1).max(253).regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob');
+
+/** Registry host with optional port, as it appears in image references: `ghcr.io`, `127.0.0.1:5000`. */
+export const registryHost = z
+  .string()
+  .regex(/^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/, 'must be a registry host with optional port, like "registry.example.com:5000"');
+
+/** Repository pattern: path components of lowercase names, `*` within a component, `**` across. */
+const repositoryPattern = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs');
+
+const httpsUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
+  const url = new URL(u);
+  return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}, 'must be an https URL (http only for loopback, in development)');
+
+const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional(), use: z.string().optional(), alg: z.string().optional() })
+  .refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'must be a public key (no private or symmetric parts)');
+
+/** Where the issuer's public keys come from: exactly one source. */
+export const KeySourceSchema = z.discriminatedUnion('type', [
+  /** Keys pasted into the record: for clusters whose issuer is not reachable from the internet. */
+  z.strictObject({ type: z.literal('inline'), jwks: z.strictObject({ keys: z.array(jwk).min(1).max(20) }) }),
+  /** An explicit JWKS URL (for a cluster: `<issuer>/openid/v1/jwks` or a public copy of it). */
+  z.strictObject({ type: z.literal('jwks_uri'), uri: httpsUrl }),
+  /** OIDC discovery: `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`. */
+  z.strictObject({ type: z.literal('discovery') }),
+]);
+
+export const RuleSchema = z.strictObject({
+  name: dnsLabel,
+  /** Namespaces the rule applies to: exact names or `*` globs. */
+  namespaces: z.array(nameGlob).min(1),
+  /** Service-account names. Default: any (`*`). */
+  serviceAccounts: z.array(nameGlob).min(1).default(['*']),
+  /** Pin the rule to these service-account uids (a deleted and recreated account gets a new uid). */
+  serviceAccountUids: z.array(z.string().min(1).max(64)).min(1).optional(),
+  /**
+   * Required service-account annotation values, from the request's serviceAccountAnnotations.
+   * These are asserted by the node's kubelet, not signed by the API server: see docs/security.md.
+   */
+  annotations: z.record(z.string().min(1).max(317), z.string().max(4096)).optional(),
+  /** Registry host[:port] of the images the rule covers, as in image references. */
+  registry: registryHost,
+  /** The registry's token-auth `service` name (its `auth.token.service`). Default: `registry`. */
+  service: z.string().min(1).max(255).optional(),
+  /** Repository patterns granted. */
+  repositories: z.array(repositoryPattern).min(1).max(50),
+  /** Actions granted. Default: pull. */
+  actions: z.array(z.enum(ACTIONS)).min(1).default(['pull']),
+  /** Credential lifetime in seconds, 60 to 43200. Default 3600. */
+  ttl: z.number().int().min(MIN_CREDENTIAL_TTL).max(MAX_CREDENTIAL_TTL).default(DEFAULT_CREDENTIAL_TTL),
+});
+
+export const TrustRecordSchema = z.strictObject({
+  name: dnsLabel,
+  /** The cluster's service-account issuer (`--service-account-issuer`), matched exactly against `iss`. */
+  issuer: z.string().min(1).max(2048),
+  /** A disabled record denies every token from this issuer. Default false. */
+  disabled: z.boolean().default(false),
+  /** Accepted token audiences (the kubelet config's serviceAccountTokenAudience). At least one. */
+  audiences: z.array(z.string().min(1).max(1024)).min(1).max(20),
+  /** Allowed signature algorithms. Default RS256 and ES256. */
+  algorithms: z.array(z.enum(SA_TOKEN_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
+  /** Longest accepted token lifetime (exp - iat), seconds. Default 86400. */
+  maxTokenLifetime: z.number().int().min(60).max(7 * 24 * 60 * 60).default(DEFAULT_MAX_TOKEN_LIFETIME),
+  keys: KeySourceSchema,
+  /** Ordered rules; the first that matches grants. No match: denied. */
+  rules: z.array(RuleSchema).max(200),
+  /**
+   * How the kubelet may cache credentials: Image (per image, default: a credential covers the
+   * matched rule's repositories only), Registry, or Global.
+   */
+  cacheKeyType: z.enum(['Image', 'Registry', 'Global']).default('Image'),
+}).superRefine((record, ctx) => {
+  const seen = new Set<string>();
+  record.rules.forEach((rule, i) => {
+    if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
+    seen.add(rule.name);
+  });
+  if (record.keys.type === 'discovery' && !httpsUrl.safeParse(record.issuer).success) {
+    ctx.addIssue({ code: 'custom', path: ['keys'], message: 'discovery needs an https issuer URL; use inline keys or jwks_uri' });
+  }
+});
+
+export type TrustRecord = z.infer<typeof TrustRecordSchema>;
+export type TrustRecordInput = z.input<typeof TrustRecordSchema>;
+export type Rule = z.infer<typeof RuleSchema>;
+export type KeySource = z.infer<typeof KeySourceSchema>;
+
+/** zod issues as `path: message` lines, for error messages that name the bad field. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.slice(0, 20).map((i) => `${i.path.length ? i.path.join('.') : '(record)'}: ${i.message}`);
+}

@@ -1,0 +1,44 @@
+/** Request bodies: bounded before they are read, JSON parsed into `unknown` for zod. */
+import { BadRequest, BodyTooLarge } from '../errors';
+
+/** A kubelet request is under 8 KiB (a token of ~1-2 KiB, an image, annotations). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > limit) throw new BodyTooLarge(`content-length ${declared}`);
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyTooLarge(`body over ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all);
+  } catch {
+    throw new BadRequest('body is not UTF-8');
+  }
+}
+
+export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const text = await readBody(req, limit);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('body is not valid JSON');
+  }
+}

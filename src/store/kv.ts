@@ -1,0 +1,71 @@
+/**
+ * Every KV key the edge uses is built here, and every read is parsed with its schema.
+ * The layout, with example records and TTLs, is in docs/storage-schema.md.
+ *
+ *   trust/v1/issuer/<issuer>   TrustRecord (JSON)          no TTL    looked up on every exchange
+ *   trust/v1/name/<name>       { issuer }                  no TTL    admin API index by name
+ *   jwks/v1/<url>              { uat, jwks }               TTL       issuer keys (jose jwksCache)
+ *   oidc/v1/<issuer>           { jwks_uri }                TTL       discovery result
+ *
+ * Issuers and URLs are percent-encoded so that no value can forge another key's prefix.
+ */
+import type { z } from 'zod';
+import { StoreUnavailable } from '../errors';
+
+/** KV rejects expirationTtl under 60 s; every TTL goes through here. */
+export const MIN_KV_TTL = 60;
+export function kvTtl(seconds: number): number {
+  return Math.max(MIN_KV_TTL, Math.ceil(seconds));
+}
+
+const enc = encodeURIComponent;
+
+export const keys = {
+  trustByIssuer: (issuer: string) => `trust/v1/issuer/${enc(issuer)}`,
+  trustName: (name: string) => `trust/v1/name/${enc(name)}`,
+  trustNamePrefix: 'trust/v1/name/',
+  jwks: (url: string) => `jwks/v1/${enc(url)}`,
+  discovery: (issuer: string) => `oidc/v1/${enc(issuer)}`,
+} as const;
+
+/**
+ * Reads and parses a JSON value. Missing: undefined. A KV failure is StoreUnavailable
+ * (the caller fails closed); a value that does not parse is treated as absent and logged.
+ */
+export async function readJson<S extends z.ZodType>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<z.infer<S> | undefined> {
+  let raw: string | null;
+  try {
+    raw = cacheTtl ? await kv.get(key, { type: 'text', cacheTtl: kvTtl(cacheTtl) }) : await kv.get(key, 'text');
+  } catch {
+    throw new StoreUnavailable(`KV get failed for ${key.split('/').slice(0, 2).join('/')}`);
+  }
+  if (raw === null) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    console.log(JSON.stringify({ event: 'kv_corrupt', key: key.split('/').slice(0, 2).join('/') }));
+    throw new StoreUnavailable('stored value does not match its schema');
+  }
+  return result.data;
+}
+
+export async function writeJson(kv: KVNamespace, key: string, value: unknown, ttlSeconds?: number): Promise<void> {
+  try {
+    await kv.put(key, JSON.stringify(value), ttlSeconds ? { expirationTtl: kvTtl(ttlSeconds) } : undefined);
+  } catch {
+    throw new StoreUnavailable('KV put failed');
+  }
+}
+
+export async function remove(kv: KVNamespace, key: string): Promise<void> {
+  try {
+    await kv.delete(key);
+  } catch {
+    throw new StoreUnavailable('KV delete failed');
+  }
+}

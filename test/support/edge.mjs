@@ -1,0 +1,86 @@
+// Starts the real edge (`wrangler dev`, local mode) on a free loopback port for Node-side
+// tests, end-to-end runs and benchmarks. Each instance gets its own KV directory and its
+// own fresh key ring and admin token; nothing from the developer's .dev.vars leaks in.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// Run wrangler's JS entry on this very Node (the pinned one), not whatever `node` is on PATH.
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * @param {{ vars?: Record<string,string>, keyRing?: object, adminToken?: string, timeoutMs?: number }} [opts]
+ * @returns {Promise<{ url: string, port: number, adminToken: string, keyRing: object, logs: () => string, stop: () => Promise<void> }>}
+ */
+export async function startEdge(opts = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'ecp-edge-'));
+  const keyRing = opts.keyRing ?? generateKeyRing();
+  const adminToken = opts.adminToken ?? generateAdminToken();
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const vars = { EDGE_ISSUER: url, AUDIT_LOG: 'on', ...opts.vars, EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken };
+  const envFile = join(dir, 'edge.env');
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    [WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+      '--persist-to', join(dir, 'state'), '--env-file', envFile, '--show-interactive-dev-session=false', '--log-level', 'info'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so stop() ends workerd too
+    },
+  );
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited early (${child.exitCode}):\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`edge did not become healthy on ${url}:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { url, port, adminToken, keyRing, logs: () => output, stop };
+}
