@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { admin } from './routes/admin';
 import { credentials } from './routes/credentials';
 import { notFound, onError } from './routes/errors';
+import { registryToken } from './routes/token';
 import type { AppEnv } from './routes/types';
 import { wellKnown } from './routes/well-known';
 
@@ -10,5 +11,6 @@ export const app = new Hono<AppEnv>();
 app.route('/', wellKnown);
 app.route('/', credentials);
 app.route('/', admin);
+app.route('/', registryToken);
 app.notFound(notFound);
 app.onError(onError);

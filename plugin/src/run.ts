@@ -8,11 +8,10 @@
  */
 import { exchange, type Clock } from './client';
 import { generateConfig, GENERATE_CONFIG_USAGE } from './config';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, inputError, PluginError, protocolError } from './errors';
+import { EXIT_FAILURE, EXIT_OK, inputError, PluginError, protocolError } from './errors';
 import { parseOptions } from './options';
 import { checkResponse, parseRequest } from './protocol';
-import { fingerprint } from './redact';
-import { Redactor } from './redact';
+import { fingerprint, Redactor } from './redact';
 
 declare const __PLUGIN_VERSION__: string;
 export const VERSION = typeof __PLUGIN_VERSION__ === 'string' ? __PLUGIN_VERSION__ : '0.0.0-dev';
@@ -158,11 +157,10 @@ export async function run(io: RunIO): Promise<number> {
   } catch (err) {
     if (err instanceof PluginError) {
       fail(err.message);
-      if (err.exitCode === EXIT_USAGE && command !== 'generate-config') fail(`run "${NAME} --help" for usage`);
       return err.exitCode;
     }
     // A bug, not an expected failure: name it without echoing values that may be secret.
-    fail(`internal error (${err instanceof Error ? err.name : typeof err}); rerun with --verbose and report it`);
+    fail(`internal error (${err instanceof Error ? err.name : typeof err}); please report it`);
     return EXIT_FAILURE;
   }
 }

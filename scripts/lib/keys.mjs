@@ -1,6 +1,8 @@
 // Key material for the edge, made with node:crypto alone (no openssl needed).
-// The key ring format is documented in src/signing/keys.ts.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+// The key ring format is documented in src/signing/keys.ts; `npm run keys` (scripts/keys.mjs)
+// is the command line over these functions.
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createSelfSignedCertificate, DEFAULT_CERT_DAYS } from './x509.mjs';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -21,21 +23,100 @@ export function libtrustKeyId(spkiDer) {
   return out.match(/.{4}/g).join(':');
 }
 
-/** A fresh ES256 signing key: { kid, privateJwk }. */
-export function generateSigningKey() {
+/** The certificate's subject: names the edge and the key, so a registry operator can tell keys apart. */
+const commonNameFor = (kid) => `edge-credential-provider ${kid.slice(0, 19)}`;
+
+/** A self-signed certificate (PEM) for a key ring entry's private JWK. */
+export function certificateFor(privateJwk, { days = DEFAULT_CERT_DAYS, now = new Date() } = {}) {
+  const privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
+  const kid = libtrustKeyId(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }));
+  return createSelfSignedCertificate({ privateKey, commonName: commonNameFor(kid), days, now });
+}
+
+/**
+ * A fresh ES256 signing key: { kid, privateJwk, certificate }. The certificate is what a
+ * registry's rootcertbundle trusts; `days` is its validity (default 3650).
+ */
+export function generateSigningKey({ days = DEFAULT_CERT_DAYS } = {}) {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = libtrustKeyId(publicKey.export({ type: 'spki', format: 'der' }));
   const { kty, crv, x, y, d } = privateKey.export({ format: 'jwk' });
-  return { kid, privateJwk: { kty, crv, x, y, d } };
+  const certificate = createSelfSignedCertificate({ privateKey, commonName: commonNameFor(kid), days });
+  return { kid, privateJwk: { kty, crv, x, y, d }, certificate };
 }
 
 /** A key ring with one fresh, active key. */
-export function generateKeyRing() {
-  const key = generateSigningKey();
+export function generateKeyRing(opts) {
+  const key = generateSigningKey(opts);
   return { active: key.kid, keys: [key] };
 }
 
 /** 32 random bytes, base64url: the admin bearer token. */
 export function generateAdminToken() {
   return randomBytes(32).toString('base64url');
+}
+
+// ---- key ring maintenance (scripts/keys.mjs) ----
+
+/**
+ * Checks a key ring as the Worker will (src/signing/keys.ts) and more: each kid is the key's
+ * libtrust id, the active kid is present, and each certificate holds that very key and is
+ * currently valid. Returns a list of problems, empty when the ring is sound.
+ */
+export function checkKeyRing(ring, now = new Date()) {
+  const problems = [];
+  if (!ring || typeof ring !== 'object' || !Array.isArray(ring.keys) || ring.keys.length === 0) return ['not a key ring: { active, keys: [...] }'];
+  for (const [i, key] of ring.keys.entries()) {
+    let spki;
+    try {
+      spki = createPublicKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    } catch {
+      problems.push(`keys[${i}]: privateJwk is not an EC key`);
+      continue;
+    }
+    if (key.privateJwk?.crv !== 'P-256' || !key.privateJwk?.d) problems.push(`keys[${i}]: privateJwk must be a private EC P-256 key`);
+    const kid = libtrustKeyId(spki);
+    if (key.kid !== kid) problems.push(`keys[${i}]: kid ${key.kid} is not the key's libtrust id ${kid}`);
+    if (key.certificate !== undefined) {
+      try {
+        const cert = new X509Certificate(key.certificate);
+        if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(spki)) problems.push(`keys[${i}]: certificate is for another key`);
+        if (new Date(cert.validTo) < now) problems.push(`keys[${i}]: certificate expired ${cert.validTo}`);
+      } catch {
+        problems.push(`keys[${i}]: certificate is not a PEM X.509 certificate`);
+      }
+    }
+  }
+  if (!ring.keys.some((k) => k.kid === ring.active)) problems.push(`active kid ${ring.active} is not in keys`);
+  return problems;
+}
+
+/** Adds a new key and makes it active; the previous keys stay as retiring. */
+export function rotateKeyRing(ring, opts) {
+  const key = generateSigningKey(opts);
+  return { ring: { active: key.kid, keys: [key, ...ring.keys] }, added: key.kid };
+}
+
+/** Removes a retiring key. The active key cannot be retired (rotate first). */
+export function retireKey(ring, kid) {
+  if (kid === ring.active) throw new Error(`${kid} is the active key: rotate first, then retire it`);
+  if (!ring.keys.some((k) => k.kid === kid)) throw new Error(`no key ${kid} in the key ring`);
+  return { ...ring, keys: ring.keys.filter((k) => k.kid !== kid) };
+}
+
+/** Gives every key without a certificate a self-signed one (rings made before certificates existed). */
+export function certifyKeyRing(ring, opts) {
+  const added = [];
+  const keys = ring.keys.map((k) => {
+    if (k.certificate) return k;
+    added.push(k.kid);
+    return { ...k, certificate: certificateFor(k.privateJwk, opts) };
+  });
+  return { ring: { ...ring, keys }, added };
+}
+
+/** The PEM bundle for a registry's `auth.token.rootcertbundle`: active key first. */
+export function certificateBundle(ring) {
+  const ordered = [...ring.keys].sort((a, b) => (a.kid === ring.active ? -1 : b.kid === ring.active ? 1 : 0));
+  return ordered.filter((k) => k.certificate).map((k) => k.certificate.trim() + '\n').join('');
 }

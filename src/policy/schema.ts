@@ -37,8 +37,9 @@ const repositoryPattern = z
   .regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs');
 
 const httpsUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
-  const url = new URL(u);
-  return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  // zod runs refinements even after the url check failed: parse defensively.
+  const url = URL.parse(u);
+  return url !== null && (url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
 }, 'must be an https URL (http only for loopback, in development)');
 
 const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional(), use: z.string().optional(), alg: z.string().optional() })

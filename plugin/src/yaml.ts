@@ -1,0 +1,38 @@
+/**
+ * A tiny YAML writer for the generated config: maps, lists, strings, booleans, numbers.
+ * Strings are always written as JSON strings, which YAML reads as double-quoted scalars,
+ * so no value can turn into a boolean, a number or a comment by accident.
+ */
+type Value = string | number | boolean | Value[] | { [key: string]: Value | undefined };
+
+function scalar(v: string | number | boolean): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+function lines(value: Value, indent: string): string[] {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [`${indent}[]`];
+    return value.flatMap((item) => {
+      if (typeof item === 'object') {
+        const [first = '', ...rest] = lines(item, `${indent}  `);
+        return [`${indent}- ${first.trimStart()}`, ...rest];
+      }
+      return [`${indent}- ${scalar(item)}`];
+    });
+  }
+  if (typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, v]) => {
+      if (v === undefined) return [];
+      if (typeof v === 'object' && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
+        return [`${indent}${key}:`, ...lines(v, `${indent}  `)];
+      }
+      if (typeof v === 'object') return [`${indent}${key}: ${Array.isArray(v) ? '[]' : '{}'}`];
+      return [`${indent}${key}: ${scalar(v)}`];
+    });
+  }
+  return [`${indent}${scalar(value)}`];
+}
+
+export function toYaml(value: object): string {
+  return `${lines(value as Value, '').join('\n')}\n`;
+}

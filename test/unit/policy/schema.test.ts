@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { describeIssues, TrustRecordSchema } from '../../../src/policy/schema';
+
+const valid = {
+  name: 'prod',
+  issuer: 'https://k8s.example',
+  audiences: ['edge'],
+  keys: { type: 'discovery' },
+  rules: [{ name: 'r1', namespaces: ['team-a'], registry: 'reg.example:5000', repositories: ['team-a/*'] }],
+};
+
+function issuesOf(input: unknown): string[] {
+  const r = TrustRecordSchema.safeParse(input);
+  expect(r.success).toBe(false);
+  return describeIssues(r.error!);
+}
+
+describe('TrustRecordSchema', () => {
+  it('fills documented defaults', () => {
+    const r = TrustRecordSchema.parse(valid);
+    expect(r.disabled).toBe(false);
+    expect(r.algorithms).toEqual(['RS256', 'ES256']);
+    expect(r.maxTokenLifetime).toBe(86400);
+    expect(r.cacheKeyType).toBe('Image');
+    expect(r.rules[0]).toMatchObject({ serviceAccounts: ['*'], actions: ['pull'], ttl: 3600 });
+  });
+
+  it.each([
+    ['an unknown top-level field', { ...valid, extra: 1 }, '(record)'],
+    ['no audiences', { ...valid, audiences: [] }, 'audiences'],
+    ['a symmetric algorithm', { ...valid, algorithms: ['HS256'] }, 'algorithms.0'],
+    ['alg none', { ...valid, algorithms: ['none'] }, 'algorithms.0'],
+    ['a private key inline', { ...valid, keys: { type: 'inline', jwks: { keys: [{ kty: 'EC', d: 'secret' }] } } }, 'keys.jwks.keys.0'],
+    ['a symmetric key inline', { ...valid, keys: { type: 'inline', jwks: { keys: [{ kty: 'oct', k: 'secret' }] } } }, 'keys.jwks.keys.0'],
+    ['a plain-http jwks_uri', { ...valid, keys: { type: 'jwks_uri', uri: 'http://k8s.example/jwks' } }, 'keys.uri'],
+    ['discovery for a non-URL issuer', { ...valid, issuer: 'kubernetes' }, 'keys'],
+    ['a credential ttl above 12 h', { ...valid, rules: [{ ...valid.rules[0], ttl: 43201 }] }, 'rules.0.ttl'],
+    ['a credential ttl under 60 s', { ...valid, rules: [{ ...valid.rules[0], ttl: 59 }] }, 'rules.0.ttl'],
+    ['an unknown action', { ...valid, rules: [{ ...valid.rules[0], actions: ['delete'] }] }, 'rules.0.actions.0'],
+    ['a registry with a path', { ...valid, rules: [{ ...valid.rules[0], registry: 'reg.example/x' }] }, 'rules.0.registry'],
+    ['an uppercase repository pattern', { ...valid, rules: [{ ...valid.rules[0], repositories: ['Team/*'] }] }, 'rules.0.repositories.0'],
+    ['duplicate rule names', { ...valid, rules: [valid.rules[0], valid.rules[0]] }, 'rules.1.name'],
+    ['a bad record name', { ...valid, name: 'Prod_1' }, 'name'],
+  ])('rejects %s, naming the field', (_title, input, path) => {
+    expect(issuesOf(input).some((i) => i.startsWith(`${path}:`) || i.startsWith(`${path}.`))).toBe(true);
+  });
+
+  it('allows plain http for a loopback jwks_uri (local development)', () => {
+    expect(TrustRecordSchema.safeParse({ ...valid, keys: { type: 'jwks_uri', uri: 'http://127.0.0.1:9999/jwks' } }).success).toBe(true);
+  });
+});
