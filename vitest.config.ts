@@ -37,8 +37,8 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/integration/plugin/**/*.test.ts', 'test/unit/scripts/**/*.test.ts'],
-          globalSetup: [],
+          include: ['test/integration/plugin/**/*.test.ts', 'test/integration/edge/**/*.test.ts', 'test/unit/scripts/**/*.test.ts'],
+          globalSetup: ['test/integration/plugin/global-setup.ts'],
         },
       },
     ],

@@ -38,7 +38,14 @@ export async function buildSea({ node = process.execPath, outfile = SEA_FILE } =
   rmSync(outfile, { force: true });
   copyFileSync(node, outfile);
   chmodSync(outfile, 0o755);
+  // npm's Node binary carries debug info; stripping it saves ~18 MB. Needs binutils' strip.
+  try {
+    execFileSync('strip', [outfile], { stdio: 'ignore' });
+  } catch {
+    console.warn('build-sea: `strip` not available, the executable keeps its debug symbols');
+  }
   const { inject } = await import('postject');
+  // postject (LIEF) prints harmless "Can't find string offset for section name" warnings.
   await inject(outfile, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
   rmSync(work, { recursive: true, force: true });
   return outfile;

@@ -10,6 +10,8 @@ export interface Env {
   EDGE_SIGNING_KEYS?: string;
   /** Secret: bearer token for /admin/v1/*. */
   ADMIN_TOKEN?: string;
+  /** Seconds after a JWKS fetch before an unknown `kid` may trigger another. Default 30. */
+  JWKS_COOLDOWN_SECONDS?: string;
   /** Log decisions as JSON lines ("off" to silence, e.g. in benchmarks). Default on. */
   AUDIT_LOG?: string;
 }

@@ -41,6 +41,11 @@ export interface ExchangeTrace {
   image?: string;
 }
 
+function cooldownMs(env: Env): number | undefined {
+  const seconds = Number(env.JWKS_COOLDOWN_SECONDS);
+  return env.JWKS_COOLDOWN_SECONDS && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
 export async function authorize(input: ExchangeInput, ctx: ExchangeContext, trace: ExchangeTrace = {}): Promise<Authorized> {
   const image = parseImageRef(input.image);
   trace.image = `${image.registry}/${image.repository}`;
@@ -51,7 +56,12 @@ export async function authorize(input: ExchangeInput, ctx: ExchangeContext, trac
   if (!compiled) throw new UnknownIssuer();
   if (compiled.record.disabled) throw new IssuerDisabled(`record ${compiled.record.name}`);
 
-  const keys = await issuerKeys(compiled.record, { kv: ctx.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: ctx.waitUntil });
+  const keys = await issuerKeys(compiled.record, {
+    kv: ctx.env.TRUST,
+    fetch: (...a) => fetch(...a),
+    waitUntil: ctx.waitUntil,
+    cooldownMs: cooldownMs(ctx.env),
+  });
   let identity: VerifiedServiceAccount;
   try {
     identity = await verifyServiceAccountToken(input.token, compiled.record, keys.getKey, ctx.now);

@@ -20,8 +20,8 @@ import { JwksUnavailable } from '../errors';
 import type { TrustRecord } from '../policy/schema';
 import { keys, readJson, writeJson } from '../store/kv';
 
-/** After a successful fetch, an unknown kid refetches only after this long, ms. */
-export const JWKS_COOLDOWN_MS = 30_000;
+/** After a successful fetch, an unknown kid refetches only after this long, ms (JWKS_COOLDOWN_SECONDS). */
+export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
 /** Keys older than this are refetched before use, ms. Cluster keys rotate rarely. */
 export const JWKS_MAX_AGE_MS = 10 * 60_000;
 /** One JWKS or discovery fetch may take this long, ms. */
@@ -33,6 +33,8 @@ const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 export interface KeyDeps {
   kv: KVNamespace;
+  /** Cooldown for unknown-kid refetches, ms. */
+  cooldownMs?: number;
   fetch: typeof fetch;
   /** Runs work after the response (ctx.waitUntil). */
   waitUntil: (p: Promise<unknown>) => void;
@@ -96,7 +98,7 @@ function remoteEntry(url: string, deps: KeyDeps): Promise<RemoteEntry> {
       const stored = await readJson(deps.kv, keys.jwks(url), CachedJwksSchema).catch(() => undefined);
       const cache = (stored ? { uat: stored.uat, jwks: stored.jwks } : {}) as ExportedJWKSCache | Record<string, never>;
       const set = createRemoteJWKSet(new URL(url), {
-        cooldownDuration: JWKS_COOLDOWN_MS,
+        cooldownDuration: deps.cooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS,
         cacheMaxAge: JWKS_MAX_AGE_MS,
         timeoutDuration: JWKS_TIMEOUT_MS,
         [jwksCache]: cache,

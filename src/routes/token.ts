@@ -77,7 +77,7 @@ function basicPassword(header: string | undefined): string | undefined {
   let decoded: string;
   try {
     const binary = atob(match[1]!);
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+    decoded = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
   } catch {
     throw new CredentialInvalid('basic credentials are not base64 UTF-8');
   }
