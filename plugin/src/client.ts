@@ -15,7 +15,7 @@ const BACKOFF_BASE_MS = 250;
 /** Backoff ceiling, so a long budget is spent on attempts rather than on one sleep. */
 const BACKOFF_CAP_MS = 4_000;
 /** No point starting an attempt with less time than this left. */
-const MIN_ATTEMPT_MS = 50;
+const MIN_ATTEMPT_MS = 100;
 
 export interface Clock {
   now(): number;
@@ -142,7 +142,10 @@ async function attempt(body: string, opts: Options, deps: ExchangeDeps, limitMs:
     bytes = await readBody(res);
   } catch (err) {
     if (err instanceof PluginError) throw err;
-    if (controller.signal.aborted) return { ok: false, reason: `no answer within ${limitMs}ms` };
+    if (controller.signal.aborted) {
+      const reason = limitMs < opts.attemptTimeoutMs ? 'no answer before the budget ran out' : `no answer within ${limitMs}ms`;
+      return { ok: false, reason };
+    }
     const { reason, retry } = describeNetworkError(err);
     if (!retry) throw networkError(`cannot reach the edge at ${opts.endpoint.origin}: ${reason}`);
     return { ok: false, reason };
@@ -199,7 +202,7 @@ export async function exchange(body: string, opts: Options, deps: ExchangeDeps, 
     } else {
       const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (n - 1));
       wait = step / 2 + clock.random() * (step / 2); // "equal jitter": spread nodes apart, keep a floor
-      if (clock.now() + wait + MIN_ATTEMPT_MS > deadline) throw giveUp(` (budget of ${seconds(opts.budgetMs)} spent)`);
+      if (clock.now() + wait + MIN_ATTEMPT_MS > deadline) throw giveUp(` (no time left in the ${seconds(opts.budgetMs)} budget for another attempt)`);
     }
     deps.debug(`waiting ${Math.round(wait)}ms before attempt ${n + 1}`);
     await clock.sleep(wait);

@@ -55,6 +55,7 @@ const isApiVersion = (v: unknown): v is ApiVersion => (API_VERSIONS as readonly 
 
 /** Quotes a value we did not produce, short and on one line, for an error message. */
 export function quote(value: unknown, max = 60): string {
+  if (value === undefined) return '(missing)';
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return JSON.stringify(clean.length > max ? `${clean.slice(0, max)}...` : clean);

@@ -1,0 +1,308 @@
+/**
+ * The bench Worker: runs in workerd under `wrangler dev` (bench/floor.wrangler.toml), the
+ * same runtime as the edge. It measures, inside the isolate, what an exchange must cost
+ * (the floor: one service-account token verification plus one ES256 signature) and what
+ * each step of the edge's own code costs, by running one operation N times in a loop.
+ *
+ *   POST /setup          fixtures from the Node side (tokens, issuer JWKS, trust record)
+ *   GET  /run?op=&n=     runs `op` n times; answers { op, n, ms } (performance.now inside)
+ *   GET  /ops            the operation names
+ *   POST /noop           HTTP floor: reads the body, answers a response of the edge's size
+ *   POST /exchange?alg=  minimal exchange endpoint: parse, verify, sign, answer; nothing else
+ *
+ * Timing: performance.now() in workerd is coarse (1 ms) and, in production, only advances
+ * across I/O. Loops here run for hundreds of ms, and the Node side checks every figure
+ * against the wall time it sees from outside and against the workerd process's CPU time.
+ */
+import { Hono } from 'hono';
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { app } from '../src/app';
+import type { Env } from '../src/env';
+import { authorize } from '../src/exchange';
+import { peekIssuer, verifyServiceAccountToken } from '../src/identity/verify';
+import { tokenFingerprint } from '../src/log';
+import { compileRecord, evaluate, type CompiledRecord } from '../src/policy/evaluate';
+import { TrustRecordSchema, type TrustRecord } from '../src/policy/schema';
+import { mintCredential } from '../src/registry/credential';
+import { parseImageRef } from '../src/registry/image-ref';
+import { CredentialProviderRequestSchema } from '../src/routes/credentials';
+import { readJsonBody } from '../src/routes/body';
+import { loadKeyRing, type KeyRing } from '../src/signing/keys';
+import { getCompiledRecord } from '../src/store/trust';
+import { keys as kvKeys } from '../src/store/kv';
+
+interface Setup {
+  tokens: { RS256: string; ES256: string };
+  jwks: { keys: JWK[] };
+  record: unknown;
+  image: string;
+  edgeIssuer: string;
+}
+
+interface State {
+  setup: Setup;
+  record: TrustRecord;
+  compiled: CompiledRecord;
+  getKey: JWTVerifyGetKey;
+  rsaKey: CryptoKey;
+  ecKey: CryptoKey;
+  ring: KeyRing;
+  env: Env;
+  body: string;
+  bodies: { RS256: string; ES256: string };
+  credential: string;
+  raw: Record<string, { data: Uint8Array; sig: Uint8Array }>;
+  signInput: Uint8Array;
+  tokenApp: boolean;
+}
+
+let state: State | undefined;
+const enc = new TextEncoder();
+const RSA = { name: 'RSASSA-PKCS1-v1_5' };
+const ECDSA = { name: 'ECDSA', hash: 'SHA-256' };
+
+function b64uDecode(s: string): Uint8Array {
+  const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+/** The signing input and signature of a compact JWS, for raw WebCrypto verification. */
+function splitJws(token: string) {
+  const dot = token.lastIndexOf('.');
+  return { data: enc.encode(token.slice(0, dot)), sig: b64uDecode(token.slice(dot + 1)) };
+}
+
+/** KV in memory: the steps below measure the edge's code, not the local KV simulator. */
+function memoryKv(): KVNamespace {
+  const map = new Map<string, string>();
+  return {
+    get: async (key: string) => map.get(key) ?? null,
+    put: async (key: string, value: string) => void map.set(key, value),
+    delete: async (key: string) => void map.delete(key),
+    list: async () => ({ keys: [], list_complete: true, cacheStatus: null }),
+  } as unknown as KVNamespace;
+}
+
+const ctx = { waitUntil: (_p: Promise<unknown>) => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+
+/** Claims of an edge credential, as mintCredential makes them (same sizes). */
+function credentialClaims(): JWTPayload {
+  return {
+    ecp: {
+      cluster: 'https://cluster-1.bench.test',
+      namespace: 'team-a',
+      serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' },
+      pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
+      registry: 'registry.bench:5000',
+      rule: 'team-a-pull',
+      grants: [{ repositories: ['team-a/*'], actions: ['pull'] }],
+    },
+  };
+}
+
+async function jose_sign(s: State, now: number): Promise<string> {
+  return new SignJWT(credentialClaims())
+    .setProtectedHeader({ alg: 'ES256', kid: s.ring.active.kid, typ: 'ecp-credential+jwt' })
+    .setIssuer(s.setup.edgeIssuer)
+    .setSubject('system:serviceaccount:team-a:builder')
+    .setAudience('registry.bench:5000')
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 3600)
+    .setJti(crypto.randomUUID())
+    .sign(s.ring.active.privateKey);
+}
+
+async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number) {
+  return jwtVerify(s.setup.tokens[alg], alg === 'RS256' ? s.rsaKey : s.ecKey, {
+    algorithms: [alg],
+    issuer: s.record.issuer,
+    audience: s.record.audiences,
+    currentDate: new Date(now * 1000),
+    clockTolerance: 60,
+    requiredClaims: ['exp', 'iat', 'sub'],
+  });
+}
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+function credentialsRequest(s: State, alg: 'RS256' | 'ES256') {
+  return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json' }, body: s.bodies[alg] });
+}
+
+async function appCall(s: State, req: Request, expect = 200): Promise<void> {
+  const res = await app.fetch(req, s.env, ctx);
+  const text = await res.text();
+  if (res.status !== expect) throw new Error(`app answered ${res.status}: ${text.slice(0, 200)}`);
+}
+
+type Op = (s: State, i: number) => unknown;
+
+/** Every measurable operation; one call = one iteration. */
+const OPS: Record<string, Op> = {
+  // The floor: what an exchange cannot do without.
+  'floor/webcrypto/RS256': async (s) => {
+    const v = s.raw.RS256!;
+    if (!(await crypto.subtle.verify(RSA, s.rsaKey, v.sig, v.data))) throw new Error('verify');
+    await crypto.subtle.sign(ECDSA, s.ring.active.privateKey, s.signInput);
+  },
+  'floor/webcrypto/ES256': async (s) => {
+    const v = s.raw.ES256!;
+    if (!(await crypto.subtle.verify(ECDSA, s.ecKey, v.sig, v.data))) throw new Error('verify');
+    await crypto.subtle.sign(ECDSA, s.ring.active.privateKey, s.signInput);
+  },
+  'floor/jose/RS256': async (s) => {
+    const now = nowS();
+    await jose_verify(s, 'RS256', now);
+    await jose_sign(s, now);
+  },
+  'floor/jose/ES256': async (s) => {
+    const now = nowS();
+    await jose_verify(s, 'ES256', now);
+    await jose_sign(s, now);
+  },
+  // The token endpoint's floor: verify one edge credential (ES256), sign one registry token.
+  'floor/webcrypto/token': async (s) => {
+    const v = s.raw.credential!;
+    if (!(await crypto.subtle.verify(ECDSA, s.ring.active.publicKey, v.sig, v.data))) throw new Error('verify');
+    await crypto.subtle.sign(ECDSA, s.ring.active.privateKey, s.signInput);
+  },
+  'floor/jose/token': async (s) => {
+    const now = nowS();
+    await jwtVerify(s.credential, s.ring.active.publicKey, { algorithms: ['ES256'], issuer: s.setup.edgeIssuer, audience: 'registry.bench:5000', currentDate: new Date(now * 1000) });
+    await new SignJWT({ access: [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }] })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: s.ring.active.kid })
+      .setIssuer(s.setup.edgeIssuer).setSubject('system:serviceaccount:team-a:builder').setAudience('registry.bench:5000')
+      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 300).setJti(crypto.randomUUID())
+      .sign(s.ring.active.privateKey);
+  },
+
+  // Crypto alone.
+  'crypto/verify/RS256': (s) => crypto.subtle.verify(RSA, s.rsaKey, s.raw.RS256!.sig, s.raw.RS256!.data),
+  'crypto/verify/ES256': (s) => crypto.subtle.verify(ECDSA, s.ecKey, s.raw.ES256!.sig, s.raw.ES256!.data),
+  'crypto/sign/ES256': (s) => crypto.subtle.sign(ECDSA, s.ring.active.privateKey, s.signInput),
+  'crypto/sha256/token': (s) => crypto.subtle.digest('SHA-256', enc.encode(s.setup.tokens.RS256)),
+  'crypto/randomUUID': () => crypto.randomUUID(),
+
+  // The edge's steps, one by one, in the order POST /v1/credentials runs them.
+  'step/read-body': (s) => readJsonBody(credentialsRequest(s, 'RS256')),
+  'step/json-parse': (s) => JSON.parse(s.body),
+  'step/zod-request': (s) => CredentialProviderRequestSchema.parse(JSON.parse(s.body)),
+  'step/fingerprint': (s) => tokenFingerprint(s.setup.tokens.RS256),
+  'step/parse-image': (s) => parseImageRef(s.setup.image),
+  'step/peek-issuer': (s) => peekIssuer(s.setup.tokens.RS256),
+  'step/record-cached': (s) => getCompiledRecord(s.env.TRUST, s.record.issuer, nowS()),
+  'step/record-parse': (s) => TrustRecordSchema.parse(s.setup.record),
+  'step/record-compile': (s) => compileRecord(s.record),
+  'step/jwks-local-new': (s) => createLocalJWKSet(s.setup.jwks),
+  'step/importJWK/RSA': (s) => importJWK(s.setup.jwks.keys[0]!, 'RS256'),
+  'step/importJWK/EC': (s) => importJWK(s.setup.jwks.keys[1]!, 'ES256'),
+  'step/verify-sa/RS256': (s) => verifyServiceAccountToken(s.setup.tokens.RS256, s.record, s.getKey, nowS()),
+  'step/verify-sa/ES256': (s) => verifyServiceAccountToken(s.setup.tokens.ES256, s.record, s.getKey, nowS()),
+  'step/jose-verify/RS256': (s) => jose_verify(s, 'RS256', nowS()),
+  'step/evaluate': (s) => evaluate(s.compiled, { namespace: 'team-a', serviceAccountName: 'builder', serviceAccountUid: 'u', annotations: {} }, parseImageRef(s.setup.image)),
+  'step/authorize/RS256': (s) => authorize({ token: s.setup.tokens.RS256, image: s.setup.image, annotations: {} }, { env: s.env, waitUntil: () => {}, now: nowS() }),
+  'step/authorize/ES256': (s) => authorize({ token: s.setup.tokens.ES256, image: s.setup.image, annotations: {} }, { env: s.env, waitUntil: () => {}, now: nowS() }),
+  'step/key-ring-cached': (s) => loadKeyRing(s.env.EDGE_SIGNING_KEYS),
+  'step/mint': (s) => mintCredential(s.ring, {
+    edgeIssuer: s.setup.edgeIssuer,
+    identity: { cluster: s.record.issuer, namespace: 'team-a', serviceaccount: { name: 'builder', uid: 'u' }, pod: { name: 'p', uid: 'u' } },
+    registry: 'registry.bench:5000', service: 'registry.bench:5000', rule: 'team-a-pull',
+    grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600, now: nowS(),
+  }),
+  'step/jose-sign': (s) => jose_sign(s, nowS()),
+  'step/hono-noop': async () => {
+    const res = await noopApp.fetch(new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' }));
+    await res.text();
+  },
+
+  // The whole Hono app in the isolate, no HTTP: Request in, Response text out.
+  'app/credentials/RS256': (s) => appCall(s, credentialsRequest(s, 'RS256')),
+  'app/credentials/ES256': (s) => appCall(s, credentialsRequest(s, 'ES256')),
+  'app/token/GET': (s) => appCall(s, new Request(`http://edge.bench/token?service=registry.bench%3A5000&scope=repository%3Ateam-a%2Fapp%3Apull`, {
+    headers: { authorization: `Basic ${btoa(`team-a/builder:${s.credential}`)}` },
+  })),
+  'app/token/POST': (s) => appCall(s, new Request('http://edge.bench/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: s.credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
+  })),
+};
+
+const noopApp = new Hono().post('/v1/credentials', (c) => c.json({ ok: true }));
+
+async function setup(env: Env, setupBody: Setup): Promise<State> {
+  const record = TrustRecordSchema.parse(setupBody.record);
+  const kv = memoryKv();
+  await kv.put(kvKeys.trustByIssuer(record.issuer), JSON.stringify(record));
+  const benchEnv: Env = { TRUST: kv, EDGE_ISSUER: setupBody.edgeIssuer, EDGE_SIGNING_KEYS: env.EDGE_SIGNING_KEYS, AUDIT_LOG: 'off' };
+  const ring = await loadKeyRing(env.EDGE_SIGNING_KEYS);
+  const rsaKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'RSA')!, 'RS256')) as CryptoKey;
+  const ecKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'EC')!, 'ES256')) as CryptoKey;
+  const partial = { setup: setupBody, ring } as State;
+  const credential = await jose_sign(partial, nowS());
+  const body = (alg: 'RS256' | 'ES256') => JSON.stringify({
+    apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: setupBody.image,
+    serviceAccountToken: setupBody.tokens[alg], serviceAccountAnnotations: {},
+  });
+  // A credential signing input of the real size: header.payload of a minted credential.
+  const signInput = enc.encode(credential.slice(0, credential.lastIndexOf('.')));
+  const s: State = {
+    setup: setupBody, record, compiled: compileRecord(record), getKey: createLocalJWKSet(setupBody.jwks),
+    rsaKey, ecKey, ring, env: benchEnv, body: body('RS256'), bodies: { RS256: body('RS256'), ES256: body('ES256') },
+    credential, signInput,
+    raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
+    tokenApp: false,
+  };
+  // The token endpoint may not exist yet: find out once, so /ops can say so.
+  const probe = await app.fetch(new Request('http://edge.bench/token?service=x'), benchEnv, ctx);
+  s.tokenApp = probe.status !== 404;
+  // Every op must work before anything is timed.
+  for (const [name, op] of Object.entries(OPS)) {
+    if (name.startsWith('app/token/') && !s.tokenApp) continue;
+    try {
+      await op(s, 0);
+    } catch (err) {
+      throw new Error(`op ${name} fails: ${(err as Error).message}`);
+    }
+  }
+  return s;
+}
+
+export default {
+  async fetch(req: Request, env: Env): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname === '/healthz') return Response.json({ ok: true });
+    if (url.pathname === '/setup' && req.method === 'POST') {
+      state = await setup(env, (await req.json()) as Setup);
+      return Response.json({ ok: true, tokenEndpoint: state.tokenApp, ops: Object.keys(OPS).filter((o) => state!.tokenApp || !o.startsWith('app/token/')) });
+    }
+    if (!state) return Response.json({ error: 'POST /setup first' }, { status: 409 });
+    const s = state;
+    if (url.pathname === '/run') {
+      const name = url.searchParams.get('op') ?? '';
+      const op = OPS[name];
+      if (!op) return Response.json({ error: `unknown op ${name}` }, { status: 404 });
+      const n = Math.max(0, Math.min(1_000_000, Number(url.searchParams.get('n') ?? '1')));
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await op(s, i);
+      const ms = performance.now() - t0;
+      return Response.json({ op: name, n, ms });
+    }
+    if (url.pathname === '/noop' && req.method === 'POST') {
+      const text = await req.text();
+      return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } }, n: text.length });
+    }
+    if (url.pathname === '/exchange' && req.method === 'POST') {
+      // The least an HTTP exchange can do: parse, verify, sign, answer.
+      const body = (await req.json()) as { serviceAccountToken: string };
+      const token = body.serviceAccountToken;
+      const alg = token.startsWith('eyJhbGciOiJFUzI1') ? 'ES256' : 'RS256';
+      const now = nowS();
+      await jwtVerify(token, alg === 'RS256' ? s.rsaKey : s.ecKey, { algorithms: [alg], issuer: s.record.issuer, audience: s.record.audiences, currentDate: new Date(now * 1000), clockTolerance: 60 });
+      const password = await jose_sign(s, now);
+      return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password } } });
+    }
+    return Response.json({ error: 'not found' }, { status: 404 });
+  },
+};
