@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
-import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { credentialRequest, defaultRecord, makeIssuer, now, postCredentials, putRecord, saToken, type TestIssuer } from '../../support/worker/issuer';
+import { credentialRequest, defaultRecord, edgeFetch, makeIssuer, now, postCredentials, putRecord, saToken, type TestIssuer } from '../../support/worker/issuer';
 
 let iss: TestIssuer;
 
@@ -76,6 +76,7 @@ describe('POST /v1/credentials denies', () => {
     ['an expired token', async () => credentialRequest(await saToken(iss, { now: now() - 7200, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
     ['a token expired by just over the 60 s skew', async () => credentialRequest(await saToken(iss, { now: now() - 3662, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
     ['a token that is not yet valid', async () => credentialRequest(await saToken(iss, { now: now() + 600 })), 401, 'ERR_TOKEN_NOT_YET_VALID'],
+    ['a token issued in the future (no nbf)', async () => credentialRequest(await saToken(iss, { now: now() + 600, claims: { nbf: undefined } })), 401, 'ERR_TOKEN_NOT_YET_VALID'],
     ['a token whose lifetime exceeds the maximum', async () => credentialRequest(await saToken(iss, { lifetime: 25 * 3600 })), 401, 'ERR_TOKEN_LIFETIME'],
     ['a token with a bad signature', async () => {
       const t = await saToken(iss);
@@ -130,5 +131,45 @@ describe('POST /v1/credentials denies', () => {
     expect(json.error).toBe(code);
     expect(typeof json.message).toBe('string');
     expect(JSON.stringify(json)).not.toMatch(/eyJ/); // no JWT echoed back
+  });
+});
+
+describe('rules that pin identity', () => {
+  let pinned: TestIssuer;
+  beforeAll(async () => {
+    pinned = await makeIssuer();
+    await putRecord('pinned', defaultRecord(pinned, {
+      rules: [{
+        name: 'pinned', namespaces: ['team-a'], serviceAccounts: ['builder'], serviceAccountUids: ['uid-1'],
+        annotations: { 'example.com/tier': 'prod' }, registry: 'registry.test:5000', repositories: ['team-a/*'],
+      }],
+    }));
+  });
+  const req = async (uid: string, annotations: Record<string, string>) =>
+    postCredentials({ ...credentialRequest(await saToken(pinned, { uid })), serviceAccountAnnotations: annotations });
+
+  it('grants the pinned uid with the required annotation', async () => {
+    expect((await req('uid-1', { 'example.com/tier': 'prod' })).status).toBe(200);
+  });
+  it.each([
+    ['a recreated service account (new uid)', 'uid-2', { 'example.com/tier': 'prod' }],
+    ['a missing annotation', 'uid-1', {}],
+    ['a different annotation value', 'uid-1', { 'example.com/tier': 'dev' }],
+  ])('denies %s', async (_t, uid, annotations) => {
+    const res = await req(uid, annotations);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toBe('ERR_POLICY_DENIED');
+  });
+});
+
+describe('GET /.well-known/jwks.json', () => {
+  it('publishes the public key that verifies issued credentials, and nothing private', async () => {
+    const res = await edgeFetch('/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    const jwks = (await res.json()) as { keys: Array<Record<string, unknown>> };
+    for (const k of jwks.keys) expect(k).not.toHaveProperty('d');
+    const cred = (await (await postCredentials(credentialRequest(await saToken(iss)))).json()) as Record<string, any>;
+    const { payload } = await jwtVerify(cred.auth['registry.test:5000'].password, createLocalJWKSet(jwks as never), { issuer: 'https://edge.test' });
+    expect(payload.sub).toBe('system:serviceaccount:team-a:builder');
   });
 });
