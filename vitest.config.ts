@@ -31,6 +31,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/unit/**/*.test.ts', 'test/integration/worker/**/*.test.ts'],
+          exclude: ['test/unit/scripts/**'], // Node scripts: the node project runs them
         },
       },
       {

@@ -7,7 +7,7 @@
  *   POST /setup          fixtures from the Node side (tokens, issuer JWKS, trust record)
  *   GET  /run?op=&n=     runs `op` n times; answers { op, n, ms } (performance.now inside)
  *   GET  /ops            the operation names
- *   POST /noop           HTTP floor: reads the body, answers a response of the edge's size
+ *   GET|POST /noop       HTTP floor: reads the body, answers a response of the edge's size
  *   POST /exchange?alg=  minimal exchange endpoint: parse, verify, sign, answer; nothing else
  *
  * Timing: performance.now() in workerd is coarse (1 ms) and, in production, only advances
@@ -51,6 +51,7 @@ interface State {
   body: string;
   bodies: { RS256: string; ES256: string };
   credential: string;
+  form: string;
   raw: Record<string, { data: Uint8Array; sig: Uint8Array }>;
   signInput: Uint8Array;
   tokenApp: boolean;
@@ -126,8 +127,10 @@ async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number) {
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
+/** As it arrives over HTTP: with a Content-Length (the plugin's fetch sends one). */
 function credentialsRequest(s: State, alg: 'RS256' | 'ES256') {
-  return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json' }, body: s.bodies[alg] });
+  const body = s.bodies[alg];
+  return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
 }
 
 async function appCall(s: State, req: Request, expect = 200): Promise<void> {
@@ -185,7 +188,9 @@ const OPS: Record<string, Op> = {
   'crypto/randomUUID': () => crypto.randomUUID(),
 
   // The edge's steps, one by one, in the order POST /v1/credentials runs them.
+  'step/new-request': (s) => credentialsRequest(s, 'RS256'),
   'step/read-body': (s) => readJsonBody(credentialsRequest(s, 'RS256')),
+  'step/req-json': (s) => credentialsRequest(s, 'RS256').json(),
   'step/json-parse': (s) => JSON.parse(s.body),
   'step/zod-request': (s) => CredentialProviderRequestSchema.parse(JSON.parse(s.body)),
   'step/fingerprint': (s) => tokenFingerprint(s.setup.tokens.RS256),
@@ -211,12 +216,16 @@ const OPS: Record<string, Op> = {
     grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600, now: nowS(),
   }),
   'step/jose-sign': (s) => jose_sign(s, nowS()),
+  'step/response-json': (s) => Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } } }).text(),
   'step/hono-noop': async () => {
     const res = await noopApp.fetch(new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' }));
     await res.text();
   },
 
-  // The whole Hono app in the isolate, no HTTP: Request in, Response text out.
+  // The whole Hono app in the isolate, no HTTP: Request in, Response text out. And the
+  // minimal exchange the same way, for what any Worker pays for Request and Response.
+  'app/minimal/RS256': async (s) => (await minimalExchange(s, credentialsRequest(s, 'RS256'))).text(),
+  'app/minimal/ES256': async (s) => (await minimalExchange(s, credentialsRequest(s, 'ES256'))).text(),
   'app/credentials/RS256': (s) => appCall(s, credentialsRequest(s, 'RS256')),
   'app/credentials/ES256': (s) => appCall(s, credentialsRequest(s, 'ES256')),
   'app/token/GET': (s) => appCall(s, new Request(`http://edge.bench/token?service=registry.bench%3A5000&scope=repository%3Ateam-a%2Fapp%3Apull`, {
@@ -224,10 +233,21 @@ const OPS: Record<string, Op> = {
   })),
   'app/token/POST': (s) => appCall(s, new Request('http://edge.bench/token', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: s.credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(s.form.length) },
+    body: s.form,
   })),
 };
+
+/** The least an HTTP exchange can do: parse, verify (jose), sign (jose), answer. */
+async function minimalExchange(s: State, req: Request): Promise<Response> {
+  const body = (await req.json()) as { serviceAccountToken: string };
+  const token = body.serviceAccountToken;
+  const alg = token.startsWith('eyJhbGciOiJFUzI1') ? 'ES256' : 'RS256';
+  const now = nowS();
+  await jwtVerify(token, alg === 'RS256' ? s.rsaKey : s.ecKey, { algorithms: [alg], issuer: s.record.issuer, audience: s.record.audiences, currentDate: new Date(now * 1000), clockTolerance: 60 });
+  const password = await jose_sign(s, now);
+  return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password } } });
+}
 
 const noopApp = new Hono().post('/v1/credentials', (c) => c.json({ ok: true }));
 
@@ -251,6 +271,7 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
     setup: setupBody, record, compiled: compileRecord(record), getKey: createLocalJWKSet(setupBody.jwks),
     rsaKey, ecKey, ring, env: benchEnv, body: body('RS256'), bodies: { RS256: body('RS256'), ES256: body('ES256') },
     credential, signInput,
+    form: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
     raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
     tokenApp: false,
   };
@@ -289,20 +310,11 @@ export default {
       const ms = performance.now() - t0;
       return Response.json({ op: name, n, ms });
     }
-    if (url.pathname === '/noop' && req.method === 'POST') {
+    if (url.pathname === '/noop') {
       const text = await req.text();
       return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } }, n: text.length });
     }
-    if (url.pathname === '/exchange' && req.method === 'POST') {
-      // The least an HTTP exchange can do: parse, verify, sign, answer.
-      const body = (await req.json()) as { serviceAccountToken: string };
-      const token = body.serviceAccountToken;
-      const alg = token.startsWith('eyJhbGciOiJFUzI1') ? 'ES256' : 'RS256';
-      const now = nowS();
-      await jwtVerify(token, alg === 'RS256' ? s.rsaKey : s.ecKey, { algorithms: [alg], issuer: s.record.issuer, audience: s.record.audiences, currentDate: new Date(now * 1000), clockTolerance: 60 });
-      const password = await jose_sign(s, now);
-      return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password } } });
-    }
+    if (url.pathname === '/exchange' && req.method === 'POST') return minimalExchange(s, req);
     return Response.json({ error: 'not found' }, { status: 404 });
   },
 };

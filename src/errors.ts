@@ -56,6 +56,8 @@ export const ClaimsInvalid = define('ERR_CLAIMS_INVALID', 401, 'the token is mis
 export const PolicyDenied = define('ERR_POLICY_DENIED', 403, 'no trust rule grants this image to this service account');
 
 // Registry token endpoint / edge credentials
+export const CredentialMissing = define('ERR_CREDENTIAL_MISSING', 401, 'credentials are required');
+export const UnsupportedGrantType = define('ERR_UNSUPPORTED_GRANT_TYPE', 400, 'unsupported grant_type: only "password" is supported');
 export const CredentialInvalid = define('ERR_CREDENTIAL_INVALID', 401, 'invalid credentials');
 export const CredentialExpired = define('ERR_CREDENTIAL_EXPIRED', 401, 'the credential has expired');
 

@@ -76,6 +76,22 @@ export function cpuSeconds(pid) {
   return (s.utime + s.stime) / CLK_TCK;
 }
 
+/**
+ * CPU time of a process in seconds with nanosecond resolution: the sum over its threads of
+ * /proc/<pid>/task/<tid>/schedstat's first field. Threads that exit in between are lost,
+ * which is fine for workerd's long-lived threads over a short interval; stat's utime+stime
+ * (10 ms ticks) is used for long runs.
+ */
+export function threadCpuSeconds(pid) {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { /* thread gone */ }
+  }
+  return ns / 1e9;
+}
+
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -70,7 +70,7 @@ export const RuleSchema = z.strictObject({
   annotations: z.record(z.string().min(1).max(317), z.string().max(4096)).optional(),
   /** Registry host[:port] of the images the rule covers, as in image references. */
   registry: registryHost,
-  /** The registry's token-auth `service` name (its `auth.token.service`). Default: `registry`. */
+  /** The registry's token-auth `service` name (its `auth.token.service`). Default: this rule's `registry`. */
   service: z.string().min(1).max(255).optional(),
   /** Repository patterns granted. */
   repositories: z.array(repositoryPattern).min(1).max(50),

@@ -5,8 +5,10 @@
  * registry, repository patterns and actions of the rule that matched). The registry
  * token endpoint verifies it and intersects requested scopes with its grants.
  *
- * Its `typ` header keeps it apart from registry bearer tokens signed by the same key:
- * neither can be replayed as the other.
+ * It must never pass for a registry bearer token signed by the same key: registries check
+ * `iss` and `aud` (not `typ`), so its `aud` is this edge's token endpoint (CREDENTIAL_AUDIENCE),
+ * never the registry's service, which it carries as `ecp.service` instead. Its `typ` header
+ * keeps registry tokens from passing for credentials in turn.
  */
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { z } from 'zod';
@@ -14,6 +16,8 @@ import { CredentialExpired, CredentialInvalid } from '../errors';
 import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
+/** The credential's audience: the edge's own token endpoint, so no registry accepts it as a bearer token. */
+export const CREDENTIAL_AUDIENCE = 'urn:edge-credential-provider:token-endpoint';
 export const ACTIONS = ['pull', 'push'] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -40,6 +44,8 @@ const CredentialClaimsSchema = z.object({
   ecp: IdentitySchema.extend({
     /** Registry host[:port] the grants apply to. */
     registry: z.string(),
+    /** The registry's token-auth `service` name; /token only serves this service. */
+    service: z.string(),
     /** Name of the trust rule that granted this credential, for the audit log. */
     rule: z.string(),
     grants: z.array(GrantSchema).min(1),
@@ -52,7 +58,7 @@ export interface MintInput {
   edgeIssuer: string;
   identity: CredentialIdentity;
   registry: string;
-  /** The registry's token-auth `service` name; becomes the credential's `aud`. */
+  /** The registry's token-auth `service` name (`ecp.service`). */
   service: string;
   rule: string;
   grants: Grant[];
@@ -77,12 +83,12 @@ export async function mintCredential(ring: KeyRing, input: MintInput): Promise<M
   const { identity, now } = input;
   const exp = now + input.ttl;
   const password = await new SignJWT({
-    ecp: { ...identity, registry: input.registry, rule: input.rule, grants: input.grants },
+    ecp: { ...identity, registry: input.registry, service: input.service, rule: input.rule, grants: input.grants },
   } satisfies Pick<CredentialClaims, 'ecp'> as unknown as JWTPayload)
     .setProtectedHeader({ alg: SIGNING_ALG, kid: ring.active.kid, typ: CREDENTIAL_TYP })
     .setIssuer(input.edgeIssuer)
     .setSubject(`system:serviceaccount:${identity.namespace}:${identity.serviceaccount.name}`)
-    .setAudience(input.service)
+    .setAudience(CREDENTIAL_AUDIENCE)
     .setIssuedAt(now)
     .setNotBefore(now)
     .setExpirationTime(exp)
@@ -93,7 +99,7 @@ export async function mintCredential(ring: KeyRing, input: MintInput): Promise<M
 
 export interface VerifyCredentialOptions {
   edgeIssuer: string;
-  /** The `service` the client asked a token for; must equal the credential's `aud`. */
+  /** The `service` the client asked a token for; must equal the credential's `ecp.service`. */
   service: string;
   /** Current time, in seconds since the epoch. */
   now: number;
@@ -113,7 +119,7 @@ export async function verifyCredential(ring: KeyRing, password: string, opts: Ve
       {
         algorithms: [SIGNING_ALG],
         issuer: opts.edgeIssuer,
-        audience: opts.service,
+        audience: CREDENTIAL_AUDIENCE,
         typ: CREDENTIAL_TYP,
         currentDate: new Date(opts.now * 1000),
         clockTolerance: 0, // we issued it; our clocks agree with ourselves
@@ -127,5 +133,6 @@ export async function verifyCredential(ring: KeyRing, password: string, opts: Ve
   }
   const parsed = CredentialClaimsSchema.safeParse(payload);
   if (!parsed.success) throw new CredentialInvalid('credential claims have the wrong shape');
+  if (parsed.data.ecp.service !== opts.service) throw new CredentialInvalid('credential is for another service');
   return parsed.data;
 }

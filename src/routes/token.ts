@@ -8,7 +8,7 @@
  *                (containerd tries this first; it retries as GET on 400/401/404)
  *   GET  /.well-known/registry-certs.pem        the certificate bundle for `rootcertbundle`
  *
- * The password is verified as the edge's own credential (signature, `exp`, `aud` = service);
+ * The password is verified as the edge's own credential (signature, `exp`, `ecp.service` = service);
  * the token carries the intersection of the requested scopes and the credential's grants.
  * Errors use the registry's wire format, `{"errors":[{code, message, detail}]}`, with the
  * edge's stable code in `detail.error`; every 401 carries a Basic challenge. Nothing of
@@ -16,7 +16,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { DEFAULT_EDGE_ISSUER } from '../env';
-import { BadRequest, EdgeError, MethodNotAllowed, NotFound, CredentialInvalid } from '../errors';
+import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, NotFound, UnsupportedGrantType } from '../errors';
 import { logEvent, type LogFields } from '../log';
 import { verifyCredential } from '../registry/credential';
 import { signRegistryToken } from '../registry/registry-token';
@@ -24,20 +24,6 @@ import { formatScopes, intersect, parseScopes } from '../registry/scope';
 import { loadKeyRing } from '../signing/keys';
 import { readBody } from './body';
 import type { AppEnv } from './types';
-
-// These belong with the others in src/errors.ts; kept here until the lead moves them.
-export class CredentialMissing extends EdgeError {
-  static readonly code = 'ERR_CREDENTIAL_MISSING';
-  constructor(detail?: string) {
-    super(CredentialMissing.code, 401, 'credentials are required', detail);
-  }
-}
-export class UnsupportedGrantType extends EdgeError {
-  static readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE';
-  constructor(detail?: string) {
-    super(UnsupportedGrantType.code, 400, 'unsupported grant_type: only "password" is supported', detail);
-  }
-}
 
 /** A token request form is a few KiB at most (a ~1 KiB credential plus scopes). */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -97,7 +83,9 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
     if (!req.password) throw new CredentialMissing(`${req.form} request without a password`);
     if (!req.service) throw new BadRequest('service is missing', 'the service parameter is required');
     const requested = parseScopes(req.scopes);
-    trace.requested = requested.map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
+    // The first 16 are enough to audit a docker client (it asks for 1 to 3); the count says if more came.
+    trace.requested = requested.slice(0, 16).map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
+    trace.scopes = requested.length;
 
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     const claims = await verifyCredential(ring, req.password, {

@@ -6,9 +6,10 @@
  * One key is active (signs); the others are retiring (still published in the JWKS and
  * the registry's certificate bundle so tokens they signed verify until they expire).
  * Each `kid` must be the key's libtrust id (see libtrust.ts); a mismatch is a
- * configuration error, not something to paper over. Keys are imported once per isolate.
+ * configuration error, not something to paper over, and so is a certificate whose public key
+ * is not the entry's. Keys are imported once per isolate.
  */
-import { importJWK, type JWK } from 'jose';
+import { importJWK, importX509, type JWK } from 'jose';
 import { z } from 'zod';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
@@ -82,6 +83,12 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
     const kid = await libtrustKeyId(spki);
     if (kid !== entry.kid) throw new NotConfigured(`EDGE_SIGNING_KEYS key ${entry.kid} has libtrust id ${kid}`);
     const privateKey = (await importJWK({ ...entry.privateJwk, alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey;
+    if (entry.certificate) {
+      // A certificate for another key would make registries refuse every token: refuse it here.
+      const certKey = await importX509(entry.certificate, SIGNING_ALG, { extractable: true }).catch(() => undefined);
+      const certKid = certKey && (await libtrustKeyId((await crypto.subtle.exportKey('spki', certKey)) as ArrayBuffer));
+      if (certKid !== kid) throw new NotConfigured(`EDGE_SIGNING_KEYS key ${kid} has a certificate for another key`);
+    }
     const certificate = entry.certificate ? pemToBase64Der(entry.certificate) : undefined;
     const publicJwk: JWK = { ...pub, kid, alg: SIGNING_ALG, use: 'sig', ...(certificate ? { x5c: [certificate] } : {}) };
     byKid.set(kid, { kid, privateKey, publicKey, publicJwk, ...(certificate ? { certificate } : {}) });

@@ -40,7 +40,8 @@ describe('POST /v1/credentials', () => {
     expect(header.alg).toBe('ES256');
     expect(header.kid).toBe(JSON.parse(env.EDGE_SIGNING_KEYS!).active);
     const claims = decodeJwt(password) as Record<string, any>;
-    expect(claims.aud).toBe('registry.test:5000');
+    expect(claims.aud).toBe('urn:edge-credential-provider:token-endpoint'); // never a registry's service
+    expect(claims.ecp.service).toBe('registry.test:5000');
     expect(claims.iss).toBe('https://edge.test');
     expect(claims.ecp).toMatchObject({
       cluster: iss.issuer,

@@ -1,0 +1,77 @@
+// What the bench sections share: the bench Worker (floor), the edge (AUDIT_LOG off unless
+// asked), issuer fixtures, and cleanup. Everything started here is stopped by close().
+import { startEdge } from '../../test/support/edge.mjs';
+import { generateKeyRing } from '../../scripts/lib/keys.mjs';
+import { IMAGE, inlineKeys, makeIssuer, putTrustRecord, saToken, trustRecord } from './fixtures.mjs';
+import { wranglerProcesses, wranglerProcessesByPort } from './proc.mjs';
+import { startWorker } from './wrangler.mjs';
+
+export class BenchContext {
+  /** @param {{ runs: number, quick: boolean, log: (line: string) => void }} opts */
+  constructor(opts) {
+    this.runs = opts.runs;
+    this.quick = opts.quick;
+    this.log = opts.log;
+    this.results = {};
+    this.stops = [];
+    this.cache = new Map();
+  }
+
+  once(key, make) {
+    if (!this.cache.has(key)) this.cache.set(key, make());
+    return this.cache.get(key);
+  }
+
+  /** Seconds for one load run: shorter with --quick. */
+  seconds(full) {
+    return this.quick ? Math.max(1, Math.round(full / 3)) : full;
+  }
+
+  /** The bench Worker, set up with a fresh issuer and key ring. */
+  floorWorker() {
+    return this.once('floor', async () => {
+      const w = await startWorker({ config: 'bench/floor.wrangler.toml', vars: { EDGE_SIGNING_KEYS: JSON.stringify(generateKeyRing()) } });
+      this.stops.push(w.stop);
+      const iss = await makeIssuer();
+      const setup = {
+        tokens: { RS256: await saToken(iss, { alg: 'RS256' }), ES256: await saToken(iss, { alg: 'ES256' }) },
+        jwks: iss.jwks,
+        record: trustRecord(iss, inlineKeys(iss)),
+        image: IMAGE,
+        edgeIssuer: 'http://127.0.0.1:8787',
+      };
+      const reset = async () => {
+        const res = await fetch(`${w.url}/setup`, { method: 'POST', body: JSON.stringify(setup) });
+        if (!res.ok) throw new Error(`bench worker setup failed: ${res.status} ${await res.text()}\n${w.logs()}`);
+        return res.json();
+      };
+      const info = await reset();
+      return {
+        ...w, iss, setup, ops: info.ops, tokenEndpoint: info.tokenEndpoint, pids: wranglerProcesses(w.pid),
+        reset: async () => {
+          this.log('  (the bench Worker was reloaded by wrangler dev; set up again)');
+          await reset();
+        },
+      };
+    });
+  }
+
+  /**
+   * An edge under wrangler dev with one inline-key trust record for a fresh issuer.
+   * @param {{ audit?: boolean }} [o] audit: AUDIT_LOG on (default off: the bench measures the exchange)
+   */
+  edge({ audit = false } = {}) {
+    return this.once(`edge:${audit}`, async () => {
+      const edge = await startEdge({ vars: { AUDIT_LOG: audit ? 'on' : 'off' } });
+      this.stops.push(edge.stop);
+      const iss = await makeIssuer();
+      await putTrustRecord(edge, 'bench', trustRecord(iss, inlineKeys(iss)));
+      return { ...edge, iss, pids: wranglerProcessesByPort(edge.port), audit };
+    });
+  }
+
+  async close() {
+    for (const stop of this.stops.reverse()) await stop().catch(() => {});
+    this.stops = [];
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The plugin on the system's Node.js 20, not the pinned 24: the built file targets
+ * Node >= 18 and must behave the same there, including the clean single stderr line
+ * (no experimental-feature warnings).
+ */
+import { dirname } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../support/edge.mjs';
+import { findNode20 } from './support/older-node';
+import { request, runPlugin, V1, V1ALPHA1 } from './support/plugin';
+import { fakeEdge, grant, json, PASSWORD, TOKEN, type FakeEdge } from './support/servers';
+import { expectOneCleanLine, strictDecode } from './support/strict';
+
+const node20 = findNode20();
+let edge: FakeEdge | undefined;
+afterEach(async () => {
+  await edge?.close();
+  edge = undefined;
+});
+
+describe(`the plugin on Node.js 20 (${node20.path})`, () => {
+  it('reports Node 20 from inside the plugin process', async () => {
+    edge = await fakeEdge((req, res) => json(res, 200, grant(V1)));
+    const run = await runPlugin({ node: node20.path, input: '', args: ['--version'] });
+    expect(run.code).toBe(0);
+    expect(node20.version).toMatch(/^v20\./);
+  });
+
+  it.each([V1, V1ALPHA1])('gets credentials through the shebang when Node 20 is first on PATH (%s)', async (apiVersion) => {
+    edge = await fakeEdge((req, res) => json(res, 200, { ...grant(apiVersion), nodeVersionSeen: req.headers['user-agent'] }));
+    const run = await runPlugin({
+      input: request(apiVersion, { serviceAccountToken: TOKEN }),
+      args: ['--url', edge.url, '--budget', '5s'],
+      env: { PATH: `${dirname(node20.path)}:/bin` },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(strictDecode(run.stdout, apiVersion).auth?.['registry.test:5000']?.password).toBe(PASSWORD);
+  });
+
+  it('fails a refused connection with one clean line and exit 1', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await runPlugin({ node: node20.path, input: request(V1, { serviceAccountToken: TOKEN }), args: ['--url', url, '--attempt-timeout', '300ms', '--budget', '2s'] });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(expectOneCleanLine(run.stderr, [TOKEN])).toContain('connection refused (ECONNREFUSED)');
+  });
+
+  it('times out a hanging edge with one clean line and exit 1', async () => {
+    edge = await fakeEdge(() => {});
+    const run = await runPlugin({ node: node20.path, input: request(V1, { serviceAccountToken: TOKEN }), args: ['--url', edge.url, '--attempt-timeout', '300ms', '--budget', '2s'] });
+    expect(run.code).toBe(1);
+    expect(expectOneCleanLine(run.stderr, [TOKEN])).toMatch(/no answer/);
+    expect(run.ms).toBeLessThan(5_000);
+  });
+
+  it('generates a config', async () => {
+    const run = await runPlugin({ node: node20.path, input: '', args: ['generate-config', '--url', 'https://e.example.com', '--match-image', 'r.example.com', '--audience', 'a', '--format', 'json'] });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).kind).toBe('CredentialProviderConfig');
+  });
+});

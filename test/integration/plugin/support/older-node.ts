@@ -1,0 +1,24 @@
+/**
+ * Finds a Node.js 20 on this machine (the system one), to prove the plugin runs on a Node
+ * older than the project's pinned 24. Not found is an error, never a silent skip.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export function findNode20(): { path: string; version: string } {
+  const candidates = new Set<string>();
+  try {
+    const found = execFileSync('which', ['-a', 'node'], { encoding: 'utf8', env: { PATH: '/usr/local/bin:/usr/bin:/bin' } });
+    for (const line of found.split('\n')) if (line.trim()) candidates.add(line.trim());
+  } catch {
+    /* which finds nothing: fall through to the fixed places */
+  }
+  for (const p of ['/usr/local/bin/node', '/usr/bin/node']) if (existsSync(p)) candidates.add(p);
+  const tried: string[] = [];
+  for (const path of candidates) {
+    const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+    tried.push(`${path} ${version}`);
+    if (version.startsWith('v20.')) return { path, version };
+  }
+  throw new Error(`no Node.js 20 found (tried: ${tried.join(', ') || 'nothing'}); install Debian's nodejs package`);
+}

@@ -1,0 +1,152 @@
+import { spawnSync } from 'node:child_process';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, generateSigningKey, libtrustKeyId, retireKey, rotateKeyRing,
+} from '../../../scripts/lib/keys.mjs';
+import { libtrustKeyId as workerLibtrustKeyId } from '../../../src/signing/libtrust';
+
+const spkiOf = (privateJwk: object) => createPublicKey({ key: privateJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+
+describe('generateSigningKey', () => {
+  it('returns kid, private JWK and a certificate for that very key', () => {
+    const key = generateSigningKey();
+    expect(Object.keys(key).sort()).toEqual(['certificate', 'kid', 'privateJwk']);
+    expect(Object.keys(key.privateJwk).sort()).toEqual(['crv', 'd', 'kty', 'x', 'y']);
+    const cert = new X509Certificate(key.certificate);
+    expect(cert.publicKey.export({ type: 'spki', format: 'der' })).toEqual(spkiOf(key.privateJwk));
+    expect(cert.subject).toContain(key.kid.slice(0, 19));
+  });
+
+  it('names the key by the same libtrust id as the Worker computes', async () => {
+    const key = generateSigningKey();
+    expect(key.kid).toBe(libtrustKeyId(spkiOf(key.privateJwk)));
+    expect(key.kid).toBe(await workerLibtrustKeyId(spkiOf(key.privateJwk)));
+  });
+});
+
+describe('key ring maintenance', () => {
+  it('finds nothing wrong with a fresh key ring', () => {
+    expect(checkKeyRing(generateKeyRing())).toEqual([]);
+  });
+
+  it.each([
+    ['a kid that is not the libtrust id', (r: any) => { r.keys[0].kid = 'AAAA:BBBB'; r.active = 'AAAA:BBBB'; }, /not the key's libtrust id/],
+    ['a certificate for another key', (r: any) => { r.keys[0].certificate = generateSigningKey().certificate; }, /certificate is for another key/],
+    ['a certificate that is not PEM', (r: any) => { r.keys[0].certificate = 'nope'; }, /not a PEM X.509 certificate/],
+    ['an active kid missing from keys', (r: any) => { r.active = 'ZZZZ'; }, /active kid ZZZZ is not in keys/],
+    ['a public key where a private one belongs', (r: any) => { delete r.keys[0].privateJwk.d; }, /must be a private EC P-256 key/],
+  ])('reports %s', (_t, spoil, problem) => {
+    const ring = generateKeyRing();
+    spoil(ring);
+    expect(checkKeyRing(ring).join('\n')).toMatch(problem);
+  });
+
+  it('rotates: a new active key first, the old one kept as retiring', () => {
+    const ring = generateKeyRing();
+    const { ring: rotated, added } = rotateKeyRing(ring);
+    expect(rotated.active).toBe(added);
+    expect(rotated.keys.map((k: { kid: string }) => k.kid)).toEqual([added, ring.active]);
+    expect(checkKeyRing(rotated)).toEqual([]);
+  });
+
+  it('retires a retiring key but never the active one', () => {
+    const { ring } = rotateKeyRing(generateKeyRing());
+    expect(() => retireKey(ring, ring.active)).toThrow(/active key/);
+    expect(() => retireKey(ring, 'NOPE')).toThrow(/no key/);
+    const retired = retireKey(ring, ring.keys[1].kid);
+    expect(retired.keys.map((k: { kid: string }) => k.kid)).toEqual([ring.active]);
+  });
+
+  it('certifies keys that have no certificate and leaves the others alone', () => {
+    const ring = generateKeyRing();
+    const before = ring.keys[0].certificate;
+    const bare = generateSigningKey();
+    delete (bare as { certificate?: string }).certificate;
+    const { ring: certified, added } = certifyKeyRing({ ...ring, keys: [...ring.keys, bare] });
+    expect(added).toEqual([bare.kid]);
+    expect(certified.keys[0].certificate).toBe(before);
+    expect(checkKeyRing(certified)).toEqual([]);
+  });
+
+  it('bundles every certificate, the active key first', () => {
+    const { ring } = rotateKeyRing(generateKeyRing());
+    const reordered = { ...ring, keys: [...ring.keys].reverse() };
+    const bundle = certificateBundle(reordered);
+    expect(bundle.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(bundle.startsWith(ring.keys.find((k: { kid: string }) => k.kid === ring.active).certificate.trim())).toBe(true);
+  });
+});
+
+describe('npm run keys', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecp-keys-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['scripts/keys.mjs', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
+  const ringFile = join(dir, 'ring.json');
+  const ring = () => JSON.parse(readFileSync(ringFile, 'utf8'));
+
+  it('generates a key ring file readable by its owner only and prints only the certificate bundle on stdout', () => {
+    const out = keys(['generate', '--ring', ringFile]);
+    expect(out.status, out.stderr).toBe(0);
+    expect(statSync(ringFile).mode & 0o777).toBe(0o600);
+    expect(out.stdout).toBe(certificateBundle(ring()));
+    expect(out.stderr).toContain('wrangler secret put EDGE_SIGNING_KEYS');
+    expect(out.stdout + out.stderr).not.toContain(ring().keys[0].privateJwk.d);
+  });
+
+  it('refuses to overwrite an existing key ring without --force', () => {
+    const out = keys(['generate', '--ring', ringFile]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/exists/);
+  });
+
+  it('rotates, refuses to retire the active key, then retires the old one', () => {
+    const first = ring().active;
+    expect(keys(['rotate', '--ring', ringFile]).status).toBe(0);
+    const second = ring().active;
+    expect(second).not.toBe(first);
+    expect(keys(['bundle', '--ring', ringFile]).stdout.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    const refused = keys(['retire', second, '--ring', ringFile]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/active key/);
+    expect(keys(['retire', first, '--ring', ringFile]).status).toBe(0);
+    expect(ring().keys.map((k: { kid: string }) => k.kid)).toEqual([second]);
+  });
+
+  it('prints the bundle from EDGE_SIGNING_KEYS in the environment', () => {
+    const out = keys(['bundle'], { EDGE_SIGNING_KEYS: JSON.stringify(ring()) });
+    expect(out.status).toBe(0);
+    expect(out.stdout).toBe(certificateBundle(ring()));
+  });
+
+  it('keeps the other lines of a dotenv file such as .dev.vars', () => {
+    const devVars = join(dir, '.dev.vars');
+    writeFileSync(devVars, "# dev\nADMIN_TOKEN='keep-me'\n");
+    expect(keys(['generate', '--ring', devVars]).status).toBe(0);
+    expect(keys(['rotate', '--ring', devVars]).status).toBe(0);
+    const text = readFileSync(devVars, 'utf8');
+    expect(text).toContain("ADMIN_TOKEN='keep-me'");
+    const line = /^EDGE_SIGNING_KEYS='(.*)'$/m.exec(text)!;
+    expect(checkKeyRing(JSON.parse(line[1]!))).toEqual([]);
+    expect(JSON.parse(line[1]!).keys).toHaveLength(2);
+  });
+
+  it('checks a key ring and fails on a broken one', () => {
+    expect(keys(['check', '--ring', ringFile]).status).toBe(0);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, JSON.stringify({ ...ring(), active: 'NOPE' }));
+    const out = keys(['check', '--ring', broken]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/active kid NOPE/);
+  });
+
+  it('answers an unknown command with the usage and exit code 2', () => {
+    const out = keys(['frobnicate']);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/usage: npm run keys/);
+  });
+});
