@@ -15,7 +15,7 @@
  * against the wall time it sees from outside and against the workerd process's CPU time.
  */
 import { Hono } from 'hono';
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { app } from '../src/app';
 import type { Env } from '../src/env';
 import { authorize } from '../src/exchange';
@@ -51,6 +51,8 @@ interface State {
   body: string;
   bodies: { RS256: string; ES256: string };
   credential: string;
+  credentialClaims: JWTPayload;
+  credentialTyp: string;
   form: string;
   raw: Record<string, { data: Uint8Array; sig: Uint8Array }>;
   signInput: Uint8Array;
@@ -86,27 +88,17 @@ function memoryKv(): KVNamespace {
 
 const ctx = { waitUntil: (_p: Promise<unknown>) => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
 
-/** Claims of an edge credential, as mintCredential makes them (same sizes). */
-function credentialClaims(): JWTPayload {
-  return {
-    ecp: {
-      cluster: 'https://cluster-1.bench.test',
-      namespace: 'team-a',
-      serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' },
-      pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
-      registry: 'registry.bench:5000',
-      rule: 'team-a-pull',
-      grants: [{ repositories: ['team-a/*'], actions: ['pull'] }],
-    },
-  };
-}
-
+/**
+ * Signs a credential with jose: the claims of one the edge minted (same names, same sizes,
+ * whatever the edge puts in them today), with fresh times and jti.
+ */
 async function jose_sign(s: State, now: number): Promise<string> {
-  return new SignJWT(credentialClaims())
-    .setProtectedHeader({ alg: 'ES256', kid: s.ring.active.kid, typ: 'ecp-credential+jwt' })
-    .setIssuer(s.setup.edgeIssuer)
-    .setSubject('system:serviceaccount:team-a:builder')
-    .setAudience('registry.bench:5000')
+  const { ecp, iss, sub, aud } = s.credentialClaims;
+  return new SignJWT({ ecp })
+    .setProtectedHeader({ alg: 'ES256', kid: s.ring.active.kid, typ: s.credentialTyp })
+    .setIssuer(iss as string)
+    .setSubject(sub as string)
+    .setAudience(aud as string)
     .setIssuedAt(now)
     .setNotBefore(now)
     .setExpirationTime(now + 3600)
@@ -172,7 +164,7 @@ const OPS: Record<string, Op> = {
   },
   'floor/jose/token': async (s) => {
     const now = nowS();
-    await jwtVerify(s.credential, s.ring.active.publicKey, { algorithms: ['ES256'], issuer: s.setup.edgeIssuer, audience: 'registry.bench:5000', currentDate: new Date(now * 1000) });
+    await jwtVerify(s.credential, s.ring.active.publicKey, { algorithms: ['ES256'], issuer: s.setup.edgeIssuer, audience: s.credentialClaims.aud as string, currentDate: new Date(now * 1000) });
     await new SignJWT({ access: [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }] })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: s.ring.active.kid })
       .setIssuer(s.setup.edgeIssuer).setSubject('system:serviceaccount:team-a:builder').setAudience('registry.bench:5000')
@@ -259,8 +251,16 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   const ring = await loadKeyRing(env.EDGE_SIGNING_KEYS);
   const rsaKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'RSA')!, 'RS256')) as CryptoKey;
   const ecKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'EC')!, 'ES256')) as CryptoKey;
-  const partial = { setup: setupBody, ring } as State;
-  const credential = await jose_sign(partial, nowS());
+  // A credential exactly as the edge mints one today, for the token endpoint and the sizes.
+  const record0 = TrustRecordSchema.parse(setupBody.record);
+  const rule = record0.rules[record0.rules.length - 1]!;
+  const minted = await mintCredential(ring, {
+    edgeIssuer: setupBody.edgeIssuer,
+    identity: { cluster: record0.issuer, namespace: 'team-a', serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' }, pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' } },
+    registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
+    grants: [{ repositories: rule.repositories, actions: rule.actions }], ttl: 3600, now: nowS(),
+  });
+  const credential = minted.password;
   const body = (alg: 'RS256' | 'ES256') => JSON.stringify({
     apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: setupBody.image,
     serviceAccountToken: setupBody.tokens[alg], serviceAccountAnnotations: {},
@@ -270,7 +270,7 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   const s: State = {
     setup: setupBody, record, compiled: compileRecord(record), getKey: createLocalJWKSet(setupBody.jwks),
     rsaKey, ecKey, ring, env: benchEnv, body: body('RS256'), bodies: { RS256: body('RS256'), ES256: body('ES256') },
-    credential, signInput,
+    credential, signInput, credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ ?? 'JWT',
     form: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
     raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
     tokenApp: false,
@@ -295,7 +295,11 @@ export default {
     const url = new URL(req.url);
     if (url.pathname === '/healthz') return Response.json({ ok: true });
     if (url.pathname === '/setup' && req.method === 'POST') {
-      state = await setup(env, (await req.json()) as Setup);
+      try {
+        state = await setup(env, (await req.json()) as Setup);
+      } catch (err) {
+        return Response.json({ error: (err as Error).message }, { status: 500 });
+      }
       return Response.json({ ok: true, tokenEndpoint: state.tokenApp, ops: Object.keys(OPS).filter((o) => state!.tokenApp || !o.startsWith('app/token/')) });
     }
     if (!state) return Response.json({ error: 'POST /setup first' }, { status: 409 });

@@ -58,6 +58,26 @@ class Inspector {
   }
 }
 
+/** An inspector session on the Worker behind `port` (wrangler dev's --inspector-port). */
+export function openInspector(port) {
+  return Inspector.connect(inspectorPortOf(port));
+}
+
+/**
+ * The isolate's JS heap after a full GC: { used, total } bytes. `url` is the Worker's (it
+ * must answer GET /healthz). What the Worker's own code
+ * retains, without the runtime's and the allocator's memory that RSS also counts.
+ */
+export async function retainedHeap(insp, url) {
+  await insp.send('HeapProfiler.enable');
+  // workerd runs the collection when the isolate is next entered: send it a request.
+  const gc = insp.send('HeapProfiler.collectGarbage');
+  await fetch(`${url}/healthz`).then((r) => r.arrayBuffer());
+  await gc;
+  const { usedSize, totalSize } = await insp.send('Runtime.getHeapUsage');
+  return { used: usedSize, total: totalSize };
+}
+
 /** Module of each line of a bundle: esbuild precedes each module with `// <path>`. */
 function moduleMap(source) {
   const lines = source.split('\n');

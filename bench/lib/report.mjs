@@ -48,8 +48,8 @@ const LOAD_HEADER = ['scenario', 'conc.', 'req/s', 'p50 ms', 'p99 ms', 'edge wor
 const find = (rows, name, c) => rows?.find((r) => r.name === name && r.connections === c);
 
 /** Ratios of an endpoint's CPU to the floor, three ways. */
-function ratios({ inIsolateUs, floorUs, joseFloorUs, rows, harness, edgeName, noopName, minimalName }) {
-  const out = { inIsolate: ratio(inIsolateUs, floorUs), inIsolateVsJose: ratio(inIsolateUs, joseFloorUs), http: {} };
+function ratios({ inIsolateUs, minimalIsolateUs, floorUs, joseFloorUs, rows, harness, edgeName, noopName, minimalName }) {
+  const out = { inIsolate: ratio(inIsolateUs, floorUs), inIsolateVsJose: ratio(inIsolateUs, joseFloorUs), inIsolateVsMinimal: ratio(inIsolateUs, minimalIsolateUs), http: {} };
   for (const c of [1, 64]) {
     const e = find(rows, edgeName, c);
     const n = find(harness, noopName, c);
@@ -67,10 +67,10 @@ function ratios({ inIsolateUs, floorUs, joseFloorUs, rows, harness, edgeName, no
 
 function ratioTable(list) {
   const rows = list.map(({ label, r }) => [
-    label, x(r.inIsolate), x(r.inIsolateVsJose),
+    label, x(r.inIsolate), x(r.inIsolateVsJose), x(r.inIsolateVsMinimal),
     x(r.http[1]?.raw), x(r.http[64]?.raw), x(r.http[64]?.net), fmt(r.http[64]?.netUs, 0), x(r.http[64]?.vsMinimal),
   ]);
-  return table(['endpoint', 'in isolate / WebCrypto floor', 'in isolate / jose floor', 'HTTP raw c=1 / floor', 'HTTP raw c=64 / floor', 'HTTP net c=64 / floor', 'net µs c=64', 'net / minimal-exchange net'], rows);
+  return table(['endpoint', 'in isolate / WebCrypto floor', 'in isolate / jose floor', 'in isolate / minimal exchange in isolate', 'HTTP raw c=1 / floor', 'HTTP raw c=64 / floor', 'HTTP net c=64 / floor', 'net µs c=64', 'net / minimal-exchange net'], rows);
 }
 
 export function render({ results, errors, opts, command, seconds }) {
@@ -123,14 +123,15 @@ export function render({ results, errors, opts, command, seconds }) {
   if (f && (w || t)) {
     out.push('### CPU against the floor');
     out.push('');
-    out.push('*In isolate*: the whole Hono app called in the bench Worker (`app.fetch`, Request in, response text out, KV in memory, key ring and trust record cached as when warm), no HTTP. '
-      + 'This is the part Workers bills as CPU time. *HTTP raw*: edge workerd CPU per request over the floor. *HTTP net*: the same minus the harness `/noop` at the same concurrency.');
+    out.push('*In isolate*: the whole Hono app called in the bench Worker (`app.fetch`, a Request with the same body and headers in, response text out, KV in memory, key ring and trust record cached as when warm), no HTTP: '
+      + 'the part Workers bills as CPU time. *Minimal exchange in isolate*: the same Request through the least handler (`req.json()`, jose verify, jose sign, `Response.json`). '
+      + '*HTTP raw*: edge workerd CPU per request over the floor. *HTTP net*: the same minus the harness `/noop` at the same concurrency.');
     out.push('');
     const list = [];
     for (const alg of ['RS256', 'ES256']) {
       if (!w) break;
       list.push({ label: `POST /v1/credentials ${alg}`, r: ratios({
-        inIsolateUs: us(f.steps[`app/credentials/${alg}`]), floorUs: us(f.floor[`floor/webcrypto/${alg}`]), joseFloorUs: us(f.floor[`floor/jose/${alg}`]),
+        inIsolateUs: us(f.steps[`app/credentials/${alg}`]), minimalIsolateUs: us(f.steps[`app/minimal/${alg}`]), floorUs: us(f.floor[`floor/webcrypto/${alg}`]), joseFloorUs: us(f.floor[`floor/jose/${alg}`]),
         rows: w.rows, harness: w.harness, edgeName: `edge ${alg} inline keys`, noopName: 'harness /noop', minimalName: `minimal exchange ${alg}`,
       }) });
     }
