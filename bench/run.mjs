@@ -6,12 +6,15 @@
 // Sections: floor (1), warm (2), token (3), plugin (4), cold (5), soak (60 s, memory).
 // Prints the report (Markdown) on stdout, progress on stderr, and writes bench/out/latest.md
 // and bench/out/latest.json. Exit code 1 if a section could not run; a missed target is
-// reported, not an error (no timing assertion belongs in a test suite).
+// reported, not an error (no timing assertion belongs in a test suite). Runs on a snapshot
+// of the tree (see lib/snapshot.mjs); `--in-place` runs on the tree itself.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchContext } from './lib/context.mjs';
 import { render } from './lib/report.mjs';
+import { describeTree, makeSnapshot, removeSnapshot } from './lib/snapshot.mjs';
 import { coldSection } from './sections/cold.mjs';
 import { floorSection } from './sections/floor.mjs';
 import { pluginSection } from './sections/plugin.mjs';
@@ -20,10 +23,33 @@ import { tokenSection } from './sections/token.mjs';
 import { warmSection } from './sections/warm.mjs';
 
 const SECTIONS = { floor: floorSection, warm: warmSection, token: tokenSection, plugin: pluginSection, cold: coldSection, soak: soakSection };
-const OUT = fileURLToPath(new URL('./out/', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Set in the snapshot's run: the tree the snapshot was taken from (its bench/out gets the report). */
+const ORIGIN = process.env.ECP_BENCH_ORIGIN;
+const OUT = join(ORIGIN ?? ROOT, 'bench', 'out');
+
+const argv = process.argv.slice(2);
+if (!ORIGIN && !argv.includes('--in-place')) {
+  const snapshot = makeSnapshot(ROOT);
+  process.stderr.write(`[bench] measuring a snapshot of ${ROOT} in ${snapshot}\n`);
+  let status = 1;
+  // Ctrl-C reaches the child too (same process group); it stops its servers, then we clean up.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  try {
+    const r = spawnSync(process.execPath, [join(snapshot, 'bench', 'run.mjs'), ...argv], {
+      cwd: snapshot, stdio: 'inherit', env: { ...process.env, ECP_BENCH_ORIGIN: ROOT, ECP_BENCH_TREE: describeTree(ROOT) },
+    });
+    status = r.status ?? 1;
+  } finally {
+    removeSnapshot(snapshot);
+  }
+  process.exit(status);
+}
 
 function parseArgs(argv) {
   const o = { only: Object.keys(SECTIONS), runs: 3, quick: false };
+  argv = argv.filter((a) => a !== '--in-place');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -41,7 +67,7 @@ function parseArgs(argv) {
   return o;
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseArgs(argv);
 const log = (line) => process.stderr.write(`${line}\n`);
 const ctx = new BenchContext({ runs: opts.runs, quick: opts.quick, log });
 const started = Date.now();
@@ -65,11 +91,12 @@ try {
 } finally {
   await ctx.close();
 }
-const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const report = render({ results, errors, opts, command, seconds: (Date.now() - started) / 1000 });
+const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+const tree = process.env.ECP_BENCH_TREE ?? describeTree(ROOT);
+const report = render({ results, errors, opts, command, tree, seconds: (Date.now() - started) / 1000 });
 mkdirSync(OUT, { recursive: true });
 writeFileSync(join(OUT, 'latest.md'), report);
-writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), command, opts, results, errors }, null, 2));
+writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), command, tree, opts, results, errors }, null, 2));
 process.stdout.write(report);
 log(`[bench] done in ${((Date.now() - started) / 1000).toFixed(0)} s; report in bench/out/latest.md`);
 process.exitCode = Object.keys(errors).length ? 1 : 0;

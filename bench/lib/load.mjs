@@ -2,7 +2,7 @@
 // each process of that wrangler dev over the run (from /proc) and exact latencies (taken
 // from autocannon's per-response event: its own histogram rounds to whole milliseconds).
 import autocannon from 'autocannon';
-import { cpuDelta, cpuSnapshot } from './proc.mjs';
+import { alive, cpuDelta, cpuSnapshot } from './proc.mjs';
 import { percentile } from './stats.mjs';
 
 /**
@@ -49,6 +49,11 @@ export async function runLoad(o) {
   const result = await instance;
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = cpuDelta(before, cpuSnapshot(o.pids));
+  for (const [name, pid] of Object.entries(o.pids)) {
+    for (const p of [pid].flat()) {
+      if (p && !alive(p)) throw new Error(`the ${name} process (pid ${p}) is gone after the run: wrangler dev restarted the Worker? (it does when a bundled source changes)`);
+    }
+  }
   const expect = String(o.expectStatus ?? 200);
   const ok = statuses[expect] ?? 0;
   const completed = latencies.length;

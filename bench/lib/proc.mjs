@@ -98,6 +98,16 @@ export function rssBytes(pid) {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/** Whether a process still exists (a Worker that wrangler dev restarted has a new pid). */
+export function alive(pid) {
+  try {
+    readFileSync(`/proc/${pid}/stat`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** CPU seconds of several named processes at once: { name: seconds }. */
 export function cpuSnapshot(pids) {
   const out = {};

@@ -8,7 +8,8 @@ const version = (pkg) => {
   try { return JSON.parse(readFileSync(new URL(`node_modules/${pkg}/package.json`, ROOT), 'utf8')).version; } catch { return '?'; }
 };
 
-const us = (m) => (m ? (Number.isFinite(m.insideUs) ? m.insideUs : m.outsideUs) : NaN);
+/** The figure used everywhere: CPU time per iteration (see sections/floor.mjs). */
+const us = (m) => (m ? m.cpuUs : NaN);
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN);
 const verdict = (ok) => (ok === undefined ? 'n/a' : ok ? '**met**' : '**missed**');
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a');
@@ -27,14 +28,14 @@ const FLOOR_LABEL = {
 
 function floorTable(f) {
   const rows = Object.entries(f.floor).map(([op, m]) => [
-    `\`${op}\``, FLOOR_LABEL[op] ?? '', fmt(us(m), 1), fmt(m.outsideUs, 1), fmt(m.cpuUs, 1), fmtInt(1e6 / us(m)), `${m.n} x ${m.runs}`,
+    `\`${op}\``, FLOOR_LABEL[op] ?? '', fmt(m.cpuUs, 1), fmtInt(1e6 / m.cpuUs), fmt(m.insideUs, 1), fmt(m.outsideUs, 1), `${m.n} x ${m.runs}`,
   ]);
-  return table(['op', 'what one iteration does', 'µs (inside)', 'µs (outside)', 'µs CPU', 'per second', 'iterations x runs'], rows);
+  return table(['op', 'what one iteration does', 'µs CPU', 'per second (one core)', 'µs wall, inside', 'µs wall, outside', 'iterations x runs'], rows);
 }
 
 function stepTable(f) {
-  const rows = Object.entries(f.steps).map(([op, m]) => [`\`${op}\``, fmt(us(m), 2), fmt(m.cpuUs, 2)]);
-  return table(['step (one call, in the isolate)', 'µs', 'µs CPU'], rows);
+  const rows = Object.entries(f.steps).map(([op, m]) => [`\`${op}\``, fmt(m.cpuUs, 2), fmt(m.insideUs, 2), `${m.n} x ${m.runs}`]);
+  return table(['step (one call, in the isolate)', 'µs CPU', 'µs wall, inside', 'iterations x runs'], rows);
 }
 
 function loadRows(rows) {
@@ -73,16 +74,17 @@ function ratioTable(list) {
   return table(['endpoint', 'in isolate / WebCrypto floor', 'in isolate / jose floor', 'in isolate / minimal exchange in isolate', 'HTTP raw c=1 / floor', 'HTTP raw c=64 / floor', 'HTTP net c=64 / floor', 'net µs c=64', 'net / minimal-exchange net'], rows);
 }
 
-export function render({ results, errors, opts, command, seconds }) {
+export function render({ results, errors, opts, command, tree, seconds }) {
   const out = [];
   const cpu = cpus();
   out.push('# Benchmarks: what an exchange costs');
   out.push('');
-  out.push(`Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, `
+  out.push(`Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)}${tree ? ` (tree ${tree})` : ''}: ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, `
     + `Node ${process.version}, wrangler ${version('wrangler')}, workerd ${version('wrangler/node_modules/@cloudflare/workerd-linux-64') || '?'}, `
     + `jose ${version('jose')}, hono ${version('hono')}, zod ${version('zod')}. Median of ${opts.runs} runs unless a row says otherwise; whole run ${Math.round(seconds)} s.`);
   out.push('');
   const targets = [];
+  let summaryAt = -1;
   const f = results.floor;
   const w = results.warm;
   const t = results.token;
@@ -93,7 +95,7 @@ export function render({ results, errors, opts, command, seconds }) {
     out.push('A bench Worker (`bench/floor-worker.ts`) under the same `wrangler dev` and workerd as the edge runs one operation n times in a loop; '
       + 'keys are imported once, tokens are real (RSA-2048 and P-256 keys, a TokenRequest-shaped SA token with pod and node claims), '
       + 'the signed credential has the edge\'s exact claims. Three clocks per run: `performance.now()` in the isolate, wall time from outside '
-      + `minus an empty request (${fmt(f.baseMs, 2)} ms), and the workerd process's CPU time from /proc; they ${f.clockCheck}.`);
+      + `minus an empty request (${fmt(f.baseMs, 2)} ms), and the workerd process's CPU time from /proc (summed over its threads, ns resolution), which is the figure used: ${f.clockCheck}.`);
     out.push('');
     out.push(floorTable(f));
     out.push('');
@@ -182,26 +184,36 @@ export function render({ results, errors, opts, command, seconds }) {
   }
   const s = results.soak;
   if (s) {
+    const e = s.edge;
+    const n = s.harness;
     out.push('## Sustained load (memory)');
     out.push('');
-    out.push(`${s.seconds} s at concurrency ${s.connections} on \`POST /v1/credentials\` (RS256, ${s.tokenPool} distinct tokens), after a 5 s warm-up; RSS sampled every second. `
-      + `${fmtInt(s.requests)} requests, ${fmtInt(s.rps)} req/s, p50 ${fmt(s.p50, 1)} ms, p99 ${fmt(s.p99, 1)} ms, ${s.failed} failed. `
-      + 'Leak criterion: last-30 s trend under 1% of the start per minute, and end within 10% of start.');
+    out.push(`${s.seconds} s at concurrency ${s.connections} on \`POST /v1/credentials\` (RS256, ${s.tokenPool} distinct tokens) after a 5 s warm-up: `
+      + `${fmtInt(e.requests)} requests, ${fmtInt(e.rps)} req/s, p50 ${fmt(e.p50, 1)} ms, p99 ${fmt(e.p99, 1)} ms, ${e.failed} failed${e.failed ? ` (statuses ${JSON.stringify(e.statuses)}, ${e.errors} connection errors, ${e.timeouts} timeouts)` : ''}. `
+      + `Then the same load on the bench Worker's \`/noop\` under the same wrangler dev (${fmtInt(n.requests)} requests, ${n.failed} failed). RSS sampled every second; `
+      + 'the edge isolate\'s JS heap read after a forced full GC at start, middle and end (inspector). '
+      + 'Leak criterion: retained heap grows by less than 10% (and 2 MiB); RSS also holds workerd\'s and wrangler\'s own buffers, hence the harness row.');
     out.push('');
-    out.push(table(['process', 'start MiB', 'end MiB', 'peak MiB', 'last-30 s trend MiB/min'],
-      Object.entries(s.rss).filter(([, v]) => v).map(([k, v]) => [{ user: 'edge workerd', proxy: 'proxy workerd', node: 'wrangler node' }[k], mib(v.start), mib(v.end), mib(v.peak), fmt(v.tailSlopePerMin / 2 ** 20, 2)])));
+    out.push(table(['what', 'start MiB', 'end MiB', 'peak MiB', 'trend MiB/min'], [
+      ['edge isolate retained JS heap (after GC)', mib(e.heaps[0].used), mib(e.heaps[e.heaps.length - 1].used), mib(Math.max(...e.heaps.map((h) => h.used))), `${e.heaps.map((h) => mib(h.used)).join(' / ')} at ${e.heaps.map((h) => `${Math.round(h.t)} s`).join(', ')}`],
+      ...Object.entries(e.rss).map(([k, v]) => [`edge run: ${{ user: 'edge workerd RSS', proxy: 'proxy workerd RSS', node: 'wrangler node RSS' }[k]}`, mib(v.start), mib(v.end), mib(v.peak), fmt(v.slopePerMin / 2 ** 20, 1)]),
+      ...Object.entries(n.rss).map(([k, v]) => [`harness /noop run: ${{ user: 'bench workerd RSS', proxy: 'proxy workerd RSS', node: 'wrangler node RSS' }[k]}`, mib(v.start), mib(v.end), mib(v.peak), fmt(v.slopePerMin / 2 ** 20, 1)]),
+    ]));
     out.push('');
-    targets.push([`no memory growth over ${s.seconds} s at c=${s.connections}`, `${mib(s.rss.user.start)} -> ${mib(s.rss.user.end)} MiB (peak ${mib(s.rss.user.peak)})`, verdict(!s.leak && s.failed === 0)]);
+    targets.push([`no memory growth over ${s.seconds} s at c=${s.connections} (edge isolate heap)`, `${mib(e.heaps[0].used)} -> ${mib(e.heaps[e.heaps.length - 1].used)} MiB retained; workerd RSS ${mib(e.rss.user.start)} -> ${mib(e.rss.user.end)} MiB (peak ${mib(e.rss.user.peak)}; harness /noop: ${mib(n.rss.user.start)} -> ${mib(n.rss.user.end)})`, verdict(!s.leak)]);
+    targets.push([`no request failing in the ${s.seconds} s run`, `${e.failed} of ${fmtInt(e.requests)}`, verdict(e.failed === 0)]);
   }
   if (f) {
     out.push('## Where the time goes: each step alone, in the isolate');
     out.push('');
-    out.push('One call of each piece of the edge\'s code (`bench/floor-worker.ts` ops; median of 3 loops of ~200 ms). `app/*` rows are the whole Hono app without HTTP.');
+    out.push('One call of each piece of the edge\'s code (`bench/floor-worker.ts` ops), CPU time, median of the runs shown. `app/*` rows are whole requests through the app without HTTP '
+      + '(`app/minimal/*`: the least handler, see above); `step/*` rows call one function of src/ (`step/read-body` and `step/req-json` include building the Request, `step/new-request` alone).');
     out.push('');
     out.push(stepTable(f));
     out.push('');
   }
   if (targets.length) {
+    summaryAt = out.length;
     out.push('## Targets');
     out.push('');
     out.push(table(['target', 'measured', 'verdict'], targets));
@@ -213,5 +225,56 @@ export function render({ results, errors, opts, command, seconds }) {
     for (const [name, message] of Object.entries(errors)) out.push(`- **${name}**: ${message.split('\n')[0]}`);
     out.push('');
   }
+  // The summary and the targets go first: the sections below are the detail.
+  if (summaryAt !== -1) {
+    const targetLines = out.splice(summaryAt, 4);
+    out.splice(4, 0, ...summary(results), ...targetLines);
+  }
   return `${out.join('\n')}\n`;
+}
+
+/** One line per headline figure, for the README. */
+function summary(results) {
+  const f = results.floor;
+  const w = results.warm;
+  const t = results.token;
+  const p = results.plugin;
+  const c = results.cold;
+  const s = results.soak;
+  const rows = [];
+  if (f) {
+    for (const alg of ['RS256', 'ES256']) {
+      const m = f.floor[`floor/webcrypto/${alg}`];
+      const j = f.floor[`floor/jose/${alg}`];
+      rows.push([`floor: verify ${alg} SA token + sign ES256 credential (WebCrypto / jose)`, `${fmt(m.cpuUs, 1)} / ${fmt(j.cpuUs, 1)} µs CPU`, `${fmtInt(1e6 / m.cpuUs)} / ${fmtInt(1e6 / j.cpuUs)} exchanges/s per core`]);
+    }
+    const tk = f.floor['floor/webcrypto/token'];
+    rows.push(['floor: token endpoint (verify ES256 credential + sign ES256 token, WebCrypto)', `${fmt(tk.cpuUs, 1)} µs CPU`, `${fmtInt(1e6 / tk.cpuUs)}/s per core`]);
+  }
+  const warmRow = (label, r) => r && rows.push([label, `${fmtInt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`, `edge workerd ${fmtInt(r.cpuUs.user)} µs CPU/req${r.failed ? `, **${r.failed} failed**` : ''}`]);
+  for (const alg of ['RS256', 'ES256']) {
+    for (const conc of [1, 64]) warmRow(`POST /v1/credentials ${alg}, c=${conc} (AUDIT_LOG=off)`, find(w?.rows, `edge ${alg} inline keys`, conc));
+    if (f?.steps[`app/credentials/${alg}`]) {
+      const a = f.steps[`app/credentials/${alg}`].cpuUs;
+      rows.push([`POST /v1/credentials ${alg}, in isolate (no HTTP)`, `${fmt(a, 1)} µs CPU`, `${x(a / f.floor[`floor/webcrypto/${alg}`].cpuUs)} the WebCrypto floor, ${x(a / f.floor[`floor/jose/${alg}`].cpuUs)} the jose floor`]);
+    }
+  }
+  for (const form of ['GET', 'POST']) {
+    for (const conc of [1, 64]) warmRow(`${form} /token, c=${conc}`, find(t?.rows, `token ${form}`, conc));
+    if (f?.steps[`app/token/${form}`]) {
+      const a = f.steps[`app/token/${form}`].cpuUs;
+      rows.push([`${form} /token, in isolate (no HTTP)`, `${fmt(a, 1)} µs CPU`, `${x(a / f.floor['floor/webcrypto/token'].cpuUs)} the WebCrypto floor, ${x(a / f.floor['floor/jose/token'].cpuUs)} the jose floor`]);
+    }
+  }
+  if (p) {
+    for (const r of p.rows) rows.push([`exec plugin: ${r.label}`, `${fmt(r.median, 1)} ms median`, p.ratios[r.label] ? `${x(p.ratios[r.label])} (node -e 0 + round trip = ${fmt(p.budget, 1)} ms)` : '']);
+  }
+  if (c) {
+    for (const [mode, m] of Object.entries(c.modes)) rows.push([`cold burst, ${c.burst} exchanges at once, ${mode}`, `JWKS fetched ${m.jwksFetches.join('/')}x${mode === 'discovery' ? `, discovery ${m.discoveryFetches.join('/')}x` : ''}`, `${m.failed} failed, all answered in ${fmt(m.wallMs, 0)} ms`]);
+  }
+  if (s) {
+    const e = s.edge;
+    rows.push([`sustained ${s.seconds} s, c=${s.connections}`, `isolate heap after GC ${mib(e.heaps[0].used)} -> ${mib(e.heaps[e.heaps.length - 1].used)} MiB`, `${fmtInt(e.requests)} requests, ${e.failed} failed`]);
+  }
+  return ['## Summary', '', table(['figure', 'value', 'context'], rows), ''];
 }

@@ -99,15 +99,17 @@ export async function floorSection(ctx) {
     await call(w, op, 50);
     steps[op] = await measureOp(w, op, { targetMs: ctx.quick ? 60 : 200, runs: 3, baseMs });
   }
-  // Sanity: wall clocks never read less than CPU (less would mean CPU from elsewhere is
-  // counted), and agree with it within 15% when the machine is quiet.
+  // Sanity: the two wall clocks (inside the isolate, outside from Node) must agree, which
+  // shows performance.now() really advanced through the loop. CPU may read above wall time
+  // (V8's GC and compiler threads work beside the isolate's thread: real cost, counted) or
+  // below it (the thread waited for a core while other processes ran).
   const all = Object.values(floor);
-  const below = all.filter((m) => m.outsideUs < 0.9 * m.cpuUs);
-  const above = all.filter((m) => m.outsideUs > 1.15 * m.cpuUs);
-  const clockCheck = below.length
-    ? `DISAGREE: wall time below CPU time for ${below.map((m) => m.op).join(', ')}; the CPU figures are suspect`
-    : above.length
-      ? `agree as far as they can: wall time exceeds CPU time by over 15% for ${above.length} of ${all.length} ops, the sign of other processes competing for the cores (load average ${loadavg()[0].toFixed(2)} at the end)`
-      : 'agree within 15%';
+  const apart = all.filter((m) => Math.abs(m.insideUs - m.outsideUs) > 0.1 * m.outsideUs + 0.5);
+  const above = all.filter((m) => m.cpuUs > 1.05 * m.outsideUs).length;
+  const below = all.filter((m) => m.cpuUs < 0.95 * m.outsideUs).length;
+  const clockCheck = (apart.length
+    ? `the isolate clock and the outside clock DISAGREE by over 10% on ${apart.map((m) => m.op).join(', ')}: read the outside and CPU columns`
+    : 'the isolate clock agrees with the outside clock within 10% on every op, so performance.now() advanced through the loops')
+    + `; CPU reads over 5% above wall time on ${above} of ${all.length} ops (V8 background GC/compiler threads) and over 5% below on ${below} (waiting for a core; load average ${loadavg()[0].toFixed(2)})`;
   return { baseMs, runs, floor, steps, tokenEndpoint: w.tokenEndpoint, clockCheck };
 }

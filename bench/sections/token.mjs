@@ -33,7 +33,7 @@ export async function tokenSection(ctx) {
     if (r.status !== 200 || typeof body.access_token !== 'string') throw new Error(`token ${init.method ?? 'GET'} answered ${r.status}: ${JSON.stringify(body).slice(0, 200)}`);
   }
 
-  const seconds = ctx.seconds(5);
+  const seconds = ctx.seconds(4);
   const concurrency = [1, 64];
   const rows = [
     ...await loadScenario(ctx, { name: 'token GET', url: `${edge.url}${getPath}`, headers: { authorization: basic }, pids: edge.pids, concurrency, seconds }),

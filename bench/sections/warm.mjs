@@ -12,7 +12,7 @@ const TOKEN_POOL = 64;
 export async function warmSection(ctx) {
   const edge = await ctx.edge();
   const w = await ctx.floorWorker();
-  const seconds = ctx.seconds(5);
+  const seconds = ctx.seconds(4);
   const concurrency = [1, 64];
   const bodies = async (iss, alg) => (await saTokens(iss, TOKEN_POOL, alg)).map((t) => JSON.stringify(kubeletRequest(t)));
   const edgeBodies = { RS256: await bodies(edge.iss, 'RS256'), ES256: await bodies(edge.iss, 'ES256') };
@@ -49,10 +49,9 @@ export async function warmSection(ctx) {
   const auditBodies = await bodies(audited.iss, 'RS256');
   rows.push(...await loadScenario(ctx, { name: 'edge RS256 inline keys, AUDIT_LOG=on', url: `${audited.url}/v1/credentials`, ...JSON_POST, bodies: auditBodies, pids: audited.pids, concurrency: [64], seconds }));
 
-  const harness = [];
-  for (const [name, path] of [['harness /noop', '/noop'], ['minimal exchange RS256', '/exchange']]) {
-    harness.push(...await loadScenario(ctx, { name, url: `${w.url}${path}`, ...JSON_POST, bodies: floorBodies.RS256, pids: w.pids, concurrency, seconds }));
+  const harness = await loadScenario(ctx, { name: 'harness /noop', url: `${w.url}/noop`, ...JSON_POST, bodies: floorBodies.RS256, pids: w.pids, concurrency, seconds });
+  for (const alg of ['RS256', 'ES256']) {
+    harness.push(...await loadScenario(ctx, { name: `minimal exchange ${alg}`, url: `${w.url}/exchange`, ...JSON_POST, bodies: floorBodies[alg], pids: w.pids, concurrency: [64], seconds }));
   }
-  harness.push(...await loadScenario(ctx, { name: 'minimal exchange ES256', url: `${w.url}/exchange`, ...JSON_POST, bodies: floorBodies.ES256, pids: w.pids, concurrency, seconds }));
   return { rows, harness, sizes, tokenPool: TOKEN_POOL };
 }

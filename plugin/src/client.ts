@@ -23,8 +23,21 @@ export interface Clock {
   random(): number;
 }
 
+/** The answer the client reads: a slice of fetch's Response that node:http can give cheaply. */
+export interface HttpResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  body: AsyncIterable<Uint8Array> | null;
+}
+
+/** POST `body` to `url`; rejects on network errors and on abort. See transport.ts. */
+export type HttpPost = (
+  url: URL | string,
+  init: { headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<HttpResponse>;
+
 export interface ExchangeDeps {
-  fetch: typeof fetch;
+  post: HttpPost;
   clock: Clock;
   /** Verbose diagnostics; a no-op unless enabled. Lines must not hold secrets. */
   debug(line: string): void;
@@ -69,10 +82,12 @@ export function describeEdgeError(text: string): string | undefined {
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|HOSTNAME/;
 
-/** What a fetch rejection means, and whether trying again can help. */
+/** What a network failure means, and whether trying again can help. node:http puts the
+ *  code on the error itself; fetch puts it on `cause`: both are read. */
 export function describeNetworkError(err: unknown): { reason: string; retry: boolean } {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const own = (err as { code?: unknown })?.code;
+  const code = typeof cause?.code === 'string' ? cause.code : typeof own === 'string' ? own : undefined;
   const message = typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err);
   if (code && TLS_CODES.test(code)) {
     return {
@@ -91,30 +106,24 @@ export function describeNetworkError(err: unknown): { reason: string; retry: boo
     ENETUNREACH: 'network unreachable',
     UND_ERR_SOCKET: 'connection closed by the edge before the answer was complete',
     UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    ERR_STREAM_PREMATURE_CLOSE: 'connection closed by the edge before the answer was complete',
   };
   if (code && known[code]) return { reason: `${known[code]} (${code})`, retry: true };
-  if (message === 'terminated') return { reason: 'connection closed before the answer was complete', retry: true };
+  if (message === 'terminated' || message === 'aborted') return { reason: 'connection closed before the answer was complete', retry: true };
   return { reason: oneLine(code ? `${message} (${code})` : message, 120) || 'network error', retry: true };
 }
 
-async function readBody(res: Response): Promise<Uint8Array> {
+async function readBody(res: HttpResponse): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
-  if (declared > MAX_RESPONSE_BYTES) {
-    await res.body?.cancel().catch(() => {});
-    throw protocolError(`the edge's response is larger than ${MAX_RESPONSE_BYTES} bytes`);
-  }
+  const tooLarge = () => protocolError(`the edge's response is larger than ${MAX_RESPONSE_BYTES} bytes`);
   if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+  // Leaving the loop early (throw) closes the stream: nothing more is read.
+  for await (const value of res.body) {
+    if (declared > MAX_RESPONSE_BYTES) throw tooLarge();
     total += value.byteLength;
-    if (total > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw protocolError(`the edge's response is larger than ${MAX_RESPONSE_BYTES} bytes`);
-    }
+    if (total > MAX_RESPONSE_BYTES) throw tooLarge();
     chunks.push(value);
   }
   const out = new Uint8Array(total);
@@ -129,15 +138,13 @@ async function readBody(res: Response): Promise<Uint8Array> {
 async function attempt(body: string, opts: Options, deps: ExchangeDeps, limitMs: number): Promise<Outcome> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), limitMs);
-  let res: Response;
+  let res: HttpResponse;
   let bytes: Uint8Array;
   try {
-    res = await deps.fetch(opts.endpoint, {
-      method: 'POST',
+    res = await deps.post(opts.endpoint, {
       headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': deps.userAgent },
       body,
       signal: controller.signal,
-      redirect: 'manual',
     });
     bytes = await readBody(res);
   } catch (err) {

@@ -4,7 +4,9 @@
  * also masks anything shaped like a JWT. A token is referred to by a short SHA-256
  * fingerprint only.
  */
-import { createHash } from 'node:crypto';
+// node:crypto is loaded only when a fingerprint is asked for (verbose mode): the plugin
+// starts on every image pull, and most runs never need it.
+declare function require(id: 'node:crypto'): typeof import('node:crypto');
 
 const JWT_SHAPE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 /** Shorter strings are too likely to occur by chance to be worth masking (and leak little). */
@@ -26,5 +28,5 @@ export class Redactor {
 
 /** "sha256:0123456789ab": enough to tell tokens apart in a log, useless to an attacker. */
 export function fingerprint(secret: string): string {
-  return `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+  return `sha256:${require('node:crypto').createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
 }

@@ -6,7 +6,7 @@
  * it to the edge, check the answer, write it to stdout once. Any failure: nothing on stdout,
  * one line on stderr, exit code 1 (2 for a misconfigured plugin).
  */
-import { exchange, type Clock } from './client';
+import { exchange, type Clock, type HttpPost } from './client';
 import { generateConfig, GENERATE_CONFIG_USAGE } from './config';
 import { EXIT_FAILURE, EXIT_OK, inputError, PluginError, protocolError } from './errors';
 import { parseOptions } from './options';
@@ -28,7 +28,8 @@ export interface RunIO {
   stdin: AsyncIterable<Uint8Array | string>;
   stdout: Writable;
   stderr: Writable;
-  fetch: typeof fetch;
+  /** HTTP POST: node:http in main.ts (see transport.ts); anything fetch-shaped in tests. */
+  post: HttpPost;
   env: Readonly<Record<string, string | undefined>>;
   /** Arguments after the program name. */
   argv: readonly string[];
@@ -123,14 +124,14 @@ export async function run(io: RunIO): Promise<number> {
     const text = await readStdin(io.stdin, MAX_STDIN_BYTES, clock, deadline);
     const request = parseRequest(text);
     redactor.add(request.serviceAccountToken);
-    debug(
+    if (opts.verbose) debug(
       `request: ${request.apiVersion}, image ${JSON.stringify(request.image)}, ` +
         (request.serviceAccountToken ? `service-account token ${fingerprint(request.serviceAccountToken)}` : 'no service-account token') +
         `, ${Object.keys(request.serviceAccountAnnotations ?? {}).length} annotation(s)`,
     );
 
     const answer = await exchange(JSON.stringify(request), opts, {
-      fetch: io.fetch,
+      post: io.post,
       clock,
       debug,
       userAgent: `${NAME}/${VERSION}`,

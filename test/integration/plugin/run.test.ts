@@ -1,9 +1,10 @@
 /**
- * `run()` driven in-process with a fake fetch and a virtual clock: the retry schedule
+ * `run()` driven in-process with a fake transport (answers fetch Responses) and a virtual clock: the retry schedule
  * (backoff bounds, Retry-After in both forms, attempt cap, budget) checked exactly, with
  * no real waiting. The process-level behaviour is covered by the other files here.
  */
 import { describe, expect, it } from 'vitest';
+import type { HttpPost } from '../../../plugin/src/client';
 import { run } from '../../../plugin/src/run';
 import { request, V1 } from './support/plugin';
 import { grant, TOKEN } from './support/servers';
@@ -21,17 +22,17 @@ type Answer = () => Response | Promise<Response>;
 async function drive(answers: Answer[], args: string[] = [], random = 0.5): Promise<Harness> {
   let now = 1_000_000;
   const h: Harness = { code: -1, stdout: [], stderr: [], sleeps: [], calls: 0 };
-  const fetch = (async () => {
+  const post = (async () => {
     const answer = answers[Math.min(h.calls, answers.length - 1)];
     h.calls++;
     now += 10; // each exchange takes 10 virtual ms
     return answer!();
-  }) as typeof globalThis.fetch;
+  }) as unknown as HttpPost;
   h.code = await run({
     stdin: [new TextEncoder().encode(request(V1, { serviceAccountToken: TOKEN }))],
     stdout: { write: (s: string) => h.stdout.push(s) },
     stderr: { write: (s: string) => h.stderr.push(s) },
-    fetch,
+    post,
     env: {},
     argv: ['--url', 'https://edge.example.com', ...args],
     clock: {
