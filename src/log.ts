@@ -6,6 +6,11 @@ import type { Env } from './env';
 
 export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
+/** Whether logEvent writes anything: work that only feeds the log (fingerprints) can be skipped. */
+export function auditEnabled(env: Pick<Env, 'AUDIT_LOG'>): boolean {
+  return env.AUDIT_LOG !== 'off';
+}
+
 export function logEvent(env: Pick<Env, 'AUDIT_LOG'>, event: string, fields: LogFields): void {
   if (env.AUDIT_LOG === 'off') return;
   console.log(JSON.stringify({ event, ...fields }));

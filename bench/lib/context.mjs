@@ -6,6 +6,14 @@ import { IMAGE, inlineKeys, makeIssuer, putTrustRecord, saToken, trustRecord } f
 import { wranglerProcesses, wranglerProcessesByPort } from './proc.mjs';
 import { startWorker } from './wrangler.mjs';
 
+/** The last lines of a wrangler dev's output, indented, without the per-request lines. */
+function tail(output, lines = 12) {
+  return output.split('\n').filter((l) => l.trim() && !/\[wrangler:info\] (GET|POST|PUT) /.test(l)).slice(-lines).map((l) => `    | ${l}`).join('\n');
+}
+
+/** True for the error runLoad throws when a Worker's workerd went away during a run. */
+export const isRestart = (err) => err instanceof Error && /is gone after the run/.test(err.message);
+
 export class BenchContext {
   /** @param {{ runs: number, quick: boolean, log: (line: string) => void }} opts */
   constructor(opts) {
@@ -46,13 +54,16 @@ export class BenchContext {
         return res.json();
       };
       const info = await reset();
-      return {
+      const target = {
         ...w, iss, setup, ops: info.ops, tokenEndpoint: info.tokenEndpoint, pids: wranglerProcesses(w.pid),
-        reset: async () => {
-          this.log('  (the bench Worker was reloaded by wrangler dev; set up again)');
+        /** After workerd was restarted under us: find the new process, set up again. */
+        refresh: async () => {
+          this.log(`  (the bench Worker's workerd was restarted; wrangler said:\n${tail(w.logs())})`);
+          Object.assign(target.pids, wranglerProcesses(w.pid));
           await reset();
         },
       };
+      return target;
     });
   }
 
@@ -66,7 +77,15 @@ export class BenchContext {
       this.stops.push(edge.stop);
       const iss = await makeIssuer();
       await putTrustRecord(edge, 'bench', trustRecord(iss, inlineKeys(iss)));
-      return { ...edge, iss, pids: wranglerProcessesByPort(edge.port), audit };
+      const target = {
+        ...edge, iss, pids: wranglerProcessesByPort(edge.port), audit,
+        /** After workerd was restarted under us: find the new process (KV and its records persist). */
+        refresh: async () => {
+          this.log(`  (the edge's workerd was restarted; wrangler said:\n${tail(edge.logs())})`);
+          Object.assign(target.pids, wranglerProcessesByPort(edge.port));
+        },
+      };
+      return target;
     });
   }
 

@@ -1,23 +1,37 @@
 // A load scenario: warm up, then `runs` autocannon runs per concurrency, medians reported.
+import { isRestart } from './context.mjs';
 import { runLoad } from './load.mjs';
 import { median } from './stats.mjs';
 
 /**
  * @param {import('./context.mjs').BenchContext} ctx
  * @param {{ name: string, url: string, method?: string, headers?: Record<string,string>,
- *   bodies?: string[], paths?: string[], pids: object, concurrency: number[], seconds: number,
- *   expectStatus?: number, runs?: number }} s
+ *   bodies?: string[], paths?: string[], target: { pids: object, refresh: () => Promise<void> },
+ *   concurrency: number[], seconds: number, expectStatus?: number, runs?: number }} s
  */
 export async function loadScenario(ctx, s) {
   const runs = s.runs ?? ctx.runs;
-  const base = { url: s.url, method: s.method, headers: s.headers, bodies: s.bodies, paths: s.paths, expectStatus: s.expectStatus,
-    pids: { user: s.pids.user, proxy: s.pids.proxy, node: s.pids.node } };
+  const base = { url: s.url, method: s.method, headers: s.headers, bodies: s.bodies, paths: s.paths, expectStatus: s.expectStatus };
+  const pids = () => ({ user: s.target.pids.user, proxy: s.target.pids.proxy, node: s.target.pids.node });
+  const warmUp = (connections) => runLoad({ ...base, pids: pids(), connections, duration: 1 });
+  // A run during which wrangler dev restarted the Worker measured nothing: find the new
+  // process, warm it up, and run again (once).
+  const measure = async (connections, duration) => {
+    try {
+      return await runLoad({ ...base, pids: pids(), connections, duration });
+    } catch (err) {
+      if (!isRestart(err)) throw err;
+      await s.target.refresh();
+      await warmUp(connections);
+      return runLoad({ ...base, pids: pids(), connections, duration });
+    }
+  };
   // Warm-up: JIT, connection setup, isolate caches. Not counted.
-  await runLoad({ ...base, connections: Math.max(...s.concurrency), duration: 1 });
+  await measure(Math.max(...s.concurrency), 1);
   const out = [];
   for (const c of s.concurrency) {
     const all = [];
-    for (let r = 0; r < runs; r++) all.push(await runLoad({ ...base, connections: c, duration: s.seconds }));
+    for (let r = 0; r < runs; r++) all.push(await measure(c, s.seconds));
     const m = (f) => median(all.map(f));
     const row = {
       name: s.name,

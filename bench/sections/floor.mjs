@@ -11,7 +11,7 @@
 // CPU time does not, which is why it is the figure used. In production workerd, timers only
 // advance across I/O; should the local runtime freeze the clock, `inside` reads 0 and is dropped.
 import { loadavg } from 'node:os';
-import { threadCpuSeconds } from '../lib/proc.mjs';
+import { alive, threadCpuSeconds } from '../lib/proc.mjs';
 import { median } from '../lib/stats.mjs';
 
 export const FLOOR_OPS = [
@@ -26,8 +26,8 @@ async function call(w, op, n, retry = true) {
   const body = await res.json();
   const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
   if (res.status === 409 && retry) {
-    // wrangler dev reloaded the Worker (it watches the sources it bundled): set up again.
-    await w.reset();
+    // The Worker lost its state: wrangler dev restarted it. Find the new process, set up again.
+    await w.refresh();
     return call(w, op, n, false);
   }
   if (!res.ok) throw new Error(`op ${op}: ${res.status} ${JSON.stringify(body)}`);
@@ -60,10 +60,19 @@ export async function measureOp(w, op, { targetMs, runs, baseMs }) {
   const outside = [];
   const cpu = [];
   let frozen = false;
+  let restarts = 0;
   for (let i = 0; i < runs; i++) {
-    const c0 = threadCpuSeconds(w.pids.user);
+    const pid = w.pids.user;
+    const c0 = threadCpuSeconds(pid);
     const r = await call(w, op, n);
-    const c1 = threadCpuSeconds(w.pids.user);
+    if (!alive(pid) || pid !== w.pids.user) {
+      // Restarted during the run: its CPU time is lost with the old process. Run again.
+      if (++restarts > 3) throw new Error(`the bench Worker keeps restarting during ${op}`);
+      if (pid === w.pids.user) await w.refresh();
+      i--;
+      continue;
+    }
+    const c1 = threadCpuSeconds(pid);
     if (r.ms === 0 && r.wallMs - baseMs > 20) frozen = true;
     inside.push((r.ms * 1000) / n);
     outside.push(((r.wallMs - baseMs) * 1000) / n);

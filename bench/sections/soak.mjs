@@ -8,6 +8,7 @@
 // Leak criterion for the edge: its retained heap grows by less than 10% (and 2 MiB) from
 // start to end. RSS is reported with its trend; it is not the criterion, since workerd's
 // and wrangler's own buffers (request logging, inspector) live in it too.
+import { isRestart } from '../lib/context.mjs';
 import { inlineKeys, kubeletRequest, makeIssuer, putTrustRecord, saTokens, trustRecord } from '../lib/fixtures.mjs';
 import { runLoad } from '../lib/load.mjs';
 import { alive, rssBytes } from '../lib/proc.mjs';
@@ -96,13 +97,24 @@ async function sustain(ctx, { target, path, bodies, seconds, heap }) {
   }
 }
 
+/** A sustained run during which wrangler dev restarted the Worker is run again, once. */
+async function retryOnRestart(target, run) {
+  try {
+    return await run();
+  } catch (err) {
+    if (!isRestart(err)) throw err;
+    await target.refresh();
+    return run();
+  }
+}
+
 export async function soakSection(ctx) {
   const seconds = ctx.quick ? 20 : SOAK_SECONDS;
   const edge = await ctx.edge();
   const iss = await makeIssuer();
   await putTrustRecord(edge, 'soak', trustRecord(iss, inlineKeys(iss)));
   const bodies = (await saTokens(iss, TOKEN_POOL, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
-  const e = await sustain(ctx, { target: edge, path: '/v1/credentials', bodies, seconds, heap: true });
+  const e = await retryOnRestart(edge, () => sustain(ctx, { target: edge, path: '/v1/credentials', bodies, seconds, heap: true }));
   const h0 = e.heaps[0].used;
   const h1 = e.heaps[e.heaps.length - 1].used;
   const leak = h1 - h0 > Math.max(2 * MiB, 0.1 * h0);
@@ -111,7 +123,7 @@ export async function soakSection(ctx) {
 
   const w = await ctx.floorWorker();
   const wBodies = (await saTokens(w.iss, 64, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
-  const n = await sustain(ctx, { target: { ...w, port: Number(new URL(w.url).port) }, path: '/noop', bodies: wBodies, seconds, heap: false });
+  const n = await retryOnRestart(w, () => sustain(ctx, { target: { ...w, port: Number(new URL(w.url).port) }, path: '/noop', bodies: wBodies, seconds, heap: false }));
   ctx.log(`  soak harness /noop ${seconds}s: ${n.requests} requests (${n.failed} failed), workerd RSS ${(n.rss.user.start / MiB).toFixed(0)} -> ${(n.rss.user.end / MiB).toFixed(0)} MiB`);
   return { seconds, connections: SOAK_CONNECTIONS, tokenPool: TOKEN_POOL, edge: e, harness: n, leak };
 }

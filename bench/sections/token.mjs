@@ -36,9 +36,9 @@ export async function tokenSection(ctx) {
   const seconds = ctx.seconds(4);
   const concurrency = [1, 64];
   const rows = [
-    ...await loadScenario(ctx, { name: 'token GET', url: `${edge.url}${getPath}`, headers: { authorization: basic }, pids: edge.pids, concurrency, seconds }),
-    ...await loadScenario(ctx, { name: 'token POST', url: `${edge.url}/token`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, bodies: [form], pids: edge.pids, concurrency, seconds }),
+    ...await loadScenario(ctx, { name: 'token GET', url: `${edge.url}${getPath}`, headers: { authorization: basic }, target: edge, concurrency, seconds }),
+    ...await loadScenario(ctx, { name: 'token POST', url: `${edge.url}/token`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, bodies: [form], target: edge, concurrency, seconds }),
   ];
-  const harness = await loadScenario(ctx, { name: 'harness GET /noop', url: `${w.url}/noop`, pids: w.pids, concurrency, seconds });
+  const harness = await loadScenario(ctx, { name: 'harness GET /noop', url: `${w.url}/noop`, target: w, concurrency, seconds });
   return { rows, harness, sizes: { credentialBytes: auth.password.length, formBytes: form.length, scope } };
 }

@@ -88,26 +88,29 @@ interface RemoteEntry {
   persistedUat: number | undefined;
 }
 
-const remoteSets = new Map<string, Promise<RemoteEntry>>();
+// Only settled values are shared between requests: a promise of KV I/O started by one request
+// must not be awaited by another (workerd: "Cannot perform I/O on behalf of a different request").
+// Concurrent cold requests each read KV, the first to finish stores the entry, and their JWKS
+// fetches still collapse into one in sharedFetch.
+const remoteSets = new Map<string, RemoteEntry>();
 
-function remoteEntry(url: string, deps: KeyDeps): Promise<RemoteEntry> {
-  let entry = remoteSets.get(url);
-  if (!entry) {
-    entry = (async () => {
-      // A KV failure here only costs a fetch: the cache is an optimisation, the fetch is the truth.
-      const stored = await readJson(deps.kv, keys.jwks(url), CachedJwksSchema).catch(() => undefined);
-      const cache = (stored ? { uat: stored.uat, jwks: stored.jwks } : {}) as ExportedJWKSCache | Record<string, never>;
-      const set = createRemoteJWKSet(new URL(url), {
-        cooldownDuration: deps.cooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS,
-        cacheMaxAge: JWKS_MAX_AGE_MS,
-        timeoutDuration: JWKS_TIMEOUT_MS,
-        [jwksCache]: cache,
-        [customFetch]: sharedFetch(deps.fetch),
-      });
-      return { set, cache, persistedUat: stored?.uat };
-    })();
-    remoteSets.set(url, entry);
-  }
+async function remoteEntry(url: string, deps: KeyDeps): Promise<RemoteEntry> {
+  const existing = remoteSets.get(url);
+  if (existing) return existing;
+  // A KV failure here only costs a fetch: the cache is an optimisation, the fetch is the truth.
+  const stored = await readJson(deps.kv, keys.jwks(url), CachedJwksSchema).catch(() => undefined);
+  const raced = remoteSets.get(url);
+  if (raced) return raced;
+  const cache = (stored ? { uat: stored.uat, jwks: stored.jwks } : {}) as ExportedJWKSCache | Record<string, never>;
+  const set = createRemoteJWKSet(new URL(url), {
+    cooldownDuration: deps.cooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS,
+    cacheMaxAge: JWKS_MAX_AGE_MS,
+    timeoutDuration: JWKS_TIMEOUT_MS,
+    [jwksCache]: cache,
+    [customFetch]: sharedFetch(deps.fetch),
+  });
+  const entry = { set, cache, persistedUat: stored?.uat };
+  remoteSets.set(url, entry);
   return entry;
 }
 
@@ -135,8 +138,6 @@ function wrapRemote(entry: RemoteEntry, url: string, deps: KeyDeps): IssuerKeys 
 // ---- discovery -------------------------------------------------------------------------
 
 const DiscoverySchema = z.looseObject({ issuer: z.string(), jwks_uri: z.string() });
-const discovered = new Map<string, Promise<string>>();
-
 function isAllowedUrl(u: string): boolean {
   try {
     const url = new URL(u);
@@ -146,32 +147,35 @@ function isAllowedUrl(u: string): boolean {
   }
 }
 
-function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
-  let pending = discovered.get(issuer);
-  if (!pending) {
-    pending = (async () => {
-      const cached = await readJson(deps.kv, keys.discovery(issuer), z.object({ jwks_uri: z.string() })).catch(() => undefined);
-      if (cached && isAllowedUrl(cached.jwks_uri)) return cached.jwks_uri;
-      const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-      let doc: unknown;
-      try {
-        const res = await sharedFetch(deps.fetch)(url, { headers: new Headers({ accept: 'application/json' }), method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(JWKS_TIMEOUT_MS) });
-        if (res.status !== 200) throw new JwksUnavailable(`discovery answered ${res.status}`);
-        doc = JSON.parse(await res.text());
-      } catch (err) {
-        throw err instanceof JwksUnavailable ? err : new JwksUnavailable('discovery fetch failed');
-      }
-      const parsed = DiscoverySchema.safeParse(doc);
-      // OIDC Discovery 1.0 §4.3: the document's issuer must be exactly the issuer asked about.
-      if (!parsed.success || parsed.data.issuer !== issuer) throw new JwksUnavailable('discovery document invalid or for another issuer');
-      if (!isAllowedUrl(parsed.data.jwks_uri)) throw new JwksUnavailable('discovery jwks_uri is not https');
-      deps.waitUntil(writeJson(deps.kv, keys.discovery(issuer), { jwks_uri: parsed.data.jwks_uri }, KV_TTL_SECONDS).catch(() => undefined));
-      return parsed.data.jwks_uri;
-    })();
-    discovered.set(issuer, pending);
-    pending.catch(() => discovered.delete(issuer)); // failures are retried by the next request
+/** Settled discovery results only (see remoteSets for why). */
+const discovered = new Map<string, string>();
+
+async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
+  const known = discovered.get(issuer);
+  if (known) return known;
+  const cached = await readJson(deps.kv, keys.discovery(issuer), z.object({ jwks_uri: z.string() })).catch(() => undefined);
+  if (cached && isAllowedUrl(cached.jwks_uri)) {
+    discovered.set(issuer, cached.jwks_uri);
+    return cached.jwks_uri;
   }
-  return pending;
+  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  let doc: unknown;
+  try {
+    const res = await sharedFetch(deps.fetch)(url, { headers: new Headers({ accept: 'application/json' }), method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(JWKS_TIMEOUT_MS) });
+    if (res.status !== 200) throw new JwksUnavailable(`discovery answered ${res.status}`);
+    doc = JSON.parse(await res.text());
+  } catch (err) {
+    throw err instanceof JwksUnavailable ? err : new JwksUnavailable('discovery fetch failed');
+  }
+  const parsed = DiscoverySchema.safeParse(doc);
+  // OIDC Discovery 1.0 §4.3: the document's issuer must be exactly the issuer asked about.
+  if (!parsed.success || parsed.data.issuer !== issuer) throw new JwksUnavailable('discovery document invalid or for another issuer');
+  if (!isAllowedUrl(parsed.data.jwks_uri)) throw new JwksUnavailable('discovery jwks_uri is not https');
+  if (!discovered.has(issuer)) {
+    discovered.set(issuer, parsed.data.jwks_uri);
+    deps.waitUntil(writeJson(deps.kv, keys.discovery(issuer), { jwks_uri: parsed.data.jwks_uri }, KV_TTL_SECONDS).catch(() => undefined));
+  }
+  return parsed.data.jwks_uri;
 }
 
 // ---- entry point -----------------------------------------------------------------------

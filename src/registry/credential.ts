@@ -10,9 +10,10 @@
  * never the registry's service, which it carries as `ecp.service` instead. Its `typ` header
  * keeps registry tokens from passing for credentials in turn.
  */
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { CredentialExpired, CredentialInvalid } from '../errors';
+import { signEs256 } from '../signing/jws';
 import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
@@ -82,18 +83,16 @@ export function credentialUsername(identity: CredentialIdentity): string {
 export async function mintCredential(ring: KeyRing, input: MintInput): Promise<MintedCredential> {
   const { identity, now } = input;
   const exp = now + input.ttl;
-  const password = await new SignJWT({
+  const password = await signEs256(ring.active.privateKey, { alg: SIGNING_ALG, kid: ring.active.kid, typ: CREDENTIAL_TYP }, {
     ecp: { ...identity, registry: input.registry, service: input.service, rule: input.rule, grants: input.grants },
-  } satisfies Pick<CredentialClaims, 'ecp'> as unknown as JWTPayload)
-    .setProtectedHeader({ alg: SIGNING_ALG, kid: ring.active.kid, typ: CREDENTIAL_TYP })
-    .setIssuer(input.edgeIssuer)
-    .setSubject(`system:serviceaccount:${identity.namespace}:${identity.serviceaccount.name}`)
-    .setAudience(CREDENTIAL_AUDIENCE)
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(exp)
-    .setJti(crypto.randomUUID())
-    .sign(ring.active.privateKey);
+    iss: input.edgeIssuer,
+    sub: `system:serviceaccount:${identity.namespace}:${identity.serviceaccount.name}`,
+    aud: CREDENTIAL_AUDIENCE,
+    iat: now,
+    nbf: now,
+    exp,
+    jti: crypto.randomUUID(),
+  } satisfies CredentialClaims & { nbf: number });
   return { username: credentialUsername(identity), password, expiresAt: exp };
 }
 

@@ -13,7 +13,7 @@
  * - `aud` is a string: 2.8 decodes it into a Go string and rejects an array.
  * Pure: the caller passes the key ring and `now`.
  */
-import { SignJWT } from 'jose';
+import { signEs256 } from '../signing/jws';
 import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 import type { Access } from './scope';
 
@@ -64,20 +64,19 @@ export function tokenExpiry(now: number, notAfter: number): number {
 export async function signRegistryToken(ring: KeyRing, input: RegistryTokenInput): Promise<RegistryToken> {
   const { active } = ring;
   const expiresAt = tokenExpiry(input.now, input.notAfter);
-  const token = await new SignJWT({ access: input.access })
-    .setProtectedHeader({
-      alg: SIGNING_ALG,
-      typ: 'JWT',
-      kid: active.kid,
-      ...(active.certificate ? { x5c: [active.certificate] } : {}),
-    })
-    .setIssuer(input.issuer)
-    .setSubject(input.subject)
-    .setAudience(input.service) // a string, never an array: distribution 2.8 rejects arrays
-    .setIssuedAt(input.now)
-    .setNotBefore(input.now)
-    .setExpirationTime(expiresAt)
-    .setJti(crypto.randomUUID())
-    .sign(active.privateKey);
+  const token = await signEs256(
+    active.privateKey,
+    { alg: SIGNING_ALG, typ: 'JWT', kid: active.kid, ...(active.certificate ? { x5c: [active.certificate] } : {}) },
+    {
+      access: input.access,
+      iss: input.issuer,
+      sub: input.subject,
+      aud: input.service, // a string, never an array: distribution 2.8 rejects arrays
+      iat: input.now,
+      nbf: input.now,
+      exp: expiresAt,
+      jti: crypto.randomUUID(),
+    },
+  );
   return { token, issuedAt: input.now, expiresAt, expiresIn: expiresAt - input.now };
 }

@@ -22,7 +22,7 @@
  *   granted access never carries one, as the spec asks of authorization services.
  */
 import { BadRequest } from '../errors';
-import { anyOf, compileRepositoryGlob } from '../policy/pattern';
+import { anyOf, compileRepositoryGlob, type Matcher } from '../policy/pattern';
 import { ACTIONS, type Action, type Grant } from './credential';
 
 export interface ResourceScope {
@@ -89,13 +89,26 @@ export function parseScopes(values: readonly string[]): ResourceScope[] {
   return scopes.map(parseResourceScope);
 }
 
+/** Compiled repository patterns: a credential carries a handful, the same on every request. */
+const globCache = new Map<string, Matcher>();
+const MAX_CACHED_GLOBS = 1024;
+function cachedRepositoryGlob(pattern: string): Matcher {
+  let matcher = globCache.get(pattern);
+  if (!matcher) {
+    matcher = compileRepositoryGlob(pattern);
+    if (globCache.size >= MAX_CACHED_GLOBS) globCache.clear();
+    globCache.set(pattern, matcher);
+  }
+  return matcher;
+}
+
 /**
  * The access a token may carry: for each requested repository, the requested actions that
  * some grant whose patterns match the name allows. Repositories asked for twice are merged;
  * names with nothing granted are left out; other resource types are never granted.
  */
 export function intersect(requested: readonly ResourceScope[], grants: readonly Grant[]): Access[] {
-  const compiled = grants.map((g) => ({ matches: anyOf(g.repositories.map(compileRepositoryGlob)), actions: new Set<string>(g.actions) }));
+  const compiled = grants.map((g) => ({ matches: anyOf(g.repositories.map(cachedRepositoryGlob)), actions: new Set<string>(g.actions) }));
   const byName = new Map<string, Set<Action>>();
   for (const scope of requested) {
     if (scope.type !== 'repository') continue;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DEFAULT_EDGE_ISSUER } from '../env';
 import { BadRequest, EdgeError, PolicyDenied, UnsupportedApiVersion } from '../errors';
 import { authorize, type ExchangeTrace } from '../exchange';
-import { logEvent, tokenFingerprint } from '../log';
+import { auditEnabled, logEvent, tokenFingerprint } from '../log';
 import { mintCredential } from '../registry/credential';
 import { loadKeyRing } from '../signing/keys';
 import { readJsonBody } from './body';
@@ -59,7 +59,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     if (!(API_VERSIONS as readonly string[]).includes(req.apiVersion) || req.kind !== 'CredentialProviderRequest') {
       throw new UnsupportedApiVersion(`apiVersion ${req.apiVersion.slice(0, 80)} kind ${req.kind.slice(0, 40)}`);
     }
-    if (req.serviceAccountToken) tokenFp = await tokenFingerprint(req.serviceAccountToken);
+    if (req.serviceAccountToken && auditEnabled(c.env)) tokenFp = await tokenFingerprint(req.serviceAccountToken);
 
     const { identity, image, decision, compiled } = await authorize(
       { token: req.serviceAccountToken, image: req.image, annotations: req.serviceAccountAnnotations ?? {} },

@@ -17,15 +17,19 @@ const KV_CACHE_TTL = 60;
 
 const NameIndexSchema = z.object({ issuer: z.string() });
 
-const isolateCache = new Map<string, { at: number; value: Promise<CompiledRecord | undefined> }>();
+const isolateCache = new Map<string, { at: number; value: CompiledRecord | undefined }>();
 
 /** The compiled record for an issuer, or undefined if none is stored. `now` in seconds. */
-export function getCompiledRecord(kv: KVNamespace, issuer: string, now: number): Promise<CompiledRecord | undefined> {
+export async function getCompiledRecord(kv: KVNamespace, issuer: string, now: number): Promise<CompiledRecord | undefined> {
   const hit = isolateCache.get(issuer);
   if (hit && now - hit.at < RECORD_CACHE_SECONDS) return hit.value;
-  const value = readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL).then((r) => (r ? compileRecord(r) : undefined));
+  // Only settled values are shared. A promise of KV I/O started by one request must not be
+  // awaited by another: workerd fails the waiters with "Cannot perform I/O on behalf of a
+  // different request" (seen under load when the entry is refreshed). Until one read has stored the
+  // record, each request reads for itself; failures are not cached.
+  const r = await readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL);
+  const value = r ? compileRecord(r) : undefined;
   isolateCache.set(issuer, { at: now, value });
-  value.catch(() => isolateCache.delete(issuer)); // failures are not cached
   return value;
 }
 
