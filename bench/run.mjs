@@ -96,7 +96,7 @@ const tree = process.env.ECP_BENCH_TREE ?? describeTree(ROOT);
 const report = render({ results, errors, opts, command, tree, seconds: (Date.now() - started) / 1000 });
 mkdirSync(OUT, { recursive: true });
 writeFileSync(join(OUT, 'latest.md'), report);
-writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), command, tree, opts, results, errors }, null, 2));
+writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), command, tree, seconds: (Date.now() - started) / 1000, opts, results, errors }, null, 2));
 process.stdout.write(report);
 log(`[bench] done in ${((Date.now() - started) / 1000).toFixed(0)} s; report in bench/out/latest.md`);
 process.exitCode = Object.keys(errors).length ? 1 : 0;
