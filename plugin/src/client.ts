@@ -5,6 +5,7 @@
  * answer that breaks the protocol. Redirects are not followed: the request carries a
  * service-account token, which must go to the configured edge and nowhere else.
  */
+import { readBounded } from './bytes';
 import { deniedError, networkError, PluginError, protocolError } from './errors';
 import type { Options } from './options';
 
@@ -114,25 +115,9 @@ export function describeNetworkError(err: unknown): { reason: string; retry: boo
 }
 
 async function readBody(res: HttpResponse): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length'));
   const tooLarge = () => protocolError(`the edge's response is larger than ${MAX_RESPONSE_BYTES} bytes`);
-  if (!res.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  // Leaving the loop early (throw) closes the stream: nothing more is read.
-  for await (const value of res.body) {
-    if (declared > MAX_RESPONSE_BYTES) throw tooLarge();
-    total += value.byteLength;
-    if (total > MAX_RESPONSE_BYTES) throw tooLarge();
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  if (Number(res.headers.get('content-length')) > MAX_RESPONSE_BYTES) throw tooLarge();
+  return res.body ? readBounded(res.body, MAX_RESPONSE_BYTES, tooLarge) : new Uint8Array(0);
 }
 
 async function attempt(body: string, opts: Options, deps: ExchangeDeps, limitMs: number): Promise<Outcome> {

@@ -6,6 +6,7 @@
  * it to the edge, check the answer, write it to stdout once. Any failure: nothing on stdout,
  * one line on stderr, exit code 1 (2 for a misconfigured plugin).
  */
+import { readBounded } from './bytes';
 import { exchange, type Clock, type HttpPost } from './client';
 import { generateConfig, GENERATE_CONFIG_USAGE } from './config';
 import { EXIT_FAILURE, EXIT_OK, inputError, PluginError, protocolError } from './errors';
@@ -56,21 +57,7 @@ const realClock: Clock = {
 /** Reads stdin up to `max` bytes, or fails; gives up at `deadline`. */
 async function readStdin(stdin: RunIO['stdin'], max: number, clock: Clock, deadline: number): Promise<string> {
   const read = (async () => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const encoder = new TextEncoder();
-    for await (const chunk of stdin) {
-      const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
-      total += bytes.byteLength;
-      if (total > max) throw inputError(`the request on stdin is larger than ${max} bytes`);
-      chunks.push(bytes);
-    }
-    const all = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.byteLength;
-    }
+    const all = await readBounded(stdin, max, () => inputError(`the request on stdin is larger than ${max} bytes`));
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(all);
     } catch {

@@ -26,25 +26,27 @@ export function freePort() {
 }
 
 /**
- * @param {{ vars?: Record<string,string>, keyRing?: object, adminToken?: string, timeoutMs?: number }} [opts]
- * @returns {Promise<{ url: string, port: number, adminToken: string, keyRing: object, logs: () => string, stop: () => Promise<void> }>}
+ * Starts `wrangler dev --local` for a Worker config on a free loopback port, with `vars`
+ * (bindings and secrets) from a private env file, its own KV directory, and waits for
+ * GET /healthz. The edge (startEdge) and the bench Worker both start this way.
+ * @param {{ config?: string, vars: (url: string) => Record<string,string>, timeoutMs?: number, label?: string }} opts
+ * @returns {Promise<{ url: string, port: number, pid: number, logs: () => string, stop: () => Promise<void> }>}
  */
-export async function startEdge(opts = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'ecp-edge-'));
-  const keyRing = opts.keyRing ?? generateKeyRing();
-  const adminToken = opts.adminToken ?? generateAdminToken();
+export async function startWrangler(opts) {
+  const label = opts.label ?? 'wrangler dev';
+  const dir = mkdtempSync(join(tmpdir(), 'ecp-wrangler-'));
   const port = await freePort();
   const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const vars = { EDGE_ISSUER: url, AUDIT_LOG: 'on', ...opts.vars, EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken };
-  const envFile = join(dir, 'edge.env');
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+  const envFile = join(dir, 'worker.env');
+  writeFileSync(envFile, Object.entries(opts.vars(url)).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
 
   let output = '';
   const child = spawn(
     process.execPath,
-    [WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-      '--persist-to', join(dir, 'state'), '--env-file', envFile, '--show-interactive-dev-session=false', '--log-level', 'log'],
+    [WRANGLER, 'dev', ...(opts.config ? ['--config', opts.config] : []), '--local', '--ip', '127.0.0.1', '--port', String(port),
+      '--inspector-port', String(inspectorPort), '--persist-to', join(dir, 'state'), '--env-file', envFile,
+      '--show-interactive-dev-session=false', '--log-level', 'log'],
     {
       cwd: ROOT,
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
@@ -70,7 +72,7 @@ export async function startEdge(opts = {}) {
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
-      throw new Error(`wrangler dev exited early (${child.exitCode}):\n${output}`);
+      throw new Error(`${label} exited early (${child.exitCode}):\n${output}`);
     }
     try {
       const res = await fetch(`${url}/healthz`);
@@ -78,9 +80,25 @@ export async function startEdge(opts = {}) {
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`edge did not become healthy on ${url}:\n${output}`);
+      throw new Error(`${label} did not become healthy on ${url}:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, port, adminToken, keyRing, logs: () => output, stop };
+  return { url, port, pid: child.pid, logs: () => output, stop };
+}
+
+/**
+ * The edge, with a fresh key ring and admin token unless given.
+ * @param {{ vars?: Record<string,string>, keyRing?: object, adminToken?: string, timeoutMs?: number }} [opts]
+ * @returns {Promise<{ url: string, port: number, pid: number, adminToken: string, keyRing: object, logs: () => string, stop: () => Promise<void> }>}
+ */
+export async function startEdge(opts = {}) {
+  const keyRing = opts.keyRing ?? generateKeyRing();
+  const adminToken = opts.adminToken ?? generateAdminToken();
+  const worker = await startWrangler({
+    label: 'edge (wrangler dev)',
+    timeoutMs: opts.timeoutMs,
+    vars: (url) => ({ EDGE_ISSUER: url, AUDIT_LOG: 'on', ...opts.vars, EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken }),
+  });
+  return { ...worker, adminToken, keyRing };
 }
