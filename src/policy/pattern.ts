@@ -13,7 +13,7 @@ const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 export function compileNameGlob(pattern: string): Matcher {
   if (pattern === '*') return () => true;
   if (!pattern.includes('*')) return (value) => value === pattern;
-  const re = new RegExp(`^${pattern.split('*').map(escape).join('.*')}$`);
+  const re = new RegExp(`^${pattern.split(/\*+/).map(escape).join('.*')}$`);
   return (value) => re.test(value);
 }
 

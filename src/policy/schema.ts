@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ACTIONS } from '../registry/credential';
+import { issuerFitsKey } from '../store/kv';
 
 /** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
 export const SA_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -21,8 +22,17 @@ export const DEFAULT_MAX_TOKEN_LIFETIME = 24 * 60 * 60;
 // DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63');
 
+/**
+ * Globs compile to backtracking regular expressions: k wildcards cost about n^k steps on an
+ * n-character name. Three keeps a hostile pattern's worst case near 10 ms on a 255-character
+ * name (four: near a second). Patterns come from administrators; names come from clients.
+ */
+export const MAX_WILDCARDS = 3;
+const fewWildcards = (s: string) => (s.match(/\*+/g) ?? []).length <= MAX_WILDCARDS;
+
 /** Namespace or service-account name, or a `*` glob over them. */
-const nameGlob = z.string().min(1).max(253).regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob');
+const nameGlob = z.string().min(1).max(253).regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob')
+  .refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`);
 
 /** Registry host with optional port, as it appears in image references: `ghcr.io`, `127.0.0.1:5000`. */
 export const registryHost = z
@@ -34,7 +44,9 @@ const repositoryPattern = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs');
+  .regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs')
+  .refine((p) => !/\*{3,}/.test(p), 'use "*" or "**", not longer runs of "*"')
+  .refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`);
 
 const httpsUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
   // zod runs refinements even after the url check failed: parse defensively.
@@ -83,7 +95,7 @@ export const RuleSchema = z.strictObject({
 export const TrustRecordSchema = z.strictObject({
   name: dnsLabel,
   /** The cluster's service-account issuer (`--service-account-issuer`), matched exactly against `iss`. */
-  issuer: z.string().min(1).max(2048),
+  issuer: z.string().min(1).max(2048).refine(issuerFitsKey, 'is too long to be stored (a KV key is at most 512 bytes)'),
   /** A disabled record denies every token from this issuer. Default false. */
   disabled: z.boolean().default(false),
   /** Accepted token audiences (the kubelet config's serviceAccountTokenAudience). At least one. */

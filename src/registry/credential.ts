@@ -12,7 +12,7 @@
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import { CredentialExpired, CredentialInvalid } from '../errors';
+import { CredentialExpired, CredentialInvalid, TokenExpired } from '../errors';
 import { signEs256 } from '../signing/jws';
 import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 
@@ -73,6 +73,16 @@ export interface MintedCredential {
   username: string;
   password: string;
   expiresAt: number;
+}
+
+/**
+ * Seconds a credential may live: the rule's ttl, but never past the token it is minted from.
+ * A token accepted only thanks to clock skew (already past `exp`) gets nothing.
+ */
+export function credentialLifetime(ruleTtl: number, tokenExpiresAt: number, now: number): number {
+  const remaining = tokenExpiresAt - now;
+  if (remaining <= 0) throw new TokenExpired('expired; accepted by the skew allowance only');
+  return Math.min(ruleTtl, remaining);
 }
 
 /** Names the identity; never contains ':' (Basic auth splits on the first one). */

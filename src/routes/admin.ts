@@ -7,6 +7,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { BadRequest, EdgeError, InvalidRecord, NotConfigured, Unauthorized } from '../errors';
 import { authorize } from '../exchange';
+import { credentialLifetime } from '../registry/credential';
 import { logEvent } from '../log';
 import { describeIssues, TrustRecordSchema } from '../policy/schema';
 import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
@@ -95,7 +96,7 @@ export const admin = new Hono<AppEnv>()
         rules: decision.trace,
       };
       if (!decision.allowed) return c.json({ decision: 'deny', code: 'ERR_POLICY_DENIED', ...base });
-      const ttl = Math.max(60, Math.min(decision.rule.ttl, identity.expiresAt - now));
+      const ttl = credentialLifetime(decision.rule.ttl, identity.expiresAt, now);
       return c.json({
         decision: 'allow',
         ...base,

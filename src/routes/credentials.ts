@@ -9,7 +9,7 @@ import { DEFAULT_EDGE_ISSUER } from '../env';
 import { BadRequest, EdgeError, PolicyDenied, UnsupportedApiVersion } from '../errors';
 import { authorize, type ExchangeTrace } from '../exchange';
 import { auditEnabled, logEvent, tokenFingerprint } from '../log';
-import { mintCredential } from '../registry/credential';
+import { credentialLifetime, mintCredential } from '../registry/credential';
 import { loadKeyRing } from '../signing/keys';
 import { readJsonBody } from './body';
 import type { AppEnv } from './types';
@@ -69,7 +69,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     if (!decision.allowed) throw new PolicyDenied(decision.trace.map((t) => `${t.rule}: ${t.reason}`).join('; ') || 'no rules');
 
     // The credential never outlives the identity proof it was minted from.
-    const ttl = Math.max(60, Math.min(decision.rule.ttl, identity.expiresAt - now));
+    const ttl = credentialLifetime(decision.rule.ttl, identity.expiresAt, now);
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     const minted = await mintCredential(ring, {
       edgeIssuer: c.env.EDGE_ISSUER ?? DEFAULT_EDGE_ISSUER,

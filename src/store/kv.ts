@@ -20,6 +20,14 @@ export function kvTtl(seconds: number): number {
 
 const enc = encodeURIComponent;
 
+/** Workers KV refuses keys longer than 512 bytes (our keys are ASCII: percent-encoded). */
+export const MAX_KV_KEY_BYTES = 512;
+
+/** Whether an issuer can be stored at all; a longer one can never have a trust record. */
+export function issuerFitsKey(issuer: string): boolean {
+  return keys.trustByIssuer(issuer).length <= MAX_KV_KEY_BYTES;
+}
+
 export const keys = {
   trustByIssuer: (issuer: string) => `trust/v1/issuer/${enc(issuer)}`,
   trustName: (name: string) => `trust/v1/name/${enc(name)}`,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { IssuerConflict, NotFound } from '../errors';
 import { compileRecord, type CompiledRecord } from '../policy/evaluate';
 import { TrustRecordSchema, type TrustRecord } from '../policy/schema';
-import { keys, readJson, remove, writeJson } from './kv';
+import { issuerFitsKey, keys, readJson, remove, writeJson } from './kv';
 
 /** Isolate cache lifetime for compiled trust records, seconds. */
 export const RECORD_CACHE_SECONDS = 10;
@@ -17,18 +17,22 @@ const KV_CACHE_TTL = 60;
 
 const NameIndexSchema = z.object({ issuer: z.string() });
 
+/** Issuers come from unverified tokens: bound what a flood of made-up ones can hold. */
+const MAX_CACHED_ISSUERS = 1024;
 const isolateCache = new Map<string, { at: number; value: CompiledRecord | undefined }>();
 
 /** The compiled record for an issuer, or undefined if none is stored. `now` in seconds. */
 export async function getCompiledRecord(kv: KVNamespace, issuer: string, now: number): Promise<CompiledRecord | undefined> {
   const hit = isolateCache.get(issuer);
   if (hit && now - hit.at < RECORD_CACHE_SECONDS) return hit.value;
+  if (!issuerFitsKey(issuer)) return undefined; // no record can exist for it: unknown, not a store failure
   // Only settled values are shared. A promise of KV I/O started by one request must not be
   // awaited by another: workerd fails the waiters with "Cannot perform I/O on behalf of a
   // different request" (seen under load when the entry is refreshed). Until one read has stored the
   // record, each request reads for itself; failures are not cached.
   const r = await readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL);
   const value = r ? compileRecord(r) : undefined;
+  if (isolateCache.size >= MAX_CACHED_ISSUERS) isolateCache.clear();
   isolateCache.set(issuer, { at: now, value });
   return value;
 }

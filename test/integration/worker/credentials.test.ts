@@ -60,6 +60,16 @@ describe('POST /v1/credentials', () => {
     expect(res.status).toBe(200);
   });
 
+  it('ends a credential with the token when the token has under a minute left', async () => {
+    const t = now();
+    const res = await postCredentials(credentialRequest(await saToken(iss, { now: t - 3580, lifetime: 3600 })));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, any>;
+    const claims = decodeJwt(body.auth['registry.test:5000'].password);
+    expect(claims.exp).toBe(t + 20);
+    expect(body.cacheDuration).toBe('0s'); // the kubelet must not cache it
+  });
+
   it('never lets a credential outlive the token it was minted from', async () => {
     const res = await postCredentials(credentialRequest(await saToken(iss, { now: now() - 3000, lifetime: 3600 })));
     expect(res.status).toBe(200);
@@ -75,6 +85,8 @@ describe('POST /v1/credentials denies', () => {
     ['a token with the wrong audience', async () => credentialRequest(await saToken(iss, { claims: { aud: ['someone-else'] } })), 401, 'ERR_AUDIENCE_MISMATCH'],
     ['a token from an unknown issuer', async () => credentialRequest(await saToken(iss, { claims: { iss: 'https://stranger.test' } })), 401, 'ERR_UNKNOWN_ISSUER'],
     ['an expired token', async () => credentialRequest(await saToken(iss, { now: now() - 7200, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
+    ['a token past exp but within the 60 s skew (no credential may outlive it)', async () => credentialRequest(await saToken(iss, { now: now() - 3630, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
+    ['a token with an issuer too long to have a record', async () => credentialRequest(await saToken(iss, { claims: { iss: `https://x.test/${'a'.repeat(600)}` } })), 401, 'ERR_UNKNOWN_ISSUER'],
     ['a token expired by just over the 60 s skew', async () => credentialRequest(await saToken(iss, { now: now() - 3662, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
     ['a token that is not yet valid', async () => credentialRequest(await saToken(iss, { now: now() + 600 })), 401, 'ERR_TOKEN_NOT_YET_VALID'],
     ['a token issued in the future (no nbf)', async () => credentialRequest(await saToken(iss, { now: now() + 600, claims: { nbf: undefined } })), 401, 'ERR_TOKEN_NOT_YET_VALID'],

@@ -41,6 +41,10 @@ describe('TrustRecordSchema', () => {
     ['an uppercase repository pattern', { ...valid, rules: [{ ...valid.rules[0], repositories: ['Team/*'] }] }, 'rules.0.repositories.0'],
     ['duplicate rule names', { ...valid, rules: [valid.rules[0], valid.rules[0]] }, 'rules.1.name'],
     ['a bad record name', { ...valid, name: 'Prod_1' }, 'name'],
+    ['a repository pattern with four wildcards', { ...valid, rules: [{ ...valid.rules[0], repositories: ['*/*-*-*'] }] }, 'rules.0.repositories.0'],
+    ['a namespace glob with four wildcards', { ...valid, rules: [{ ...valid.rules[0], namespaces: ['*a*b*c*'] }] }, 'rules.0.namespaces.0'],
+    ['a run of three "*"', { ...valid, rules: [{ ...valid.rules[0], repositories: ['team/***'] }] }, 'rules.0.repositories.0'],
+    ['an issuer too long to be a KV key', { ...valid, issuer: `https://k8s.example/${'x'.repeat(500)}` }, 'issuer'],
   ])('rejects %s, naming the field', (_title, input, path) => {
     expect(issuesOf(input).some((i) => i.startsWith(`${path}:`) || i.startsWith(`${path}.`))).toBe(true);
   });
