@@ -12,7 +12,7 @@ export function auditEnabled(env: Pick<Env, 'AUDIT_LOG'>): boolean {
 }
 
 export function logEvent(env: Pick<Env, 'AUDIT_LOG'>, event: string, fields: LogFields): void {
-  if (env.AUDIT_LOG === 'off') return;
+  if (!auditEnabled(env)) return;
   console.log(JSON.stringify({ event, ...fields }));
 }
 

@@ -17,7 +17,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { JwksUnavailable } from '../errors';
-import type { TrustRecord } from '../policy/schema';
+import { isHttpsOrLoopback, type TrustRecord } from '../policy/schema';
 import { keys, readJson, writeJson } from '../store/kv';
 
 /** After a successful fetch, an unknown kid refetches only after this long, ms (JWKS_COOLDOWN_SECONDS). */
@@ -138,15 +138,6 @@ function wrapRemote(entry: RemoteEntry, url: string, deps: KeyDeps): IssuerKeys 
 // ---- discovery -------------------------------------------------------------------------
 
 const DiscoverySchema = z.looseObject({ issuer: z.string(), jwks_uri: z.string() });
-function isAllowedUrl(u: string): boolean {
-  try {
-    const url = new URL(u);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
-  } catch {
-    return false;
-  }
-}
-
 /** Settled discovery results only (see remoteSets for why). */
 const discovered = new Map<string, string>();
 
@@ -154,7 +145,7 @@ async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
   const known = discovered.get(issuer);
   if (known) return known;
   const cached = await readJson(deps.kv, keys.discovery(issuer), z.object({ jwks_uri: z.string() })).catch(() => undefined);
-  if (cached && isAllowedUrl(cached.jwks_uri)) {
+  if (cached && isHttpsOrLoopback(cached.jwks_uri)) {
     discovered.set(issuer, cached.jwks_uri);
     return cached.jwks_uri;
   }
@@ -170,7 +161,7 @@ async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
   const parsed = DiscoverySchema.safeParse(doc);
   // OIDC Discovery 1.0 §4.3: the document's issuer must be exactly the issuer asked about.
   if (!parsed.success || parsed.data.issuer !== issuer) throw new JwksUnavailable('discovery document invalid or for another issuer');
-  if (!isAllowedUrl(parsed.data.jwks_uri)) throw new JwksUnavailable('discovery jwks_uri is not https');
+  if (!isHttpsOrLoopback(parsed.data.jwks_uri)) throw new JwksUnavailable('discovery jwks_uri is not https');
   if (!discovered.has(issuer)) {
     discovered.set(issuer, parsed.data.jwks_uri);
     deps.waitUntil(writeJson(deps.kv, keys.discovery(issuer), { jwks_uri: parsed.data.jwks_uri }, KV_TTL_SECONDS).catch(() => undefined));

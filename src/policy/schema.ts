@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ACTIONS } from '../registry/credential';
+import { HOSTNAME } from '../registry/grammar';
 import { issuerFitsKey } from '../store/kv';
 
 /** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
@@ -37,7 +38,7 @@ const nameGlob = z.string().min(1).max(253).regex(/^[a-z0-9.*-]+$/, 'must be a K
 /** Registry host with optional port, as it appears in image references: `ghcr.io`, `127.0.0.1:5000`. */
 export const registryHost = z
   .string()
-  .regex(/^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/, 'must be a registry host with optional port, like "registry.example.com:5000"');
+  .regex(new RegExp(`^(?:${HOSTNAME}|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`), 'must be a registry host with optional port, like "registry.example.com:5000"');
 
 /** Repository pattern: path components of lowercase names, `*` within a component, `**` across. */
 const repositoryPattern = z
@@ -48,11 +49,13 @@ const repositoryPattern = z
   .refine((p) => !/\*{3,}/.test(p), 'use "*" or "**", not longer runs of "*"')
   .refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`);
 
-const httpsUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
-  // zod runs refinements even after the url check failed: parse defensively.
-  const url = URL.parse(u);
-  return url !== null && (url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
-}, 'must be an https URL (http only for loopback, in development)');
+/** https, or plain http to a loopback host (local development). Any string; false if not a URL. */
+export function isHttpsOrLoopback(u: string): boolean {
+  const url = URL.parse(u); // zod runs refinements even after its url check failed
+  return url !== null && (url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)));
+}
+
+const httpsUrl = z.url({ protocol: /^https?$/ }).refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)');
 
 const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional(), use: z.string().optional(), alg: z.string().optional() })
   .refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'must be a public key (no private or symmetric parts)');

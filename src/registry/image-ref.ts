@@ -9,6 +9,7 @@
  * component gets the `library/` prefix. `index.docker.io` is docker.io.
  */
 import { BadImage } from '../errors';
+import { HOSTNAME, PATH_COMPONENT } from './grammar';
 
 export interface ImageRef {
   /** Host with optional port, as the kubelet keys credentials: `ghcr.io`, `127.0.0.1:5000`. */
@@ -22,9 +23,8 @@ export interface ImageRef {
 const MAX_NAME_LENGTH = 255; // distribution's NameTotalLengthMax
 const MAX_REFERENCE_LENGTH = 4096; // a generous bound before any regex runs
 
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
-const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_RE = new RegExp(`^(?:${HOSTNAME}|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
+const PATH_COMPONENT_RE = new RegExp(`^${PATH_COMPONENT}$`);
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 

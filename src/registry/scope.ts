@@ -24,6 +24,7 @@
 import { BadRequest } from '../errors';
 import { anyOf, compileRepositoryGlob, type Matcher } from '../policy/pattern';
 import { ACTIONS, type Action, type Grant } from './credential';
+import { HOSTNAME, PATH_COMPONENT } from './grammar';
 
 export interface ResourceScope {
   type: string;
@@ -47,13 +48,7 @@ export const MAX_SCOPES = 64;
 export const MAX_SCOPE_LENGTH = 512;
 
 const TYPE_RE = /^([a-z0-9]+)(?:\(([a-z0-9]+)\))?$/;
-const HOST_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const HOSTNAME = `${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*(?::[0-9]+)?`;
-// The spec writes the separator as `[_.]|__|[-]*`; `-+` is the same language (an empty
-// separator just joins two alphanumeric runs) without the nested quantifier that makes a
-// regular expression backtrack exponentially on a hostile name.
-const COMPONENT = '[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*';
-const NAME_RE = new RegExp(`^(?:${HOSTNAME}/)?${COMPONENT}(?:/${COMPONENT})*$`);
+const NAME_RE = new RegExp(`^(?:${HOSTNAME}(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const ACTION_RE = /^[a-z*]*$/;
 
 function malformed(why: string, scope: string): never {

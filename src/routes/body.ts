@@ -34,7 +34,8 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<st
   return decodeUtf8(all);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** Strict UTF-8 (throws on bad bytes), one per isolate. */
+export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function decodeUtf8(bytes: Uint8Array): string {
   try {

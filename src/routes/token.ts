@@ -22,7 +22,7 @@ import { verifyCredential } from '../registry/credential';
 import { signRegistryToken } from '../registry/registry-token';
 import { formatScopes, intersect, parseScopes } from '../registry/scope';
 import { loadKeyRing } from '../signing/keys';
-import { readBody } from './body';
+import { readBody, utf8 } from './body';
 import type { AppEnv } from './types';
 
 /** A token request form is a few KiB at most (a ~1 KiB credential plus scopes). */
@@ -54,8 +54,6 @@ interface TokenRequest {
   password: string | undefined;
   clientId: string | undefined;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** `Authorization: Basic base64(user:password)`; the username is not used (see docs/registry.md). */
 function basicPassword(header: string | undefined): string | undefined {
@@ -168,8 +166,7 @@ export const registryToken = new Hono<AppEnv>()
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     // Active key first, then the retiring ones: the registry must trust all of them
     // until tokens signed by a retiring key have expired.
-    const certs = [ring.active, ...[...ring.byKid.values()].filter((k) => k !== ring.active)]
-      .flatMap((k) => (k.certificate ? [k.certificate] : []));
+    const certs = ring.keys.flatMap((k) => (k.certificate ? [k.certificate] : []));
     if (certs.length === 0) throw new NotFound('the key ring has no certificates');
     c.header('Content-Type', 'application/x-pem-file');
     c.header('Cache-Control', 'public, max-age=300');

@@ -43,6 +43,8 @@ export interface SigningKey {
 
 export interface KeyRing {
   active: SigningKey;
+  /** Every key, active first: the order of the JWKS and of the registry's certificate bundle. */
+  keys: SigningKey[];
   byKid: Map<string, SigningKey>;
   jwks: { keys: JWK[] };
 }
@@ -96,6 +98,6 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   const active = byKid.get(parsed.active);
   if (!active) throw new NotConfigured('EDGE_SIGNING_KEYS active kid is not in keys');
   // Active key first: registries and verifiers that try keys in order find it at once.
-  const jwks = { keys: [active.publicJwk, ...[...byKid.values()].filter((k) => k !== active).map((k) => k.publicJwk)] };
-  return { active, byKid, jwks };
+  const keys = [active, ...[...byKid.values()].filter((k) => k !== active)];
+  return { active, keys, byKid, jwks: { keys: keys.map((k) => k.publicJwk) } };
 }
