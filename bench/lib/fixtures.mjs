@@ -2,9 +2,11 @@
 // signed service-account tokens shaped like the API server's TokenRequest output, trust
 // records, and a loopback OIDC server that counts how often its documents are fetched.
 import { createServer } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
+import { kubeletRequest as sharedKubeletRequest, putTrustRecord as sharedPutTrustRecord } from '../../test/support/issuer-server.mjs';
+import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../test/support/sa-token.mjs';
 
-export const AUDIENCE = 'edge-credential-provider';
+export { AUDIENCE };
 export const REGISTRY = 'registry.bench:5000';
 export const IMAGE = `${REGISTRY}/team-a/app:v1`;
 export const SERVICE = REGISTRY; // a rule without `service` uses the registry host
@@ -26,23 +28,15 @@ export async function makeIssuer(issuer = `https://cluster-${++counter}.bench.te
  */
 export async function saToken(iss, { alg = 'RS256', i = 0, now = Math.floor(Date.now() / 1000), lifetime = 3600 } = {}) {
   const key = alg === 'RS256' ? iss.rsa : iss.ec;
-  return new SignJWT({
-    'kubernetes.io': {
-      namespace: 'team-a',
-      serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' },
-      pod: { name: `builder-7f9c-${String(i).padStart(5, '0')}`, uid: crypto.randomUUID() },
-      node: { name: 'node-1', uid: '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a' },
-    },
-  })
-    .setProtectedHeader({ alg, kid: key.jwk.kid, typ: 'JWT' })
-    .setIssuer(iss.issuer)
-    .setSubject('system:serviceaccount:team-a:builder')
-    .setAudience([AUDIENCE])
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + lifetime)
-    .setJti(crypto.randomUUID())
-    .sign(key.privateKey);
+  const claims = serviceAccountClaims({
+    issuer: iss.issuer,
+    uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f',
+    pod: { name: `builder-7f9c-${String(i).padStart(5, '0')}`, uid: crypto.randomUUID() },
+    node: { name: 'node-1', uid: '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a' },
+    now,
+    lifetime,
+  });
+  return signServiceAccountToken(claims, { privateKey: key.privateKey, alg, kid: key.jwk.kid });
 }
 
 /** `n` distinct tokens (distinct pods), signed with `alg`. */
@@ -70,19 +64,10 @@ export function trustRecord(iss, keys, name = 'bench') {
 export const inlineKeys = (iss) => ({ type: 'inline', jwks: iss.jwks });
 
 /** The kubelet's CredentialProviderRequest body, as the plugin forwards it. */
-export function kubeletRequest(token, image = IMAGE) {
-  return { apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image, serviceAccountToken: token, serviceAccountAnnotations: {} };
-}
+export const kubeletRequest = (token, image = IMAGE) => sharedKubeletRequest(token, image);
 
-/** PUT a trust record through the admin API. */
-export async function putTrustRecord(edge, name, record) {
-  const res = await fetch(`${edge.url}/admin/v1/issuers/${name}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${edge.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ ...record, name }),
-  });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`PUT trust record ${name}: ${res.status} ${await res.text()}`);
-}
+/** PUT a trust record through the admin API, under `name` whatever the record says. */
+export const putTrustRecord = (edge, name, record) => sharedPutTrustRecord(edge, name, { ...record, name });
 
 /**
  * A loopback OIDC issuer: serves `<url>/.well-known/openid-configuration` and

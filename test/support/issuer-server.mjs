@@ -2,7 +2,8 @@
 // document and a JWKS endpoint that count how often they are fetched, and real signed
 // service-account tokens. Behaviour can be switched at run time (fail, swap keys).
 import { createServer } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
+import { serviceAccountClaims, signServiceAccountToken } from './sa-token.mjs';
 
 /**
  * @param {{ alg?: 'RS256'|'ES256' }} [opts]
@@ -59,25 +60,21 @@ export async function startIssuer(opts = {}) {
     async token(o = {}) {
       const ns = o.namespace ?? 'team-a';
       const sa = o.serviceAccount ?? 'builder';
-      const now = o.now ?? Math.floor(Date.now() / 1000);
       const key = state.keys.find((k) => k.kid === (o.kid ?? state.keys[0].kid)) ?? state.keys[0];
-      return new SignJWT({
-        'kubernetes.io': {
-          namespace: ns,
-          serviceaccount: { name: sa, uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' },
-          pod: { name: `${sa}-7f9c`, uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
-          node: { name: 'node-1', uid: '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a' },
-        },
-      })
-        .setProtectedHeader({ alg, kid: o.kid ?? key.kid, typ: 'JWT' })
-        .setIssuer(issuer.url)
-        .setSubject(`system:serviceaccount:${ns}:${sa}`)
-        .setAudience([o.audience ?? 'edge-credential-provider'])
-        .setIssuedAt(now)
-        .setNotBefore(now)
-        .setExpirationTime(now + (o.lifetime ?? 3600))
-        .setJti(crypto.randomUUID())
-        .sign(o.kid && !state.keys.some((k) => k.kid === o.kid) ? (await makeKey(o.kid)).privateKey : key.privateKey);
+      const claims = serviceAccountClaims({
+        issuer: issuer.url,
+        namespace: ns,
+        serviceAccount: sa,
+        uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f',
+        pod: { name: `${sa}-7f9c`, uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
+        node: { name: 'node-1', uid: '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a' },
+        audience: o.audience,
+        now: o.now,
+        lifetime: o.lifetime,
+      });
+      // An unknown kid is signed by a key the issuer never published.
+      const privateKey = o.kid && !state.keys.some((k) => k.kid === o.kid) ? (await makeKey(o.kid)).privateKey : key.privateKey;
+      return signServiceAccountToken(claims, { privateKey, alg, kid: o.kid ?? key.kid });
     },
     stop: () => new Promise((resolve) => server.close(resolve)),
   };

@@ -5,10 +5,11 @@ import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
+import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../support/sa-token.mjs';
 
 export const PLUGIN = fileURLToPath(new URL('../../../plugin/dist/edge-credential-provider', import.meta.url));
 export const API_VERSION = 'credentialprovider.kubelet.k8s.io/v1';
-export const AUDIENCE = 'edge-credential-provider';
+export { AUDIENCE };
 
 export async function makeCluster(issuer = 'https://cluster.e2e.test') {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -18,23 +19,16 @@ export async function makeCluster(issuer = 'https://cluster.e2e.test') {
     jwks: { keys: [jwk] },
     /** A bound service-account token for a pod of `namespace/serviceAccount`. */
     token({ namespace, serviceAccount, lifetime = 3600 }) {
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({
-        'kubernetes.io': {
-          namespace,
-          serviceaccount: { name: serviceAccount, uid: `uid-${namespace}-${serviceAccount}` },
-          pod: { name: `${serviceAccount}-pod`, uid: `pod-uid-${namespace}-${serviceAccount}` },
-        },
-      })
-        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' })
-        .setIssuer(issuer)
-        .setSubject(`system:serviceaccount:${namespace}:${serviceAccount}`)
-        .setAudience([AUDIENCE])
-        .setIssuedAt(now)
-        .setNotBefore(now)
-        .setExpirationTime(now + lifetime)
-        .setJti(crypto.randomUUID())
-        .sign(privateKey);
+      const claims = serviceAccountClaims({
+        issuer,
+        namespace,
+        serviceAccount,
+        uid: `uid-${namespace}-${serviceAccount}`,
+        pod: { name: `${serviceAccount}-pod`, uid: `pod-uid-${namespace}-${serviceAccount}` },
+        node: null,
+        lifetime,
+      });
+      return signServiceAccountToken(claims, { privateKey, alg: 'RS256', kid: jwk.kid });
     },
   };
 }

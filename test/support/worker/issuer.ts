@@ -3,9 +3,10 @@
  * tokens shaped like the API server's TokenRequest output, plus admin-API helpers.
  */
 import { env, exports } from 'cloudflare:workers';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../sa-token.mjs';
 
-export const AUDIENCE = 'edge-credential-provider';
+export { AUDIENCE };
 export const ADMIN = () => ({ authorization: `Bearer ${env.ADMIN_TOKEN}` });
 
 export interface TestIssuer {
@@ -49,32 +50,22 @@ export function now(): number {
 }
 
 export async function saToken(iss: TestIssuer, opts: TokenOptions = {}): Promise<string> {
-  const ns = opts.namespace ?? 'team-a';
-  const sa = opts.serviceAccount ?? 'builder';
-  const t = opts.now ?? now();
   const alg = opts.alg ?? 'RS256';
-  const claims: JWTPayload = {
-    iss: iss.issuer,
-    sub: `system:serviceaccount:${ns}:${sa}`,
-    aud: [AUDIENCE],
-    iat: t,
-    nbf: t,
-    exp: t + (opts.lifetime ?? 3600),
-    jti: crypto.randomUUID(),
-    'kubernetes.io': {
-      namespace: ns,
-      serviceaccount: { name: sa, uid: opts.uid ?? '11111111-2222-3333-4444-555555555555' },
-      pod: { name: `${sa}-pod`, uid: '99999999-8888-7777-6666-555555555555' },
-      node: { name: 'node-1', uid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
-    },
-  };
+  const claims: Record<string, unknown> = serviceAccountClaims({
+    issuer: iss.issuer,
+    namespace: opts.namespace,
+    serviceAccount: opts.serviceAccount,
+    uid: opts.uid,
+    now: opts.now ?? now(),
+    lifetime: opts.lifetime,
+  });
   for (const [k, v] of Object.entries(opts.claims ?? {})) {
     if (v === undefined) delete claims[k];
     else claims[k] = v;
   }
   const key = opts.signingKey ?? (alg === 'RS256' ? iss.rsa.privateKey : iss.ec.privateKey);
   const kid = opts.kid ?? (alg === 'RS256' ? iss.rsa.jwk.kid : iss.ec.jwk.kid);
-  return new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+  return signServiceAccountToken(claims, { privateKey: key, alg, kid });
 }
 
 export function defaultRecord(iss: TestIssuer, overrides: Record<string, unknown> = {}) {

@@ -4,9 +4,10 @@
  * record that registers it with the edge through the admin API, keys inline.
  */
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../../support/sa-token.mjs';
 
-export const AUDIENCE = 'edge-credential-provider';
+export { AUDIENCE };
 export const REGISTRY = 'registry.test:5000';
 
 export interface Cluster {
@@ -31,26 +32,17 @@ export interface TokenOptions {
 }
 
 export async function saToken(cluster: Cluster, opts: TokenOptions = {}): Promise<string> {
-  const ns = opts.namespace ?? 'team-a';
   const sa = opts.serviceAccount ?? 'builder';
-  const iat = opts.issuedAt ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({
-    iss: cluster.issuer,
-    sub: `system:serviceaccount:${ns}:${sa}`,
-    aud: [opts.audience ?? AUDIENCE],
-    iat,
-    nbf: iat,
-    exp: iat + (opts.lifetime ?? 3600),
-    jti: randomUUID(),
-    'kubernetes.io': {
-      namespace: ns,
-      serviceaccount: { name: sa, uid: '11111111-2222-3333-4444-555555555555' },
-      pod: { name: `${sa}-7d9f8`, uid: '99999999-8888-7777-6666-555555555555' },
-      node: { name: 'node-1', uid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' },
-    },
-  })
-    .setProtectedHeader({ alg: 'RS256', kid: cluster.jwk.kid, typ: 'JWT' })
-    .sign(cluster.privateKey);
+  const claims = serviceAccountClaims({
+    issuer: cluster.issuer,
+    namespace: opts.namespace,
+    serviceAccount: sa,
+    pod: { name: `${sa}-7d9f8`, uid: '99999999-8888-7777-6666-555555555555' },
+    audience: opts.audience,
+    now: opts.issuedAt,
+    lifetime: opts.lifetime,
+  });
+  return signServiceAccountToken(claims, { privateKey: cluster.privateKey, alg: 'RS256', kid: cluster.jwk.kid });
 }
 
 /** Registers the cluster with the edge: team-a may pull team-a/* from the test registry. */
