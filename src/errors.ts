@@ -4,7 +4,7 @@
  * send on the wire (no token, password or key ever goes into one). Detail for the
  * audit log goes into `detail`, which is logged, never returned.
  */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 503;
 
 export class EdgeError extends Error {
   readonly code: string;
@@ -21,52 +21,65 @@ export class EdgeError extends Error {
   }
 }
 
-const define = (code: string, status: ErrorStatus, message: string) =>
-  class extends EdgeError {
+export interface EdgeErrorOptions {
+  /** For the log line only; never sent. Must not hold secrets. */
+  detail?: string;
+  /** Replaces the class's generic wire message; must be as safe to send as it. */
+  message?: string;
+}
+
+/**
+ * The base of one error class: `class TokenExpired extends define(...) {}` keeps the
+ * subclass's own name (jose's errors do the same by hand), so `err.name` says what failed.
+ */
+function define(code: string, status: ErrorStatus, message: string) {
+  return class extends EdgeError {
     static readonly code = code;
-    constructor(detail?: string, overrideMessage?: string) {
-      super(code, status, overrideMessage ?? message, detail);
+    constructor(options: EdgeErrorOptions = {}) {
+      super(code, status, options.message ?? message, options.detail);
     }
   };
+}
 
 // Request shape
-export const BadRequest = define('ERR_BAD_REQUEST', 400, 'the request is malformed');
-export const BadImage = define('ERR_BAD_IMAGE', 400, 'the image reference is malformed');
-export const UnsupportedApiVersion = define('ERR_UNSUPPORTED_API_VERSION', 400, 'unsupported apiVersion or kind');
-export const BodyTooLarge = define('ERR_BODY_TOO_LARGE', 413, 'the request body is too large');
-export const UnsupportedMediaType = define('ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'the request body must be JSON');
-export const NotFound = define('ERR_NOT_FOUND', 404, 'not found');
-export const MethodNotAllowed = define('ERR_METHOD_NOT_ALLOWED', 405, 'method not allowed');
+export class BadRequest extends define('ERR_BAD_REQUEST', 400, 'the request is malformed') {}
+export class BadImage extends define('ERR_BAD_IMAGE', 400, 'the image reference is malformed') {}
+export class UnsupportedApiVersion extends define('ERR_UNSUPPORTED_API_VERSION', 400, 'unsupported apiVersion or kind') {}
+export class BodyTooLarge extends define('ERR_BODY_TOO_LARGE', 413, 'the request body is too large') {}
+export class NotFound extends define('ERR_NOT_FOUND', 404, 'not found') {}
+export class MethodNotAllowed extends define('ERR_METHOD_NOT_ALLOWED', 405, 'method not allowed') {}
 
 // Service-account token
-export const TokenMissing = define('ERR_TOKEN_MISSING', 401, 'a service-account token is required');
-export const TokenMalformed = define('ERR_TOKEN_MALFORMED', 401, 'the service-account token is malformed');
-export const UnknownIssuer = define('ERR_UNKNOWN_ISSUER', 401, 'the token issuer is not trusted');
-export const IssuerDisabled = define('ERR_ISSUER_DISABLED', 401, 'the token issuer is disabled');
-export const AlgorithmNotAllowed = define('ERR_ALGORITHM_NOT_ALLOWED', 401, 'the token algorithm is not allowed');
-export const UnknownKey = define('ERR_UNKNOWN_KEY', 401, 'no issuer key matches the token');
-export const BadSignature = define('ERR_BAD_SIGNATURE', 401, 'the token signature is invalid');
-export const TokenExpired = define('ERR_TOKEN_EXPIRED', 401, 'the token has expired');
-export const TokenNotYetValid = define('ERR_TOKEN_NOT_YET_VALID', 401, 'the token is not yet valid');
-export const TokenLifetimeTooLong = define('ERR_TOKEN_LIFETIME', 401, 'the token lifetime exceeds the allowed maximum');
-export const AudienceMismatch = define('ERR_AUDIENCE_MISMATCH', 401, 'the token audience is not accepted');
-export const ClaimsInvalid = define('ERR_CLAIMS_INVALID', 401, 'the token is missing or has inconsistent Kubernetes claims');
+export class TokenMissing extends define('ERR_TOKEN_MISSING', 401, 'a service-account token is required') {}
+export class TokenMalformed extends define('ERR_TOKEN_MALFORMED', 401, 'the service-account token is malformed') {}
+export class UnknownIssuer extends define('ERR_UNKNOWN_ISSUER', 401, 'the token issuer is not trusted') {}
+export class IssuerDisabled extends define('ERR_ISSUER_DISABLED', 401, 'the token issuer is disabled') {}
+export class AlgorithmNotAllowed extends define('ERR_ALGORITHM_NOT_ALLOWED', 401, 'the token algorithm is not allowed') {}
+export class UnknownKey extends define('ERR_UNKNOWN_KEY', 401, 'no issuer key matches the token') {}
+export class BadSignature extends define('ERR_BAD_SIGNATURE', 401, 'the token signature is invalid') {}
+export class TokenExpired extends define('ERR_TOKEN_EXPIRED', 401, 'the token has expired') {}
+export class TokenNotYetValid extends define('ERR_TOKEN_NOT_YET_VALID', 401, 'the token is not yet valid') {}
+export class TokenLifetimeTooLong extends define('ERR_TOKEN_LIFETIME', 401, 'the token lifetime exceeds the allowed maximum') {}
+export class AudienceMismatch extends define('ERR_AUDIENCE_MISMATCH', 401, 'the token audience is not accepted') {}
+export class ClaimsInvalid extends define('ERR_CLAIMS_INVALID', 401, 'the token is missing or has inconsistent Kubernetes claims') {}
 
 // Policy
-export const PolicyDenied = define('ERR_POLICY_DENIED', 403, 'no trust rule grants this image to this service account');
+export class PolicyDenied extends define('ERR_POLICY_DENIED', 403, 'no trust rule grants this image to this service account') {}
 
 // Registry token endpoint / edge credentials
-export const CredentialMissing = define('ERR_CREDENTIAL_MISSING', 401, 'credentials are required');
-export const UnsupportedGrantType = define('ERR_UNSUPPORTED_GRANT_TYPE', 400, 'unsupported grant_type: only "password" is supported');
-export const CredentialInvalid = define('ERR_CREDENTIAL_INVALID', 401, 'invalid credentials');
-export const CredentialExpired = define('ERR_CREDENTIAL_EXPIRED', 401, 'the credential has expired');
+export class CredentialMissing extends define('ERR_CREDENTIAL_MISSING', 401, 'credentials are required') {}
+export class UnsupportedGrantType extends define('ERR_UNSUPPORTED_GRANT_TYPE', 400, 'unsupported grant_type: only "password" is supported') {}
+export class CredentialInvalid extends define('ERR_CREDENTIAL_INVALID', 401, 'invalid credentials') {}
+export class CredentialExpired extends define('ERR_CREDENTIAL_EXPIRED', 401, 'the credential has expired') {}
+/** A credential, service account or credential id an administrator revoked, or a credential its record no longer backs. */
+export class Revoked extends define('ERR_REVOKED', 401, 'the credential or service account has been revoked') {}
 
 // Administration
-export const Unauthorized = define('ERR_UNAUTHORIZED', 401, 'a valid admin bearer token is required');
-export const InvalidRecord = define('ERR_INVALID_RECORD', 400, 'the trust record is invalid');
-export const IssuerConflict = define('ERR_ISSUER_CONFLICT', 409, 'another trust record already holds this issuer');
+export class Unauthorized extends define('ERR_UNAUTHORIZED', 401, 'a valid admin bearer token is required') {}
+export class InvalidRecord extends define('ERR_INVALID_RECORD', 400, 'the trust record is invalid') {}
+export class IssuerConflict extends define('ERR_ISSUER_CONFLICT', 409, 'another trust record already holds this issuer') {}
 
 // Dependencies (fail closed)
-export const StoreUnavailable = define('ERR_STORE_UNAVAILABLE', 503, 'the trust store is unavailable');
-export const JwksUnavailable = define('ERR_JWKS_UNAVAILABLE', 503, "the issuer's keys could not be fetched");
-export const NotConfigured = define('ERR_NOT_CONFIGURED', 503, 'the edge is not configured');
+export class StoreUnavailable extends define('ERR_STORE_UNAVAILABLE', 503, 'the trust store is unavailable') {}
+export class JwksUnavailable extends define('ERR_JWKS_UNAVAILABLE', 503, "the issuer's keys could not be fetched") {}
+export class NotConfigured extends define('ERR_NOT_CONFIGURED', 503, 'the edge is not configured') {}

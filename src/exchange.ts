@@ -54,7 +54,7 @@ export async function authorize(input: ExchangeInput, ctx: ExchangeContext, trac
   trace.issuer = issuer;
   const compiled = await getCompiledRecord(ctx.env.TRUST, issuer, ctx.now);
   if (!compiled) throw new UnknownIssuer();
-  if (compiled.record.disabled) throw new IssuerDisabled(`record ${compiled.record.name}`);
+  if (compiled.record.disabled) throw new IssuerDisabled({ detail: `record ${compiled.record.name}` });
 
   const keys = await issuerKeys(compiled.record, {
     kv: ctx.env.TRUST,

@@ -57,7 +57,7 @@ function sharedFetch(fetchImpl: typeof fetch): FetchImplementation {
       pending = fetchImpl(url, { headers: options.headers, redirect: 'manual', signal: options.signal })
         .then(async (res) => {
           const body = await res.text();
-          if (body.length > MAX_DOCUMENT_BYTES) throw new JwksUnavailable('JWKS document too large');
+          if (body.length > MAX_DOCUMENT_BYTES) throw new JwksUnavailable({ detail: 'JWKS document too large' });
           return { status: res.status, body };
         })
         .finally(() => inflight.delete(url));
@@ -122,7 +122,7 @@ function wrapRemote(entry: RemoteEntry, url: string, deps: KeyDeps): IssuerKeys 
       if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
       if (err instanceof JwksUnavailable) throw err;
       const reason = err instanceof joseErrors.JOSEError ? err.code : 'fetch failed';
-      throw new JwksUnavailable(`JWKS ${new URL(url).host}: ${reason}`);
+      throw new JwksUnavailable({ detail: `JWKS ${new URL(url).host}: ${reason}` });
     }
   };
   const persist = () => {
@@ -153,15 +153,15 @@ async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
   let doc: unknown;
   try {
     const res = await sharedFetch(deps.fetch)(url, { headers: new Headers({ accept: 'application/json' }), method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(JWKS_TIMEOUT_MS) });
-    if (res.status !== 200) throw new JwksUnavailable(`discovery answered ${res.status}`);
+    if (res.status !== 200) throw new JwksUnavailable({ detail: `discovery answered ${res.status}` });
     doc = JSON.parse(await res.text());
   } catch (err) {
-    throw err instanceof JwksUnavailable ? err : new JwksUnavailable('discovery fetch failed');
+    throw err instanceof JwksUnavailable ? err : new JwksUnavailable({ detail: 'discovery fetch failed' });
   }
   const parsed = DiscoverySchema.safeParse(doc);
   // OIDC Discovery 1.0 §4.3: the document's issuer must be exactly the issuer asked about.
-  if (!parsed.success || parsed.data.issuer !== issuer) throw new JwksUnavailable('discovery document invalid or for another issuer');
-  if (!isHttpsOrLoopback(parsed.data.jwks_uri)) throw new JwksUnavailable('discovery jwks_uri is not https');
+  if (!parsed.success || parsed.data.issuer !== issuer) throw new JwksUnavailable({ detail: 'discovery document invalid or for another issuer' });
+  if (!isHttpsOrLoopback(parsed.data.jwks_uri)) throw new JwksUnavailable({ detail: 'discovery jwks_uri is not https' });
   if (!discovered.has(issuer)) {
     discovered.set(issuer, parsed.data.jwks_uri);
     deps.waitUntil(writeJson(deps.kv, keys.discovery(issuer), { jwks_uri: parsed.data.jwks_uri }, KV_TTL_SECONDS).catch(() => undefined));

@@ -42,14 +42,14 @@ const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 /** Reads `iss` without verifying anything, to find the trust record. */
 export function peekIssuer(token: string): string {
-  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed('token too long');
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed({ detail: 'token too long' });
   let payload: JWTPayload;
   try {
     payload = decodeJwt(token);
   } catch {
-    throw new TokenMalformed('not a compact JWT');
+    throw new TokenMalformed({ detail: 'not a compact JWT' });
   }
-  if (typeof payload.iss !== 'string' || payload.iss.length === 0) throw new TokenMalformed('no iss claim');
+  if (typeof payload.iss !== 'string' || payload.iss.length === 0) throw new TokenMalformed({ detail: 'no iss claim' });
   return payload.iss;
 }
 
@@ -58,18 +58,18 @@ function mapJoseError(err: unknown): EdgeError {
   if (err instanceof joseErrors.JWTExpired) return new TokenExpired();
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     switch (err.claim) {
-      case 'aud': return new AudienceMismatch(err.reason);
-      case 'iss': return new UnknownIssuer('iss mismatch after lookup');
-      case 'nbf': return new TokenNotYetValid('nbf in the future');
-      case 'iat': return err.reason === 'check_failed' ? new TokenNotYetValid('iat in the future') : new TokenMalformed('bad iat');
-      default: return new TokenMalformed(`claim ${err.claim}: ${err.reason}`);
+      case 'aud': return new AudienceMismatch({ detail: err.reason });
+      case 'iss': return new UnknownIssuer({ detail: 'iss mismatch after lookup' });
+      case 'nbf': return new TokenNotYetValid({ detail: 'nbf in the future' });
+      case 'iat': return err.reason === 'check_failed' ? new TokenNotYetValid({ detail: 'iat in the future' }) : new TokenMalformed({ detail: 'bad iat' });
+      default: return new TokenMalformed({ detail: `claim ${err.claim}: ${err.reason}` });
     }
   }
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed();
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignature();
   if (err instanceof joseErrors.JWKSNoMatchingKey) return new UnknownKey();
-  if (err instanceof joseErrors.JOSEError) return new TokenMalformed(err.code);
-  return new TokenMalformed('unverifiable token');
+  if (err instanceof joseErrors.JOSEError) return new TokenMalformed({ detail: err.code });
+  return new TokenMalformed({ detail: 'unverifiable token' });
 }
 
 export async function verifyServiceAccountToken(
@@ -79,14 +79,14 @@ export async function verifyServiceAccountToken(
   /** Seconds since the epoch. */
   now: number,
 ): Promise<VerifiedServiceAccount> {
-  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed('token too long');
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed({ detail: 'token too long' });
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
   } catch {
-    throw new TokenMalformed('bad protected header');
+    throw new TokenMalformed({ detail: 'bad protected header' });
   }
-  if (!alg || !(record.algorithms as string[]).includes(alg)) throw new AlgorithmNotAllowed(`alg ${alg ?? 'missing'}`);
+  if (!alg || !(record.algorithms as string[]).includes(alg)) throw new AlgorithmNotAllowed({ detail: `alg ${alg ?? 'missing'}` });
 
   let payload: JWTPayload;
   try {
@@ -103,15 +103,15 @@ export async function verifyServiceAccountToken(
   }
 
   const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf?: number };
-  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid('iat in the future');
-  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong(`lifetime ${exp - iat}s`);
+  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'iat in the future' });
+  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong({ detail: `lifetime ${exp - iat}s` });
 
   const k8s = KubernetesClaimSchema.safeParse(payload['kubernetes.io']);
-  if (!k8s.success) throw new ClaimsInvalid('kubernetes.io claim missing or malformed');
+  if (!k8s.success) throw new ClaimsInvalid({ detail: 'kubernetes.io claim missing or malformed' });
   const sub = SUB_RE.exec(String(payload.sub));
-  if (!sub) throw new ClaimsInvalid('sub is not system:serviceaccount:<ns>:<name>');
+  if (!sub) throw new ClaimsInvalid({ detail: 'sub is not system:serviceaccount:<ns>:<name>' });
   const claim = k8s.data;
-  if (sub[1] !== claim.namespace || sub[2] !== claim.serviceaccount.name) throw new ClaimsInvalid('sub disagrees with kubernetes.io');
+  if (sub[1] !== claim.namespace || sub[2] !== claim.serviceaccount.name) throw new ClaimsInvalid({ detail: 'sub disagrees with kubernetes.io' });
 
   return {
     issuer: record.issuer,

@@ -81,7 +81,7 @@ export interface MintedCredential {
  */
 export function credentialLifetime(ruleTtl: number, tokenExpiresAt: number, now: number): number {
   const remaining = tokenExpiresAt - now;
-  if (remaining <= 0) throw new TokenExpired('expired; accepted by the skew allowance only');
+  if (remaining <= 0) throw new TokenExpired({ detail: 'expired; accepted by the skew allowance only' });
   return Math.min(ruleTtl, remaining);
 }
 
@@ -122,7 +122,7 @@ export async function verifyCredential(ring: KeyRing, password: string, opts: Ve
       password,
       async (header) => {
         const key = header.kid ? ring.byKid.get(header.kid) : undefined;
-        if (!key) throw new CredentialInvalid('credential kid is not one of ours');
+        if (!key) throw new CredentialInvalid({ detail: 'credential kid is not one of ours' });
         return key.publicKey;
       },
       {
@@ -135,13 +135,13 @@ export async function verifyCredential(ring: KeyRing, password: string, opts: Ve
       },
     ));
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new CredentialExpired('credential expired');
+    if (err instanceof joseErrors.JWTExpired) throw new CredentialExpired({ detail: 'credential expired' });
     if (err instanceof CredentialInvalid) throw err;
     const reason = err instanceof joseErrors.JOSEError ? err.code : 'unparseable';
-    throw new CredentialInvalid(`credential rejected: ${reason}`);
+    throw new CredentialInvalid({ detail: `credential rejected: ${reason}` });
   }
   const parsed = CredentialClaimsSchema.safeParse(payload);
-  if (!parsed.success) throw new CredentialInvalid('credential claims have the wrong shape');
-  if (parsed.data.ecp.service !== opts.service) throw new CredentialInvalid('credential is for another service');
+  if (!parsed.success) throw new CredentialInvalid({ detail: 'credential claims have the wrong shape' });
+  if (parsed.data.ecp.service !== opts.service) throw new CredentialInvalid({ detail: 'credential is for another service' });
   return parsed.data;
 }

@@ -33,14 +33,14 @@ function looksLikeDomain(component: string): boolean {
 }
 
 export function parseImageRef(input: string): ImageRef {
-  if (input.length === 0 || input.length > MAX_REFERENCE_LENGTH) throw new BadImage('empty or oversized image reference');
+  if (input.length === 0 || input.length > MAX_REFERENCE_LENGTH) throw new BadImage({ detail: 'empty or oversized image reference' });
   let rest = input;
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at !== -1) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw new BadImage('bad digest');
+    if (!DIGEST_RE.test(digest)) throw new BadImage({ detail: 'bad digest' });
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -48,18 +48,18 @@ export function parseImageRef(input: string): ImageRef {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw new BadImage('bad tag');
+    if (!TAG_RE.test(tag)) throw new BadImage({ detail: 'bad tag' });
   }
   const components = rest.split('/');
   let registry = 'docker.io';
   if (components.length > 1 && looksLikeDomain(components[0]!)) {
     registry = components.shift()!;
-    if (!DOMAIN_RE.test(registry)) throw new BadImage('bad registry host');
+    if (!DOMAIN_RE.test(registry)) throw new BadImage({ detail: 'bad registry host' });
     if (registry === 'index.docker.io') registry = 'docker.io';
   }
-  if (components.length === 0 || !components.every((c) => PATH_COMPONENT_RE.test(c))) throw new BadImage('bad repository path');
+  if (components.length === 0 || !components.every((c) => PATH_COMPONENT_RE.test(c))) throw new BadImage({ detail: 'bad repository path' });
   if (registry === 'docker.io' && components.length === 1) components.unshift('library');
   const repository = components.join('/');
-  if (repository.length > MAX_NAME_LENGTH) throw new BadImage('repository name too long');
+  if (repository.length > MAX_NAME_LENGTH) throw new BadImage({ detail: 'repository name too long' });
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }

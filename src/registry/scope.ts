@@ -52,7 +52,7 @@ const NAME_RE = new RegExp(`^(?:${HOSTNAME}(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/$
 const ACTION_RE = /^[a-z*]*$/;
 
 function malformed(why: string, scope: string): never {
-  throw new BadRequest(`malformed scope (${why}): ${JSON.stringify(scope.slice(0, 120))}`, 'malformed scope');
+  throw new BadRequest({ detail: `malformed scope (${why}): ${JSON.stringify(scope.slice(0, 120))}`, message: 'malformed scope' });
 }
 
 /** Parses one resource scope, e.g. `repository:team-a/app:pull,push`. Throws BadRequest. */
@@ -80,7 +80,7 @@ export function parseResourceScope(scope: string): ResourceScope {
  */
 export function parseScopes(values: readonly string[]): ResourceScope[] {
   const scopes = values.flatMap((v) => v.split(' ')).filter((s) => s !== '');
-  if (scopes.length > MAX_SCOPES) throw new BadRequest(`${scopes.length} scopes`, `at most ${MAX_SCOPES} scopes per request`);
+  if (scopes.length > MAX_SCOPES) throw new BadRequest({ detail: `${scopes.length} scopes`, message: `at most ${MAX_SCOPES} scopes per request` });
   return scopes.map(parseResourceScope);
 }
 

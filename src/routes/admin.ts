@@ -28,7 +28,7 @@ async function tokenMatches(given: string, expected: string): Promise<boolean> {
 
 const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
-  if (!expected) throw new NotConfigured('ADMIN_TOKEN is not set');
+  if (!expected) throw new NotConfigured({ detail: 'ADMIN_TOKEN is not set' });
   const header = c.req.header('authorization') ?? '';
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match || !(await tokenMatches(match[1]!, expected))) {
@@ -42,7 +42,7 @@ const nameParam = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
 
 function recordName(raw: string): string {
   const parsed = nameParam.safeParse(raw);
-  if (!parsed.success) throw new BadRequest('record name must be a DNS label');
+  if (!parsed.success) throw new BadRequest({ detail: 'record name must be a DNS label' });
   return parsed.data;
 }
 
@@ -59,13 +59,13 @@ export const admin = new Hono<AppEnv>()
   .put('/admin/v1/issuers/:name', async (c) => {
     const name = recordName(c.req.param('name'));
     const body = await readJsonBody(c.req.raw);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRecord('not an object', 'the trust record must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
     const parsed = TrustRecordSchema.safeParse({ name, ...body });
     if (!parsed.success) {
       const issues = describeIssues(parsed.error);
       return c.json({ error: InvalidRecord.code, message: 'the trust record is invalid', issues }, 400);
     }
-    if (parsed.data.name !== name) throw new InvalidRecord('name mismatch', 'the record name in the body differs from the URL');
+    if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
     const created = await putRecord(c.env.TRUST, parsed.data);
     logEvent(c.env, 'admin', { action: created ? 'create' : 'replace', record: name, issuer: parsed.data.issuer });
     return c.json(parsed.data, created ? 201 : 200);
@@ -78,7 +78,7 @@ export const admin = new Hono<AppEnv>()
   })
   .post('/admin/v1/explain', async (c) => {
     const parsed = ExplainSchema.safeParse(await readJsonBody(c.req.raw));
-    if (!parsed.success) throw new BadRequest('explain takes { token, image, annotations? }');
+    if (!parsed.success) throw new BadRequest({ detail: 'explain takes { token, image, annotations? }' });
     const { token, image, annotations } = parsed.data;
     const now = Math.floor(Date.now() / 1000);
     try {

@@ -7,7 +7,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<string> {
   const header = req.headers.get('content-length');
   const declared = header === null ? NaN : Number(header);
-  if (declared > limit) throw new BodyTooLarge(`content-length ${declared}`);
+  if (declared > limit) throw new BodyTooLarge({ detail: `content-length ${declared}` });
   if (!req.body) return '';
   // Fast path: a declared length within the limit (the runtime enforces it) reads in one go.
   if (Number.isSafeInteger(declared)) return decodeUtf8(new Uint8Array(await req.arrayBuffer()));
@@ -21,7 +21,7 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<st
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel();
-      throw new BodyTooLarge(`body over ${limit} bytes`);
+      throw new BodyTooLarge({ detail: `body over ${limit} bytes` });
     }
     chunks.push(value);
   }
@@ -41,7 +41,7 @@ function decodeUtf8(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new BadRequest('body is not UTF-8');
+    throw new BadRequest({ detail: 'body is not UTF-8' });
   }
 }
 
@@ -50,6 +50,6 @@ export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promis
   try {
     return JSON.parse(text);
   } catch {
-    throw new BadRequest('body is not valid JSON');
+    throw new BadRequest({ detail: 'body is not valid JSON' });
   }
 }

@@ -54,10 +54,10 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
   let tokenFp: string | undefined;
   try {
     const parsed = CredentialProviderRequestSchema.safeParse(await readJsonBody(c.req.raw));
-    if (!parsed.success) throw new BadRequest('request does not match CredentialProviderRequest');
+    if (!parsed.success) throw new BadRequest({ detail: 'request does not match CredentialProviderRequest' });
     const req = parsed.data;
     if (!(API_VERSIONS as readonly string[]).includes(req.apiVersion) || req.kind !== 'CredentialProviderRequest') {
-      throw new UnsupportedApiVersion(`apiVersion ${req.apiVersion.slice(0, 80)} kind ${req.kind.slice(0, 40)}`);
+      throw new UnsupportedApiVersion({ detail: `apiVersion ${req.apiVersion.slice(0, 80)} kind ${req.kind.slice(0, 40)}` });
     }
     if (req.serviceAccountToken && auditEnabled(c.env)) tokenFp = await tokenFingerprint(req.serviceAccountToken);
 
@@ -66,7 +66,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
       { env: c.env, waitUntil: (p) => c.executionCtx.waitUntil(p), now },
       trace,
     );
-    if (!decision.allowed) throw new PolicyDenied(decision.trace.map((t) => `${t.rule}: ${t.reason}`).join('; ') || 'no rules');
+    if (!decision.allowed) throw new PolicyDenied({ detail: decision.trace.map((t) => `${t.rule}: ${t.reason}`).join('; ') || 'no rules' });
 
     // The credential never outlives the identity proof it was minted from.
     const ttl = credentialLifetime(decision.rule.ttl, identity.expiresAt, now);

@@ -15,7 +15,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof EdgeError) {
     const format = c.get('formatError');
     if (format) return format(c as Context<AppEnv>, err);
-    if (err.status >= 500 || err.status === 413 || err.status === 415) {
+    if (err.status >= 500 || err.status === 413) {
       console.log(JSON.stringify({ event: 'error', path: c.req.path, code: err.code, detail: err.detail }));
     }
     return c.json(errorBody(err), err.status);

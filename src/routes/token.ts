@@ -35,7 +35,7 @@ function wireCode(err: EdgeError): string {
   if (err.status === 401) return 'UNAUTHORIZED';
   if (err.code === UnsupportedGrantType.code) return 'UNSUPPORTED_VALUE';
   if (err.status === 400) return 'BAD_TOKEN_OPTION';
-  if (err.status === 405 || err.status === 413 || err.status === 415) return 'UNSUPPORTED';
+  if (err.status === 405 || err.status === 413) return 'UNSUPPORTED';
   if (err.status === 503) return 'UNAVAILABLE';
   return 'UNKNOWN';
 }
@@ -59,7 +59,7 @@ interface TokenRequest {
 function basicPassword(header: string | undefined): string | undefined {
   if (header === undefined || header.trim() === '') return undefined;
   const match = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
-  if (!match) throw new CredentialInvalid('authorization is not Basic');
+  if (!match) throw new CredentialInvalid({ detail: 'authorization is not Basic' });
   let decoded: string;
   try {
     const binary = atob(match[1]!);
@@ -69,10 +69,10 @@ function basicPassword(header: string | undefined): string | undefined {
     for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     decoded = utf8.decode(bytes);
   } catch {
-    throw new CredentialInvalid('basic credentials are not base64 UTF-8');
+    throw new CredentialInvalid({ detail: 'basic credentials are not base64 UTF-8' });
   }
   const colon = decoded.indexOf(':');
-  if (colon === -1) throw new CredentialInvalid('basic credentials have no ":"');
+  if (colon === -1) throw new CredentialInvalid({ detail: 'basic credentials have no ":"' });
   return decoded.slice(colon + 1);
 }
 
@@ -84,8 +84,8 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
   const now = Math.floor(started / 1000);
   const trace: LogFields = { form: req.form, service: printable(req.service, 255), client: printable(req.clientId) };
   try {
-    if (!req.password) throw new CredentialMissing(`${req.form} request without a password`);
-    if (!req.service) throw new BadRequest('service is missing', 'the service parameter is required');
+    if (!req.password) throw new CredentialMissing({ detail: `${req.form} request without a password` });
+    if (!req.service) throw new BadRequest({ detail: 'service is missing', message: 'the service parameter is required' });
     const requested = parseScopes(req.scopes);
     // The first 16 are enough to audit a docker client (it asks for 1 to 3); the count says if more came.
     trace.requested = requested.slice(0, 16).map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
@@ -143,14 +143,14 @@ export const registryToken = new Hono<AppEnv>()
   .post('/token', async (c) => {
     const type = c.req.header('Content-Type') ?? '';
     if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
-      throw new BadRequest('token POST without a form body', 'the body must be application/x-www-form-urlencoded');
+      throw new BadRequest({ detail: 'token POST without a form body', message: 'the body must be application/x-www-form-urlencoded' });
     }
     const form = new URLSearchParams(await readBody(c.req.raw, MAX_FORM_BYTES));
     const grantType = form.get('grant_type');
-    if (!grantType) throw new BadRequest('grant_type is missing', 'the grant_type parameter is required');
+    if (!grantType) throw new BadRequest({ detail: 'grant_type is missing', message: 'the grant_type parameter is required' });
     // refresh_token (containerd sends it when it holds an identity token) and every other
     // grant: RFC 6749 §5.2 unsupported_grant_type, a 400, on which containerd retries as GET.
-    if (grantType !== 'password') throw new UnsupportedGrantType(`grant_type ${printable(grantType, 32)}`);
+    if (grantType !== 'password') throw new UnsupportedGrantType({ detail: `grant_type ${printable(grantType, 32)}` });
     return issue(c, {
       form: 'post',
       service: form.get('service') ?? undefined,
@@ -160,14 +160,14 @@ export const registryToken = new Hono<AppEnv>()
     });
   })
   .all('/token', () => {
-    throw new MethodNotAllowed('token endpoint takes GET and POST');
+    throw new MethodNotAllowed({ detail: 'token endpoint takes GET and POST' });
   })
   .get('/.well-known/registry-certs.pem', async (c) => {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     // Active key first, then the retiring ones: the registry must trust all of them
     // until tokens signed by a retiring key have expired.
     const certs = ring.keys.flatMap((k) => (k.certificate ? [k.certificate] : []));
-    if (certs.length === 0) throw new NotFound('the key ring has no certificates');
+    if (certs.length === 0) throw new NotFound({ detail: 'the key ring has no certificates' });
     c.header('Content-Type', 'application/x-pem-file');
     c.header('Cache-Control', 'public, max-age=300');
     return c.body(certs.map(toPem).join(''));

@@ -54,7 +54,7 @@ export const SIGNING_ALG = 'ES256';
 let cached: { secret: string; ring: Promise<KeyRing> } | undefined;
 
 export function loadKeyRing(secret: string | undefined): Promise<KeyRing> {
-  if (!secret) return Promise.reject(new NotConfigured('EDGE_SIGNING_KEYS is not set'));
+  if (!secret) return Promise.reject(new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not set' }));
   if (cached?.secret !== secret) {
     const ring = buildKeyRing(secret);
     cached = { secret, ring };
@@ -75,7 +75,7 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   try {
     parsed = KeyRingSchema.parse(JSON.parse(secret));
   } catch {
-    throw new NotConfigured('EDGE_SIGNING_KEYS is not a valid key ring');
+    throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not a valid key ring' });
   }
   const byKid = new Map<string, SigningKey>();
   for (const entry of parsed.keys) {
@@ -83,20 +83,20 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
     const publicKey = await crypto.subtle.importKey('jwk', pub, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
     const spki = (await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer;
     const kid = await libtrustKeyId(spki);
-    if (kid !== entry.kid) throw new NotConfigured(`EDGE_SIGNING_KEYS key ${entry.kid} has libtrust id ${kid}`);
+    if (kid !== entry.kid) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${entry.kid} has libtrust id ${kid}` });
     const privateKey = (await importJWK({ ...entry.privateJwk, alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey;
     if (entry.certificate) {
       // A certificate for another key would make registries refuse every token: refuse it here.
       const certKey = await importX509(entry.certificate, SIGNING_ALG, { extractable: true }).catch(() => undefined);
       const certKid = certKey && (await libtrustKeyId((await crypto.subtle.exportKey('spki', certKey)) as ArrayBuffer));
-      if (certKid !== kid) throw new NotConfigured(`EDGE_SIGNING_KEYS key ${kid} has a certificate for another key`);
+      if (certKid !== kid) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${kid} has a certificate for another key` });
     }
     const certificate = entry.certificate ? pemToBase64Der(entry.certificate) : undefined;
     const publicJwk: JWK = { ...pub, kid, alg: SIGNING_ALG, use: 'sig', ...(certificate ? { x5c: [certificate] } : {}) };
     byKid.set(kid, { kid, privateKey, publicKey, publicJwk, ...(certificate ? { certificate } : {}) });
   }
   const active = byKid.get(parsed.active);
-  if (!active) throw new NotConfigured('EDGE_SIGNING_KEYS active kid is not in keys');
+  if (!active) throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS active kid is not in keys' });
   // Active key first: registries and verifiers that try keys in order find it at once.
   const keys = [active, ...[...byKid.values()].filter((k) => k !== active)];
   return { active, keys, byKid, jwks: { keys: keys.map((k) => k.publicJwk) } };

@@ -45,7 +45,7 @@ export async function readJson<S extends z.ZodType>(kv: KVNamespace, key: string
   try {
     raw = cacheTtl ? await kv.get(key, { type: 'text', cacheTtl: kvTtl(cacheTtl) }) : await kv.get(key, 'text');
   } catch {
-    throw new StoreUnavailable(`KV get failed for ${key.split('/').slice(0, 2).join('/')}`);
+    throw new StoreUnavailable({ detail: `KV get failed for ${key.split('/').slice(0, 2).join('/')}` });
   }
   if (raw === null) return undefined;
   let parsed: unknown;
@@ -57,7 +57,7 @@ export async function readJson<S extends z.ZodType>(kv: KVNamespace, key: string
   const result = schema.safeParse(parsed);
   if (!result.success) {
     console.log(JSON.stringify({ event: 'kv_corrupt', key: key.split('/').slice(0, 2).join('/') }));
-    throw new StoreUnavailable('stored value does not match its schema');
+    throw new StoreUnavailable({ detail: 'stored value does not match its schema' });
   }
   return result.data;
 }
@@ -66,7 +66,7 @@ export async function writeJson(kv: KVNamespace, key: string, value: unknown, tt
   try {
     await kv.put(key, JSON.stringify(value), ttlSeconds ? { expirationTtl: kvTtl(ttlSeconds) } : undefined);
   } catch {
-    throw new StoreUnavailable('KV put failed');
+    throw new StoreUnavailable({ detail: 'KV put failed' });
   }
 }
 
@@ -74,6 +74,6 @@ export async function remove(kv: KVNamespace, key: string): Promise<void> {
   try {
     await kv.delete(key);
   } catch {
-    throw new StoreUnavailable('KV delete failed');
+    throw new StoreUnavailable({ detail: 'KV delete failed' });
   }
 }

@@ -45,7 +45,7 @@ export function forgetCachedRecords(): void {
 export async function getRecordByName(kv: KVNamespace, name: string): Promise<TrustRecord> {
   const index = await readJson(kv, keys.trustName(name), NameIndexSchema);
   const record = index && (await readJson(kv, keys.trustByIssuer(index.issuer), TrustRecordSchema));
-  if (!record || record.name !== name) throw new NotFound(`no trust record named ${name}`);
+  if (!record || record.name !== name) throw new NotFound({ detail: `no trust record named ${name}` });
   return record;
 }
 
@@ -63,7 +63,7 @@ export async function listRecordNames(kv: KVNamespace): Promise<string[]> {
 /** Creates or replaces the record named `record.name`. Returns whether it was created. */
 export async function putRecord(kv: KVNamespace, record: TrustRecord): Promise<boolean> {
   const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
-  if (holder && holder.name !== record.name) throw new IssuerConflict(`issuer held by ${holder.name}`);
+  if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
   const previous = await readJson(kv, keys.trustName(record.name), NameIndexSchema);
   await writeJson(kv, keys.trustByIssuer(record.issuer), record);
   await writeJson(kv, keys.trustName(record.name), { issuer: record.issuer });
