@@ -1,5 +1,6 @@
-/** The Hono app: routes and the error mapper, wired. */
+/** The Hono app: settings, routes and the error mapper, wired. */
 import { Hono } from 'hono';
+import { loadConfig } from './config';
 import { admin } from './routes/admin';
 import { credentials } from './routes/credentials';
 import { notFound, onError } from './routes/errors';
@@ -8,6 +9,10 @@ import type { AppEnv } from './routes/types';
 import { wellKnown } from './routes/well-known';
 
 export const app = new Hono<AppEnv>();
+app.use(async (c, next) => {
+  c.set('config', loadConfig(c.env));
+  await next();
+});
 app.route('/', wellKnown);
 app.route('/', credentials);
 app.route('/', admin);

@@ -1,8 +1,8 @@
-/** The Worker's bindings: wrangler.toml [vars] and KV, plus secrets. */
+/** The Worker's bindings: wrangler.toml [vars] and KV, plus secrets. Parsed by config.ts. */
 export interface Env {
-  /** Trust records and cached issuer JWKS (see docs/storage-schema.md). */
+  /** Trust records, revocations and cached issuer JWKS (see docs/storage-schema.md). */
   TRUST: KVNamespace;
-  /** `iss` of the credentials and registry tokens this edge signs. */
+  /** `iss` of the credentials and registry tokens this edge signs. Default "edge-credential-provider". */
   EDGE_ISSUER?: string;
   /** `iss` of registry bearer tokens, if it must differ from EDGE_ISSUER (registry `auth.token.issuer`). */
   REGISTRY_TOKEN_ISSUER?: string;
@@ -12,8 +12,6 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Seconds after a JWKS fetch before an unknown `kid` may trigger another. Default 30. */
   JWKS_COOLDOWN_SECONDS?: string;
-  /** Log decisions as JSON lines ("off" to silence, e.g. in benchmarks). Default on. */
+  /** "on" or "off": write JSON log lines (off silences all of them, e.g. in benchmarks). Default on. */
   AUDIT_LOG?: string;
 }
-
-export const DEFAULT_EDGE_ISSUER = 'edge-credential-provider';

@@ -11,13 +11,16 @@ export class EdgeError extends Error {
   readonly status: ErrorStatus;
   /** Extra context for the log line only. Must not hold secrets. */
   readonly detail: string | undefined;
+  /** Field-level problems (`path: message`) safe to send, e.g. for an invalid trust record. */
+  readonly issues: string[] | undefined;
 
-  constructor(code: string, status: ErrorStatus, message: string, detail?: string) {
+  constructor(code: string, status: ErrorStatus, message: string, options: EdgeErrorOptions = {}) {
     super(message);
     this.name = this.constructor.name;
     this.code = code;
     this.status = status;
-    this.detail = detail;
+    this.detail = options.detail;
+    this.issues = options.issues;
   }
 }
 
@@ -26,6 +29,8 @@ export interface EdgeErrorOptions {
   detail?: string;
   /** Replaces the class's generic wire message; must be as safe to send as it. */
   message?: string;
+  /** Field-level problems, sent with the error. */
+  issues?: string[];
 }
 
 /**
@@ -36,7 +41,7 @@ function define(code: string, status: ErrorStatus, message: string) {
   return class extends EdgeError {
     static readonly code = code;
     constructor(options: EdgeErrorOptions = {}) {
-      super(code, status, options.message ?? message, options.detail);
+      super(code, status, options.message ?? message, options);
     }
   };
 }

@@ -1,18 +1,26 @@
 /**
- * Structured JSON log lines: one per decision, for audit. Never pass a token, password
- * or key here; refer to a token by `tokenFingerprint` (sha256 prefix) when needed.
+ * Structured JSON log lines, every one of them: audit decisions, admin changes and errors.
+ * AUDIT_LOG=off silences them all (benchmarks). Never pass a token, password or key here;
+ * refer to a token by `tokenFingerprint` (sha256 prefix) when needed.
  */
-import type { Env } from './env';
 
 export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
-/** Whether logEvent writes anything: work that only feeds the log (fingerprints) can be skipped. */
-export function auditEnabled(env: Pick<Env, 'AUDIT_LOG'>): boolean {
-  return env.AUDIT_LOG !== 'off';
+// One setting per isolate (the Worker's bindings do not change while it lives), set by
+// loadConfig: so that store/ and identity/ can log without carrying the config around.
+let enabled = true;
+
+export function configureLog(on: boolean): void {
+  enabled = on;
 }
 
-export function logEvent(env: Pick<Env, 'AUDIT_LOG'>, event: string, fields: LogFields): void {
-  if (!auditEnabled(env)) return;
+/** Whether logEvent writes anything: work that only feeds the log (fingerprints) can be skipped. */
+export function logEnabled(): boolean {
+  return enabled;
+}
+
+export function logEvent(event: string, fields: LogFields): void {
+  if (!enabled) return;
   console.log(JSON.stringify({ event, ...fields }));
 }
 

@@ -17,7 +17,8 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { JwksUnavailable } from '../errors';
-import { isHttpsOrLoopback, type TrustRecord } from '../policy/schema';
+import { isHttpsOrLoopback } from '../net';
+import type { TrustRecord } from '../policy/schema';
 import { keys, readJson, writeJson } from '../store/kv';
 
 /** After a successful fetch, an unknown kid refetches only after this long, ms (JWKS_COOLDOWN_SECONDS). */

@@ -14,21 +14,23 @@ import {
   AlgorithmNotAllowed, AudienceMismatch, BadSignature, ClaimsInvalid, EdgeError, TokenExpired,
   TokenLifetimeTooLong, TokenMalformed, TokenNotYetValid, UnknownIssuer, UnknownKey,
 } from '../errors';
-import type { TrustRecord } from '../policy/schema';
+import type { Workload } from './workload';
 
 /** Clock skew tolerated between the cluster and the edge, seconds. */
 export const CLOCK_SKEW = 60;
 /** A service-account token is a few KiB; anything far larger is not one. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
-export interface VerifiedServiceAccount {
+/** What a cluster's trust record expects of its tokens (a TrustRecord is one). */
+export interface TokenExpectations {
+  /** The record's name: the workload's `record`. */
+  name: string;
   issuer: string;
-  namespace: string;
-  serviceAccount: { name: string; uid: string };
-  pod?: { name: string; uid: string };
-  node?: { name: string; uid: string };
-  expiresAt: number;
-  jti?: string;
+  audiences: string[];
+  /** Asymmetric JWS algorithms only; the record's schema guarantees it. */
+  algorithms: string[];
+  /** Longest accepted exp - iat, seconds. */
+  maxTokenLifetime: number;
 }
 
 const ref = z.object({ name: z.string().min(1).max(253), uid: z.string().min(1).max(64) });
@@ -50,6 +52,8 @@ export function peekIssuer(token: string): string {
     throw new TokenMalformed({ detail: 'not a compact JWT' });
   }
   if (typeof payload.iss !== 'string' || payload.iss.length === 0) throw new TokenMalformed({ detail: 'no iss claim' });
+  // A lone surrogate (JSON's "\ud800") cannot be encoded into a KV key or a URL: no issuer has one.
+  if (!payload.iss.isWellFormed()) throw new TokenMalformed({ detail: 'iss is not well-formed Unicode' });
   return payload.iss;
 }
 
@@ -74,11 +78,11 @@ function mapJoseError(err: unknown): EdgeError {
 
 export async function verifyServiceAccountToken(
   token: string,
-  record: TrustRecord,
+  record: TokenExpectations,
   getKey: JWTVerifyGetKey,
   /** Seconds since the epoch. */
   now: number,
-): Promise<VerifiedServiceAccount> {
+): Promise<Workload> {
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed({ detail: 'token too long' });
   let alg: string | undefined;
   try {
@@ -86,7 +90,7 @@ export async function verifyServiceAccountToken(
   } catch {
     throw new TokenMalformed({ detail: 'bad protected header' });
   }
-  if (!alg || !(record.algorithms as string[]).includes(alg)) throw new AlgorithmNotAllowed({ detail: `alg ${alg ?? 'missing'}` });
+  if (!alg || !record.algorithms.includes(alg)) throw new AlgorithmNotAllowed({ detail: `alg ${alg ?? 'missing'}` });
 
   let payload: JWTPayload;
   try {
@@ -114,12 +118,12 @@ export async function verifyServiceAccountToken(
   if (sub[1] !== claim.namespace || sub[2] !== claim.serviceaccount.name) throw new ClaimsInvalid({ detail: 'sub disagrees with kubernetes.io' });
 
   return {
-    issuer: record.issuer,
+    cluster: record.issuer,
+    record: record.name,
     namespace: claim.namespace,
     serviceAccount: claim.serviceaccount,
     ...(claim.pod ? { pod: claim.pod } : {}),
     ...(claim.node ? { node: claim.node } : {}),
     expiresAt: exp,
-    ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
   };
 }

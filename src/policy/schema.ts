@@ -6,9 +6,9 @@
  * Durations are in seconds.
  */
 import { z } from 'zod';
-import { ACTIONS } from '../registry/credential';
-import { HOSTNAME } from '../registry/grammar';
-import { issuerFitsKey } from '../store/kv';
+import { HOSTNAME } from '../grammar';
+import { isHttpsOrLoopback } from '../net';
+import { ACTIONS } from './grant';
 
 /** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
 export const SA_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -19,6 +19,16 @@ export const MAX_CREDENTIAL_TTL = 12 * 60 * 60;
 export const DEFAULT_CREDENTIAL_TTL = 60 * 60;
 /** Kubernetes' default bound token lives 1 h; 24 h is generous and still bounded. */
 export const DEFAULT_MAX_TOKEN_LIFETIME = 24 * 60 * 60;
+
+/**
+ * Issuers are parts of KV keys (src/store/kv.ts), percent-encoded. KV keys are at most 512
+ * bytes and our longest key prefix is under 100, so an issuer may take 400. An issuer that
+ * is not well-formed UTF-16 (a lone surrogate) cannot be encoded at all.
+ */
+export const MAX_ISSUER_KEY_BYTES = 400;
+export function issuerStorable(issuer: string): boolean {
+  return issuer.isWellFormed() && encodeURIComponent(issuer).length <= MAX_ISSUER_KEY_BYTES;
+}
 
 // DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63');
@@ -48,12 +58,6 @@ const repositoryPattern = z
   .regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs')
   .refine((p) => !/\*{3,}/.test(p), 'use "*" or "**", not longer runs of "*"')
   .refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`);
-
-/** https, or plain http to a loopback host (local development). Any string; false if not a URL. */
-export function isHttpsOrLoopback(u: string): boolean {
-  const url = URL.parse(u); // zod runs refinements even after its url check failed
-  return url !== null && (url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)));
-}
 
 const httpsUrl = z.url({ protocol: /^https?$/ }).refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)');
 
@@ -95,10 +99,19 @@ export const RuleSchema = z.strictObject({
   ttl: z.number().int().min(MIN_CREDENTIAL_TTL).max(MAX_CREDENTIAL_TTL).default(DEFAULT_CREDENTIAL_TTL),
 });
 
+/**
+ * Annotations are asserted by whoever calls the edge, not signed: a rule that lets every
+ * namespace and service account through and relies on annotations alone grants to any pod.
+ */
+function onlyAnnotationsNarrow(rule: z.infer<typeof RuleSchema>): boolean {
+  return rule.annotations !== undefined && Object.keys(rule.annotations).length > 0
+    && rule.namespaces.includes('*') && rule.serviceAccounts.includes('*') && rule.serviceAccountUids === undefined;
+}
+
 export const TrustRecordSchema = z.strictObject({
   name: dnsLabel,
   /** The cluster's service-account issuer (`--service-account-issuer`), matched exactly against `iss`. */
-  issuer: z.string().min(1).max(2048).refine(issuerFitsKey, 'is too long to be stored (a KV key is at most 512 bytes)'),
+  issuer: z.string().min(1).max(2048).refine(issuerStorable, `is too long to be stored (at most ${MAX_ISSUER_KEY_BYTES} bytes percent-encoded)`),
   /** A disabled record denies every token from this issuer. Default false. */
   disabled: z.boolean().default(false),
   /** Accepted token audiences (the kubelet config's serviceAccountTokenAudience). At least one. */
@@ -117,9 +130,26 @@ export const TrustRecordSchema = z.strictObject({
   cacheKeyType: z.enum(['Image', 'Registry', 'Global']).default('Image'),
 }).superRefine((record, ctx) => {
   const seen = new Set<string>();
+  const registryOfService = new Map<string, string>();
   record.rules.forEach((rule, i) => {
     if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
     seen.add(rule.name);
+    // /token trusts a credential for the service it names: two registries behind one service
+    // name would make each one's credentials good for the other.
+    const service = rule.service ?? rule.registry;
+    const registry = registryOfService.get(service);
+    if (registry !== undefined && registry !== rule.registry) {
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'service'], message: `service "${service}" already belongs to registry "${registry}"; one registry per service` });
+    }
+    registryOfService.set(service, registry ?? rule.registry);
+    if (onlyAnnotationsNarrow(rule)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rules', i, 'annotations'],
+        message: 'annotations are the only narrowing: any pod can present a token with the edge audience and any annotations it likes; '
+          + 'narrow namespaces or serviceAccounts, or pin serviceAccountUids (docs/security.md)',
+      });
+    }
   });
   if (record.keys.type === 'discovery' && !httpsUrl.safeParse(record.issuer).success) {
     ctx.addIssue({ code: 'custom', path: ['keys'], message: 'discovery needs an https issuer URL; use inline keys or jwks_uri' });

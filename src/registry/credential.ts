@@ -12,29 +12,20 @@
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import { CredentialExpired, CredentialInvalid, TokenExpired } from '../errors';
+import { CredentialExpired, CredentialInvalid } from '../errors';
+import type { Workload } from '../identity/workload';
+import { GrantSchema, type Grant } from '../policy/grant';
+import type { HeldCredential } from '../policy/evaluate';
 import { signEs256 } from '../signing/jws';
 import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
 /** The credential's audience: the edge's own token endpoint, so no registry accepts it as a bearer token. */
 export const CREDENTIAL_AUDIENCE = 'urn:edge-credential-provider:token-endpoint';
-export const ACTIONS = ['pull', 'push'] as const;
-export type Action = (typeof ACTIONS)[number];
 
-const GrantSchema = z.object({
-  repositories: z.array(z.string().min(1)).min(1),
-  actions: z.array(z.enum(ACTIONS)).min(1),
-});
-export type Grant = z.infer<typeof GrantSchema>;
+const nameUid = z.object({ name: z.string(), uid: z.string() });
 
-const IdentitySchema = z.object({
-  cluster: z.string(),
-  namespace: z.string(),
-  serviceaccount: z.object({ name: z.string(), uid: z.string() }),
-  pod: z.object({ name: z.string(), uid: z.string() }).optional(),
-});
-
+/** The wire format (claims) of a credential. `ecp.serviceaccount` keeps the Kubernetes claim's spelling. */
 const CredentialClaimsSchema = z.object({
   iss: z.string(),
   sub: z.string(),
@@ -42,22 +33,26 @@ const CredentialClaimsSchema = z.object({
   exp: z.number(),
   iat: z.number(),
   jti: z.string(),
-  ecp: IdentitySchema.extend({
+  ecp: z.object({
+    /** The cluster's issuer. */
+    cluster: z.string(),
+    namespace: z.string(),
+    serviceaccount: nameUid,
+    pod: nameUid.optional(),
     /** Registry host[:port] the grants apply to. */
     registry: z.string(),
     /** The registry's token-auth `service` name; /token only serves this service. */
     service: z.string(),
-    /** Name of the trust rule that granted this credential, for the audit log. */
+    /** Name of the trust rule that granted this credential: /token re-checks it. */
     rule: z.string(),
     grants: z.array(GrantSchema).min(1),
   }),
 });
-export type CredentialClaims = z.infer<typeof CredentialClaimsSchema>;
-export type CredentialIdentity = z.infer<typeof IdentitySchema>;
+type CredentialClaims = z.infer<typeof CredentialClaimsSchema>;
 
 export interface MintInput {
   edgeIssuer: string;
-  identity: CredentialIdentity;
+  workload: Workload;
   registry: string;
   /** The registry's token-auth `service` name (`ecp.service`). */
   service: string;
@@ -72,38 +67,47 @@ export interface MintInput {
 export interface MintedCredential {
   username: string;
   password: string;
+  /** The credential's id (`jti`): logged by the exchange, revocable through the admin API. */
+  id: string;
   expiresAt: number;
 }
 
-/**
- * Seconds a credential may live: the rule's ttl, but never past the token it is minted from.
- * A token accepted only thanks to clock skew (already past `exp`) gets nothing.
- */
-export function credentialLifetime(ruleTtl: number, tokenExpiresAt: number, now: number): number {
-  const remaining = tokenExpiresAt - now;
-  if (remaining <= 0) throw new TokenExpired({ detail: 'expired; accepted by the skew allowance only' });
-  return Math.min(ruleTtl, remaining);
-}
-
-/** Names the identity; never contains ':' (Basic auth splits on the first one). */
-export function credentialUsername(identity: CredentialIdentity): string {
-  return `${identity.namespace}/${identity.serviceaccount.name}`;
+/** Names the workload; never contains ':' (Basic auth splits on the first one). */
+export function credentialUsername(w: Pick<Workload, 'namespace' | 'serviceAccount'>): string {
+  return `${w.namespace}/${w.serviceAccount.name}`;
 }
 
 export async function mintCredential(ring: KeyRing, input: MintInput): Promise<MintedCredential> {
-  const { identity, now } = input;
+  const { workload: w, now } = input;
   const exp = now + input.ttl;
+  const jti = crypto.randomUUID();
+  const ecp: CredentialClaims['ecp'] = {
+    cluster: w.cluster,
+    namespace: w.namespace,
+    serviceaccount: w.serviceAccount,
+    ...(w.pod ? { pod: w.pod } : {}),
+    registry: input.registry,
+    service: input.service,
+    rule: input.rule,
+    grants: input.grants,
+  };
   const password = await signEs256(ring.active.privateKey, { alg: SIGNING_ALG, kid: ring.active.kid, typ: CREDENTIAL_TYP }, {
-    ecp: { ...identity, registry: input.registry, service: input.service, rule: input.rule, grants: input.grants },
+    ecp,
     iss: input.edgeIssuer,
-    sub: `system:serviceaccount:${identity.namespace}:${identity.serviceaccount.name}`,
+    sub: `system:serviceaccount:${w.namespace}:${w.serviceAccount.name}`,
     aud: CREDENTIAL_AUDIENCE,
     iat: now,
     nbf: now,
     exp,
-    jti: crypto.randomUUID(),
+    jti,
   } satisfies CredentialClaims & { nbf: number });
-  return { username: credentialUsername(identity), password, expiresAt: exp };
+  return { username: credentialUsername(w), password, id: jti, expiresAt: exp };
+}
+
+/** A verified credential: what the registry token endpoint re-checks and grants from. */
+export interface VerifiedCredential extends HeldCredential {
+  /** Seconds since the epoch. */
+  expiresAt: number;
 }
 
 export interface VerifyCredentialOptions {
@@ -115,7 +119,7 @@ export interface VerifyCredentialOptions {
 }
 
 /** Verifies a password as one of this edge's credentials. Throws CredentialInvalid/Expired. */
-export async function verifyCredential(ring: KeyRing, password: string, opts: VerifyCredentialOptions): Promise<CredentialClaims> {
+export async function verifyCredential(ring: KeyRing, password: string, opts: VerifyCredentialOptions): Promise<VerifiedCredential> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(
@@ -142,6 +146,18 @@ export async function verifyCredential(ring: KeyRing, password: string, opts: Ve
   }
   const parsed = CredentialClaimsSchema.safeParse(payload);
   if (!parsed.success) throw new CredentialInvalid({ detail: 'credential claims have the wrong shape' });
-  if (parsed.data.ecp.service !== opts.service) throw new CredentialInvalid({ detail: 'credential is for another service' });
-  return parsed.data;
+  const { ecp, jti, iat, exp } = parsed.data;
+  if (ecp.service !== opts.service) throw new CredentialInvalid({ detail: 'credential is for another service' });
+  return {
+    cluster: ecp.cluster,
+    namespace: ecp.namespace,
+    serviceAccount: ecp.serviceaccount,
+    registry: ecp.registry,
+    service: ecp.service,
+    rule: ecp.rule,
+    grants: ecp.grants,
+    jti,
+    issuedAt: iat,
+    expiresAt: exp,
+  };
 }

@@ -9,7 +9,7 @@
  * component gets the `library/` prefix. `index.docker.io` is docker.io.
  */
 import { BadImage } from '../errors';
-import { HOSTNAME, PATH_COMPONENT } from './grammar';
+import { HOSTNAME, PATH_COMPONENT } from '../grammar';
 
 export interface ImageRef {
   /** Host with optional port, as the kubelet keys credentials: `ghcr.io`, `127.0.0.1:5000`. */

@@ -23,8 +23,8 @@
  */
 import { BadRequest } from '../errors';
 import { anyOf, compileRepositoryGlob, type Matcher } from '../policy/pattern';
-import { ACTIONS, type Action, type Grant } from './credential';
-import { HOSTNAME, PATH_COMPONENT } from './grammar';
+import { ACTIONS, type Action, type Grant } from '../policy/grant';
+import { HOSTNAME, PATH_COMPONENT } from '../grammar';
 
 export interface ResourceScope {
   type: string;

@@ -1,15 +1,24 @@
 /**
  * Admin API under /admin/v1, behind a bearer token (the ADMIN_TOKEN secret, compared in
- * constant time). Manages trust records by name and answers `explain`: what a token would
- * get for an image, and why, without minting anything.
+ * constant time):
+ *
+ *   GET    /admin/v1/issuers                          record names
+ *   GET    /admin/v1/issuers/:name                    one trust record
+ *   PUT    /admin/v1/issuers/:name                    create or replace (validated, compiled)
+ *   DELETE /admin/v1/issuers/:name
+ *   GET    /admin/v1/issuers/:name/revocations        live revocations of that cluster
+ *   POST   /admin/v1/issuers/:name/revocations        revoke (policy/revocation.ts)
+ *   DELETE /admin/v1/issuers/:name/revocations/:id
+ *   POST   /admin/v1/explain                          what a token would get for an image, and why
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { BadRequest, EdgeError, InvalidRecord, NotConfigured, Unauthorized } from '../errors';
-import { authorize } from '../exchange';
-import { credentialLifetime } from '../registry/credential';
+import { decide, type Decision } from '../decide';
+import { BadRequest, InvalidRecord, NotConfigured, NotFound, Unauthorized } from '../errors';
 import { logEvent } from '../log';
-import { describeIssues, TrustRecordSchema } from '../policy/schema';
+import { RevocationSchema, type Revocation } from '../policy/revocation';
+import { describeIssues, MAX_CREDENTIAL_TTL, TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { addRevocation, listRevocations, removeRevocation } from '../store/revocations';
 import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
 import { readJsonBody } from './body';
 import type { AppEnv } from './types';
@@ -46,11 +55,70 @@ function recordName(raw: string): string {
   return parsed.data;
 }
 
+const seconds = () => Math.floor(Date.now() / 1000);
+
 const ExplainSchema = z.strictObject({
   token: z.string().min(1).max(16 * 1024),
   image: z.string().min(1).max(4096),
   annotations: z.record(z.string(), z.string()).optional(),
 });
+
+/** Longest a revocation may be kept, seconds (30 days). */
+const MAX_REVOCATION_TTL = 30 * 24 * 60 * 60;
+const revocationOptions = {
+  /**
+   * Seconds to keep the entry: at least the longest credential lifetime (12 h). Default: long
+   * enough to outlive every token and credential that exists now (the record's
+   * maxTokenLifetime + 12 h) for account revocations, 12 h for credential revocations.
+   */
+  ttl: z.number().int().min(MAX_CREDENTIAL_TTL).max(MAX_REVOCATION_TTL).optional(),
+  reason: z.string().max(200).optional(),
+};
+const RevokeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().min(1).max(64), ...revocationOptions }),
+  z.strictObject({ kind: z.literal('serviceAccount'), namespace: z.string().min(1).max(63), name: z.string().min(1).max(253), ...revocationOptions }),
+  z.strictObject({ kind: z.literal('credential'), jti: z.string().min(1).max(64), ...revocationOptions }),
+  /** `before`, seconds since the epoch, at most now. Default: the next second, so every credential minted so far is void. */
+  z.strictObject({ kind: z.literal('issuedBefore'), before: z.number().int().optional(), ...revocationOptions }),
+]);
+
+function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord, now: number): Revocation {
+  const { ttl, reason, ...target } = input;
+  const accountLike = target.kind === 'serviceAccountUid' || target.kind === 'serviceAccount';
+  const keep = ttl ?? (accountLike ? record.maxTokenLifetime + MAX_CREDENTIAL_TTL : MAX_CREDENTIAL_TTL);
+  const id = `rv-${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const base = { id, createdAt: now, expiresAt: now + keep, ...(reason ? { reason } : {}) };
+  if (target.kind === 'issuedBefore') {
+    const before = target.before ?? now + 1;
+    if (before > now + 1) throw new BadRequest({ detail: 'issuedBefore in the future', message: '"before" must not be in the future' });
+    return RevocationSchema.parse({ ...target, before, ...base });
+  }
+  return RevocationSchema.parse({ ...target, ...base });
+}
+
+/** explain's answer: the decision, serialised. Nothing in it is secret (no token, no credential). */
+function explanation(d: Decision) {
+  const common = {
+    ...(d.workload ? { record: d.workload.record, identity: d.workload } : {}),
+    ...(d.image ? { image: d.image } : {}),
+    ...(d.trace.length ? { rules: d.trace } : {}),
+  };
+  if (d.granted) {
+    return {
+      decision: 'allow',
+      ...common,
+      grant: { rule: d.rule.name, registry: d.image.registry, service: d.service, grants: d.grants, ttl: d.ttl },
+    };
+  }
+  return {
+    decision: 'deny',
+    code: d.code,
+    message: d.error.message,
+    ...(d.error.detail ? { detail: d.error.detail } : {}),
+    ...(d.revocation ? { revocation: d.revocation } : {}),
+    ...common,
+  };
+}
 
 export const admin = new Hono<AppEnv>()
   .use('/admin/*', requireAdmin)
@@ -61,52 +129,48 @@ export const admin = new Hono<AppEnv>()
     const body = await readJsonBody(c.req.raw);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
     const parsed = TrustRecordSchema.safeParse({ name, ...body });
-    if (!parsed.success) {
-      const issues = describeIssues(parsed.error);
-      return c.json({ error: InvalidRecord.code, message: 'the trust record is invalid', issues }, 400);
-    }
+    if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
     if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
-    const created = await putRecord(c.env.TRUST, parsed.data);
-    logEvent(c.env, 'admin', { action: created ? 'create' : 'replace', record: name, issuer: parsed.data.issuer });
-    return c.json(parsed.data, created ? 201 : 200);
+    const previous = await putRecord(c.env.TRUST, parsed.data);
+    logEvent('admin', { action: previous ? 'replace' : 'create', record: name, issuer: parsed.data.issuer });
+    return c.json(parsed.data, previous ? 200 : 201);
   })
   .delete('/admin/v1/issuers/:name', async (c) => {
     const name = recordName(c.req.param('name'));
     await deleteRecord(c.env.TRUST, name);
-    logEvent(c.env, 'admin', { action: 'delete', record: name });
+    logEvent('admin', { action: 'delete', record: name });
+    return c.body(null, 204);
+  })
+  .get('/admin/v1/issuers/:name/revocations', async (c) => {
+    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+    return c.json({ items: await listRevocations(c.env.TRUST, record.issuer, seconds()) });
+  })
+  .post('/admin/v1/issuers/:name/revocations', async (c) => {
+    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+    const parsed = RevokeSchema.safeParse(await readJsonBody(c.req.raw));
+    if (!parsed.success) {
+      throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
+    }
+    const now = seconds();
+    const entry = newRevocation(parsed.data, record, now);
+    await addRevocation(c.env.TRUST, record.issuer, entry, now);
+    logEvent('admin', { action: 'revoke', record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
+    return c.json(entry, 201);
+  })
+  .delete('/admin/v1/issuers/:name/revocations/:id', async (c) => {
+    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+    const id = c.req.param('id');
+    if (!(await removeRevocation(c.env.TRUST, record.issuer, id, seconds()))) throw new NotFound({ detail: `no revocation ${id.slice(0, 40)}` });
+    logEvent('admin', { action: 'unrevoke', record: record.name, revocation: id.slice(0, 40) });
     return c.body(null, 204);
   })
   .post('/admin/v1/explain', async (c) => {
     const parsed = ExplainSchema.safeParse(await readJsonBody(c.req.raw));
     if (!parsed.success) throw new BadRequest({ detail: 'explain takes { token, image, annotations? }' });
     const { token, image, annotations } = parsed.data;
-    const now = Math.floor(Date.now() / 1000);
-    try {
-      const result = await authorize({ token, image, annotations: annotations ?? {} }, { env: c.env, waitUntil: (p) => c.executionCtx.waitUntil(p), now });
-      const { identity, decision, compiled } = result;
-      const base = {
-        record: compiled.record.name,
-        identity: {
-          issuer: identity.issuer,
-          namespace: identity.namespace,
-          serviceAccount: identity.serviceAccount,
-          ...(identity.pod ? { pod: identity.pod } : {}),
-        },
-        image: result.image,
-        rules: decision.trace,
-      };
-      if (!decision.allowed) return c.json({ decision: 'deny', code: 'ERR_POLICY_DENIED', ...base });
-      const ttl = credentialLifetime(decision.rule.ttl, identity.expiresAt, now);
-      return c.json({
-        decision: 'allow',
-        ...base,
-        grant: { rule: decision.rule.name, registry: result.image.registry, service: decision.service, grants: decision.grants, ttl },
-      });
-    } catch (err) {
-      // A failed check is an answer here, not an error: say which check failed and why.
-      if (err instanceof EdgeError && err.status < 500) {
-        return c.json({ decision: 'deny', code: err.code, message: err.message, ...(err.detail ? { detail: err.detail } : {}) });
-      }
-      throw err;
-    }
+    const decision = await decide(
+      { token, image, annotations: annotations ?? {} },
+      { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: c.get('config').jwksCooldownMs, now: seconds() },
+    );
+    return c.json(explanation(decision));
   });

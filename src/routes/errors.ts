@@ -1,27 +1,24 @@
 /**
- * The one error mapper. EdgeErrors become `{ error: code, message }` with their status;
- * a route may install its own wire format (the registry token endpoint does). Anything
+ * The app's error mapper. EdgeErrors become `{ error: code, message }` with their status
+ * (the registry token endpoint has its own wire format, in its sub-app's onError). Anything
  * else is a bug: logged with its name only, answered with a generic 500, never echoed.
+ * Client errors are logged by the route's audit line, not here; dependency failures (5xx) here.
  */
-import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { EdgeError, NotFound } from '../errors';
+import { logEvent } from '../log';
 import type { AppEnv } from './types';
 
 export function errorBody(err: EdgeError) {
-  return { error: err.code, message: err.message };
+  return { error: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) };
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof EdgeError) {
-    const format = c.get('formatError');
-    if (format) return format(c as Context<AppEnv>, err);
-    if (err.status >= 500 || err.status === 413) {
-      console.log(JSON.stringify({ event: 'error', path: c.req.path, code: err.code, detail: err.detail }));
-    }
+    if (err.status >= 500) logEvent('error', { path: c.req.path, code: err.code, detail: err.detail });
     return c.json(errorBody(err), err.status);
   }
-  // Hono's own HTTPException (e.g. from middleware) carries a status we can trust.
-  console.log(JSON.stringify({ event: 'internal_error', path: c.req.path, name: (err as Error)?.name ?? 'unknown' }));
+  logEvent('internal_error', { path: c.req.path, name: err instanceof Error ? err.name : 'unknown' });
   return c.json({ error: 'ERR_INTERNAL', message: 'internal error' }, 500);
 };
 

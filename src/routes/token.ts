@@ -6,23 +6,29 @@
  *   GET  /token?service=S&scope=...&scope=...   Basic auth (skopeo, Docker, containerd's fallback)
  *   POST /token  form grant_type=password&username&password&service&scope=<space separated>&client_id
  *                (containerd tries this first; it retries as GET on 400/401/404)
- *   GET  /.well-known/registry-certs.pem        the certificate bundle for `rootcertbundle`
  *
- * The password is verified as the edge's own credential (signature, `exp`, `ecp.service` = service);
- * the token carries the intersection of the requested scopes and the credential's grants.
+ * The password is verified as the edge's own credential (signature, `exp`, `ecp.service` = service),
+ * then re-checked against the trust record as it is now (policy/evaluate.ts `recheck`): record
+ * present and enabled, the granting rule present and still matching, no revocation. The
+ * token carries the intersection of the requested scopes, the credential's grants and the
+ * rule's current grant; it lives REGISTRY_TOKEN_TTL (5 min) at most, so revoking a
+ * credential ends its registry access within that plus the propagation time.
  * Errors use the registry's wire format, `{"errors":[{code, message, detail}]}`, with the
  * edge's stable code in `detail.error`; every 401 carries a Basic challenge. Nothing of
  * the password is ever echoed or logged.
  */
-import { Hono, type Context } from 'hono';
-import { DEFAULT_EDGE_ISSUER } from '../env';
-import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, NotFound, UnsupportedGrantType } from '../errors';
+import { Hono, type Context, type ErrorHandler } from 'hono';
+import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
+import { workloadSubject } from '../identity/workload';
 import { logEvent, type LogFields } from '../log';
+import { recheck } from '../policy/evaluate';
 import { verifyCredential } from '../registry/credential';
 import { signRegistryToken } from '../registry/registry-token';
 import { formatScopes, intersect, parseScopes } from '../registry/scope';
 import { loadKeyRing } from '../signing/keys';
+import { loadTrust } from '../store/trust';
 import { readBody, utf8 } from './body';
+import { onError } from './errors';
 import type { AppEnv } from './types';
 
 /** A token request form is a few KiB at most (a ~1 KiB credential plus scopes). */
@@ -33,6 +39,7 @@ const CHALLENGE = 'Basic realm="edge-credential-provider", charset="UTF-8"';
 /** distribution's error codes (registry/api/errcode and the reference token server's). */
 function wireCode(err: EdgeError): string {
   if (err.status === 401) return 'UNAUTHORIZED';
+  if (err.status === 403) return 'DENIED';
   if (err.code === UnsupportedGrantType.code) return 'UNSUPPORTED_VALUE';
   if (err.status === 400) return 'BAD_TOKEN_OPTION';
   if (err.status === 405 || err.status === 413) return 'UNSUPPORTED';
@@ -40,12 +47,15 @@ function wireCode(err: EdgeError): string {
   return 'UNKNOWN';
 }
 
-export function formatTokenError(c: Context<AppEnv>, err: EdgeError): Response {
+/** The registry's error format for the token endpoint; anything else goes to the app's mapper. */
+const tokenOnError: ErrorHandler<AppEnv> = (err, c) => {
+  if (!(err instanceof EdgeError)) return onError(err, c);
+  if (err.status >= 500) logEvent('error', { path: c.req.path, code: err.code, detail: err.detail });
   if (err.status === 401) c.header('WWW-Authenticate', CHALLENGE);
   if (err.status === 405) c.header('Allow', 'GET, POST');
   c.header('Cache-Control', 'no-store');
   return c.json({ errors: [{ code: wireCode(err), message: err.message, detail: { error: err.code } }] }, err.status);
-}
+};
 
 interface TokenRequest {
   form: 'get' | 'post';
@@ -91,25 +101,26 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
     trace.requested = requested.slice(0, 16).map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
     trace.scopes = requested.length;
 
+    const config = c.get('config');
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
-    const claims = await verifyCredential(ring, req.password, {
-      edgeIssuer: c.env.EDGE_ISSUER ?? DEFAULT_EDGE_ISSUER,
-      service: req.service,
-      now,
-    });
-    Object.assign(trace, { sub: claims.sub, cluster: claims.ecp.cluster, rule: claims.ecp.rule, credential: claims.jti });
+    const held = await verifyCredential(ring, req.password, { edgeIssuer: config.edgeIssuer, service: req.service, now });
+    Object.assign(trace, { cluster: held.cluster, namespace: held.namespace, serviceAccount: held.serviceAccount.name, rule: held.rule, credential: held.jti });
 
-    const access = intersect(requested, claims.ecp.grants);
+    // Policy is evaluated at the moment of use, not only when the credential was minted.
+    const current = recheck(await loadTrust(c.env.TRUST, held.cluster, now), held, now);
+    const subject = workloadSubject({ record: current.record, namespace: held.namespace, serviceAccount: held.serviceAccount });
+    trace.sub = subject;
+    const access = intersect(intersect(requested, held.grants), current.grants);
     const token = await signRegistryToken(ring, {
-      issuer: c.env.REGISTRY_TOKEN_ISSUER ?? c.env.EDGE_ISSUER ?? DEFAULT_EDGE_ISSUER,
+      issuer: config.registryTokenIssuer,
       service: req.service,
-      subject: claims.sub,
+      subject,
       access,
       now,
-      notAfter: claims.exp,
+      notAfter: held.expiresAt,
     });
     const scope = formatScopes(access);
-    logEvent(c.env, 'registry_token', { outcome: 'issued', ...trace, granted: scope, expires_in: token.expiresIn, ms: Date.now() - started });
+    logEvent('registry_token', { outcome: 'issued', ...trace, granted: scope, expires_in: token.expiresIn, ms: Date.now() - started });
 
     c.header('Cache-Control', 'no-store');
     c.header('Pragma', 'no-cache');
@@ -119,17 +130,13 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
       : c.json({ access_token: token.token, scope, ...common });
   } catch (err) {
     if (err instanceof EdgeError) {
-      logEvent(c.env, 'registry_token', { outcome: 'denied', ...trace, code: err.code, reason: err.detail, ms: Date.now() - started });
+      logEvent('registry_token', { outcome: 'denied', ...trace, code: err.code, reason: err.detail, ms: Date.now() - started });
     }
     throw err;
   }
 }
 
 export const registryToken = new Hono<AppEnv>()
-  .use('/token', async (c, next) => {
-    c.set('formatError', formatTokenError);
-    await next();
-  })
   .get('/token', (c) => {
     const url = new URL(c.req.url);
     return issue(c, {
@@ -162,17 +169,4 @@ export const registryToken = new Hono<AppEnv>()
   .all('/token', () => {
     throw new MethodNotAllowed({ detail: 'token endpoint takes GET and POST' });
   })
-  .get('/.well-known/registry-certs.pem', async (c) => {
-    const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
-    // Active key first, then the retiring ones: the registry must trust all of them
-    // until tokens signed by a retiring key have expired.
-    const certs = ring.keys.flatMap((k) => (k.certificate ? [k.certificate] : []));
-    if (certs.length === 0) throw new NotFound({ detail: 'the key ring has no certificates' });
-    c.header('Content-Type', 'application/x-pem-file');
-    c.header('Cache-Control', 'public, max-age=300');
-    return c.body(certs.map(toPem).join(''));
-  });
-
-function toPem(base64Der: string): string {
-  return `-----BEGIN CERTIFICATE-----\n${base64Der.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
-}
+  .onError(tokenOnError);

@@ -6,11 +6,13 @@
  *   trust/v1/name/<name>       { issuer }                  no TTL    admin API index by name
  *   jwks/v1/<url>              { uat, jwks }               TTL       issuer keys (jose jwksCache)
  *   oidc/v1/<issuer>           { jwks_uri }                TTL       discovery result
+ *   revoke/v1/<issuer>         { items: Revocation[] }     TTL       revocations, read with the record
  *
  * Issuers and URLs are percent-encoded so that no value can forge another key's prefix.
  */
 import type { z } from 'zod';
 import { StoreUnavailable } from '../errors';
+import { logEvent } from '../log';
 
 /** KV rejects expirationTtl under 60 s; every TTL goes through here. */
 export const MIN_KV_TTL = 60;
@@ -18,15 +20,8 @@ export function kvTtl(seconds: number): number {
   return Math.max(MIN_KV_TTL, Math.ceil(seconds));
 }
 
+/** Callers pass only issuers that passed `issuerStorable` (policy/schema.ts): well-formed, short. */
 const enc = encodeURIComponent;
-
-/** Workers KV refuses keys longer than 512 bytes (our keys are ASCII: percent-encoded). */
-export const MAX_KV_KEY_BYTES = 512;
-
-/** Whether an issuer can be stored at all; a longer one can never have a trust record. */
-export function issuerFitsKey(issuer: string): boolean {
-  return keys.trustByIssuer(issuer).length <= MAX_KV_KEY_BYTES;
-}
 
 export const keys = {
   trustByIssuer: (issuer: string) => `trust/v1/issuer/${enc(issuer)}`,
@@ -34,11 +29,12 @@ export const keys = {
   trustNamePrefix: 'trust/v1/name/',
   jwks: (url: string) => `jwks/v1/${enc(url)}`,
   discovery: (issuer: string) => `oidc/v1/${enc(issuer)}`,
+  revocations: (issuer: string) => `revoke/v1/${enc(issuer)}`,
 } as const;
 
 /**
  * Reads and parses a JSON value. Missing: undefined. A KV failure is StoreUnavailable
- * (the caller fails closed); a value that does not parse is treated as absent and logged.
+ * (the caller fails closed), and so is a value that does not parse with its schema (logged).
  */
 export async function readJson<S extends z.ZodType>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<z.infer<S> | undefined> {
   let raw: string | null;
@@ -56,7 +52,7 @@ export async function readJson<S extends z.ZodType>(kv: KVNamespace, key: string
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
-    console.log(JSON.stringify({ event: 'kv_corrupt', key: key.split('/').slice(0, 2).join('/') }));
+    logEvent('kv_corrupt', { key: key.split('/').slice(0, 2).join('/') });
     throw new StoreUnavailable({ detail: 'stored value does not match its schema' });
   }
   return result.data;

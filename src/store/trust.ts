@@ -1,45 +1,55 @@
 /**
- * Trust records in KV: by issuer for the exchange (one read), by name for the admin API.
- * Compiled records are kept in the isolate for RECORD_CACHE_SECONDS so a warm exchange
- * does no KV read and no recompilation; together with KV's own propagation (about 60 s)
- * a change reaches every location within about 70 s.
+ * Trust records and their revocations in KV: by issuer for the exchange and the registry
+ * token endpoint (two reads, in parallel), by name for the admin API.
+ *
+ * What a request reads is kept in the isolate for RECORD_CACHE_SECONDS so a warm exchange
+ * does no KV read and no recompilation. Worst-case propagation of an admin change to every
+ * location: KV's edge cache (KV_CACHE_TTL, 60 s) plus this isolate cache (10 s) = 70 s; the
+ * isolate that served the change drops its copy at once.
  */
 import { z } from 'zod';
 import { IssuerConflict, NotFound } from '../errors';
-import { compileRecord, type CompiledRecord } from '../policy/evaluate';
-import { TrustRecordSchema, type TrustRecord } from '../policy/schema';
-import { issuerFitsKey, keys, readJson, remove, writeJson } from './kv';
+import { compileRecord, type Trust } from '../policy/evaluate';
+import { RevocationListSchema } from '../policy/revocation';
+import { issuerStorable, TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { keys, readJson, remove, writeJson } from './kv';
 
-/** Isolate cache lifetime for compiled trust records, seconds. */
+/** Isolate cache lifetime for trust records and revocations, seconds. */
 export const RECORD_CACHE_SECONDS = 10;
-/** KV edge-cache hint for trust-record reads, seconds (KV's minimum is 60). */
-const KV_CACHE_TTL = 60;
+/** KV edge-cache hint for reads on the request path, seconds (KV's minimum is 60). */
+export const KV_CACHE_TTL = 60;
+/** Worst case, seconds, for a record or revocation change to reach every location. */
+export const PROPAGATION_SECONDS = KV_CACHE_TTL + RECORD_CACHE_SECONDS;
 
 const NameIndexSchema = z.object({ issuer: z.string() });
 
 /** Issuers come from unverified tokens: bound what a flood of made-up ones can hold. */
 const MAX_CACHED_ISSUERS = 1024;
-const isolateCache = new Map<string, { at: number; value: CompiledRecord | undefined }>();
+const isolateCache = new Map<string, { at: number; value: Trust | undefined }>();
 
-/** The compiled record for an issuer, or undefined if none is stored. `now` in seconds. */
-export async function getCompiledRecord(kv: KVNamespace, issuer: string, now: number): Promise<CompiledRecord | undefined> {
+/** The compiled record and live revocations for an issuer, or undefined if no record is stored. `now` in seconds. */
+export async function loadTrust(kv: KVNamespace, issuer: string, now: number): Promise<Trust | undefined> {
   const hit = isolateCache.get(issuer);
   if (hit && now - hit.at < RECORD_CACHE_SECONDS) return hit.value;
-  if (!issuerFitsKey(issuer)) return undefined; // no record can exist for it: unknown, not a store failure
+  if (!issuerStorable(issuer)) return undefined; // no record can exist for it: unknown, not a store failure
   // Only settled values are shared. A promise of KV I/O started by one request must not be
   // awaited by another: workerd fails the waiters with "Cannot perform I/O on behalf of a
   // different request" (seen under load when the entry is refreshed). Until one read has stored the
   // record, each request reads for itself; failures are not cached.
-  const r = await readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL);
-  const value = r ? compileRecord(r) : undefined;
+  const [record, revocations] = await Promise.all([
+    readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL),
+    readJson(kv, keys.revocations(issuer), RevocationListSchema, KV_CACHE_TTL),
+  ]);
+  const value = record ? { compiled: compileRecord(record), revocations: (revocations?.items ?? []).filter((r) => r.expiresAt > now) } : undefined;
   if (isolateCache.size >= MAX_CACHED_ISSUERS) isolateCache.clear();
   isolateCache.set(issuer, { at: now, value });
   return value;
 }
 
-/** For tests and the admin API: forget what this isolate cached. */
-export function forgetCachedRecords(): void {
-  isolateCache.clear();
+/** Drops this isolate's copy of one issuer's trust (after an admin change), or of all of them. */
+export function forgetTrust(issuer?: string): void {
+  if (issuer === undefined) isolateCache.clear();
+  else isolateCache.delete(issuer);
 }
 
 export async function getRecordByName(kv: KVNamespace, name: string): Promise<TrustRecord> {
@@ -60,22 +70,25 @@ export async function listRecordNames(kv: KVNamespace): Promise<string[]> {
   return names;
 }
 
-/** Creates or replaces the record named `record.name`. Returns whether it was created. */
-export async function putRecord(kv: KVNamespace, record: TrustRecord): Promise<boolean> {
+/** Creates or replaces the record named `record.name`. Returns the record it replaced, if any. */
+export async function putRecord(kv: KVNamespace, record: TrustRecord): Promise<TrustRecord | undefined> {
   const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
   if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
-  const previous = await readJson(kv, keys.trustName(record.name), NameIndexSchema);
+  const index = await readJson(kv, keys.trustName(record.name), NameIndexSchema);
+  const previous = index && (await readJson(kv, keys.trustByIssuer(index.issuer), TrustRecordSchema));
   await writeJson(kv, keys.trustByIssuer(record.issuer), record);
   await writeJson(kv, keys.trustName(record.name), { issuer: record.issuer });
-  if (previous && previous.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(previous.issuer));
-  isolateCache.delete(record.issuer);
-  if (previous) isolateCache.delete(previous.issuer);
-  return !previous;
+  if (index && index.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(index.issuer));
+  forgetTrust(record.issuer);
+  if (index) forgetTrust(index.issuer);
+  return previous ?? undefined;
 }
 
-export async function deleteRecord(kv: KVNamespace, name: string): Promise<void> {
+/** Deletes the record; returns it. */
+export async function deleteRecord(kv: KVNamespace, name: string): Promise<TrustRecord> {
   const record = await getRecordByName(kv, name);
   await remove(kv, keys.trustByIssuer(record.issuer));
   await remove(kv, keys.trustName(name));
-  isolateCache.delete(record.issuer);
+  forgetTrust(record.issuer);
+  return record;
 }

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../../../src/app';
-import { forgetCachedRecords } from '../../../src/store/trust';
+import { forgetTrust } from '../../../src/store/trust';
 import { ADMIN, credentialRequest, defaultRecord, edgeFetch, makeIssuer, postCredentials, putRecord, saToken, type TestIssuer } from '../../support/worker/issuer';
 
 let iss: TestIssuer;
@@ -77,7 +77,7 @@ describe('trust records', () => {
     const b = await makeIssuer();
     expect((await putRecord('moving', defaultRecord(a))).status).toBe(201);
     expect((await putRecord('moving', defaultRecord(b))).status).toBe(200);
-    forgetCachedRecords();
+    forgetTrust();
     const oldIssuer = await postCredentials(credentialRequest(await saToken(a)));
     expect(oldIssuer.status).toBe(401);
     expect(((await oldIssuer.json()) as { error: string }).error).toBe('ERR_UNKNOWN_ISSUER');
@@ -164,7 +164,7 @@ describe('failing dependencies', () => {
   }
 
   it('denies with 503 when the trust store is unavailable', async () => {
-    forgetCachedRecords();
+    forgetTrust();
     const res = await call('/v1/credentials', { method: 'POST', body: JSON.stringify(credentialRequest(await saToken(iss))) }, { TRUST: brokenKv });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toBe('ERR_STORE_UNAVAILABLE');
@@ -187,7 +187,7 @@ describe('failing dependencies', () => {
   it('stores a record that fails its schema as an error, never a cast', async () => {
     const i3 = await makeIssuer();
     await env.TRUST.put(`trust/v1/issuer/${encodeURIComponent(i3.issuer)}`, JSON.stringify({ issuer: i3.issuer, rules: 'all' }));
-    forgetCachedRecords();
+    forgetTrust();
     const res = await postCredentials(credentialRequest(await saToken(i3)));
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toBe('ERR_STORE_UNAVAILABLE');

@@ -1,23 +1,37 @@
 import { env, exports } from 'cloudflare:workers';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mintCredential, type Grant } from '../../../src/registry/credential';
+import type { Workload } from '../../../src/identity/workload';
+import type { Grant } from '../../../src/policy/grant';
+import { mintCredential } from '../../../src/registry/credential';
 import { REGISTRY_TOKEN_TTL } from '../../../src/registry/registry-token';
 import { loadKeyRing, type KeyRing } from '../../../src/signing/keys';
 import { libtrustKeyId } from '../../../src/signing/libtrust';
+import { putRecord } from '../../support/worker/issuer';
 
 const SERVICE = 'registry.test:5000';
-const identity = {
+const workload: Workload = {
   cluster: 'https://cluster.k8s.test',
+  record: 'token-tests',
   namespace: 'team-a',
-  serviceaccount: { name: 'builder', uid: '11111111-2222-3333-4444-555555555555' },
+  serviceAccount: { name: 'builder', uid: '11111111-2222-3333-4444-555555555555' },
   pod: { name: 'builder-pod', uid: '99999999-8888-7777-6666-555555555555' },
+  expiresAt: 0,
 };
 const PUSH_PULL: Grant[] = [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }];
 
 let ring: KeyRing;
 beforeAll(async () => {
   ring = await loadKeyRing(env.EDGE_SIGNING_KEYS);
+  // /token re-checks every credential against its cluster's record: this one backs the
+  // credentials minted below (its rule grants at least what any of them carries).
+  const res = await putRecord('token-tests', {
+    issuer: workload.cluster,
+    audiences: ['edge-credential-provider'],
+    keys: { type: 'jwks_uri', uri: 'https://cluster.k8s.test/openid/v1/jwks' },
+    rules: [{ name: 'team-a-push', namespaces: ['team-a'], registry: SERVICE, repositories: ['**'], actions: ['pull', 'push'] }],
+  });
+  expect(res.status).toBeLessThan(300);
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -25,7 +39,7 @@ const now = () => Math.floor(Date.now() / 1000);
 async function credential(opts: { grants?: Grant[]; ttl?: number; now?: number; service?: string; edgeIssuer?: string; ring?: KeyRing } = {}) {
   return mintCredential(opts.ring ?? ring, {
     edgeIssuer: opts.edgeIssuer ?? env.EDGE_ISSUER!,
-    identity,
+    workload,
     registry: SERVICE,
     service: opts.service ?? SERVICE,
     rule: 'team-a-push',
@@ -88,7 +102,7 @@ describe('GET /token (token.md, Basic auth)', () => {
     const header = decodeProtectedHeader(body.token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'JWT', kid: ring.active.kid, x5c: [ring.active.certificate] });
     const { payload } = await jwtVerify(body.token, ring.active.publicKey);
-    expect(payload).toMatchObject({ iss: env.EDGE_ISSUER, aud: SERVICE, sub: 'system:serviceaccount:team-a:builder' });
+    expect(payload).toMatchObject({ iss: env.EDGE_ISSUER, aud: SERVICE, sub: 'token-tests:team-a:builder' });
     expect(payload.nbf).toBe(payload.iat);
   });
 

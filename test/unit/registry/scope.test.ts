@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EdgeError } from '../../../src/errors';
-import type { Grant } from '../../../src/registry/credential';
+import type { Grant } from '../../../src/policy/grant';
 import { formatScopes, intersect, MAX_SCOPES, parseResourceScope, parseScopes } from '../../../src/registry/scope';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheSeconds, goDuration } from '../../../src/routes/credentials';
+import { cacheSeconds, goDuration } from '../../src/kubelet';
 
 describe('goDuration', () => {
   it.each([

@@ -1,0 +1,65 @@
+/**
+ * The Worker's settings, parsed once per isolate from its bindings (octo-sts's envconfig):
+ * an invalid value is a configuration error (503 ERR_NOT_CONFIGURED, logged), never
+ * silently replaced by a default. Secrets (EDGE_SIGNING_KEYS, ADMIN_TOKEN) are parsed
+ * where they are used (signing/keys.ts, routes/admin.ts) so that a route that needs neither
+ * works without them.
+ */
+import { z } from 'zod';
+import type { Env } from './env';
+import { NotConfigured } from './errors';
+import { configureLog } from './log';
+
+/** `iss` of what the edge signs when EDGE_ISSUER is not set. */
+export const DEFAULT_EDGE_ISSUER = 'edge-credential-provider';
+/** After a JWKS fetch, an unknown kid refetches only after this long, seconds. */
+export const DEFAULT_JWKS_COOLDOWN_SECONDS = 30;
+
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+
+const SettingsSchema = z.object({
+  EDGE_ISSUER: z.preprocess(unsetIfEmpty, z.string().max(2048).default(DEFAULT_EDGE_ISSUER)),
+  REGISTRY_TOKEN_ISSUER: z.preprocess(unsetIfEmpty, z.string().max(2048).optional()),
+  JWKS_COOLDOWN_SECONDS: z.preprocess(
+    unsetIfEmpty,
+    z.string().regex(/^\d{1,5}$/, 'must be a whole number of seconds').transform(Number).default(DEFAULT_JWKS_COOLDOWN_SECONDS),
+  ),
+  AUDIT_LOG: z.preprocess(unsetIfEmpty, z.enum(['on', 'off']).default('on')),
+});
+
+export interface Config {
+  /** `iss` of credentials, and of registry tokens unless registryTokenIssuer is set. */
+  edgeIssuer: string;
+  /** `iss` of registry bearer tokens (the registry's `auth.token.issuer`). */
+  registryTokenIssuer: string;
+  /** Unknown-kid refetch cooldown, milliseconds. */
+  jwksCooldownMs: number;
+  /** Whether log lines are written (AUDIT_LOG). */
+  log: boolean;
+}
+
+const parsed = new WeakMap<object, Config | NotConfigured>();
+
+/** The settings for these bindings; throws NotConfigured (503) if one is invalid. */
+export function loadConfig(env: Env): Config {
+  let result = parsed.get(env);
+  if (!result) {
+    const r = SettingsSchema.safeParse(env);
+    if (r.success) {
+      const s = r.data;
+      result = {
+        edgeIssuer: s.EDGE_ISSUER,
+        registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? s.EDGE_ISSUER,
+        jwksCooldownMs: s.JWKS_COOLDOWN_SECONDS * 1000,
+        log: s.AUDIT_LOG === 'on',
+      };
+    } else {
+      const fields = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      result = new NotConfigured({ detail: `invalid setting: ${fields}` });
+    }
+    parsed.set(env, result);
+  }
+  if (result instanceof NotConfigured) throw result;
+  configureLog(result.log);
+  return result;
+}

@@ -1,0 +1,31 @@
+/**
+ * The workload: who is asking, as proven by a verified service-account token (or, at the
+ * registry token endpoint, by an edge credential minted from one). One shape for
+ * verification, policy, minting, explain and the audit log.
+ */
+export interface NameUid {
+  name: string;
+  uid: string;
+}
+
+export interface Workload {
+  /** The cluster's service-account issuer (`iss`), exactly as its trust record names it. */
+  cluster: string;
+  /** The trust record that vouches for the cluster (its name, a DNS label). */
+  record: string;
+  namespace: string;
+  serviceAccount: NameUid;
+  pod?: NameUid;
+  node?: NameUid;
+  /** When the proof of identity expires, seconds since the epoch. */
+  expiresAt: number;
+}
+
+/**
+ * The workload's subject for everything the edge signs: `<record>:<namespace>:<service account>`.
+ * Unambiguous across clusters (record names are unique on an edge and never contain ':';
+ * Kubernetes names never do either), and short: at most 63 + 63 + 253 + 2 characters.
+ */
+export function workloadSubject(w: Pick<Workload, 'record' | 'namespace' | 'serviceAccount'>): string {
+  return `${w.record}:${w.namespace}:${w.serviceAccount.name}`;
+}

@@ -1,0 +1,19 @@
+/**
+ * What "loopback" means, once for the edge (the plugin holds the same rule in
+ * plugin/src/options.ts; test/unit/net.test.ts runs both over one table). Plain http is
+ * allowed only to hosts that never leave the machine: 127.0.0.0/8, ::1 and localhost.
+ */
+
+const IPV4_LOOPBACK = /^127\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** A URL's `hostname` (IPv6 in brackets, as WHATWG URL gives it) that never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || IPV4_LOOPBACK.test(host);
+}
+
+/** https, or plain http to a loopback host (local development). Any string; false if not a URL. */
+export function isHttpsOrLoopback(u: string): boolean {
+  const url = URL.parse(u);
+  return url !== null && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)));
+}
