@@ -2,7 +2,8 @@
  * `npm test`: two projects.
  * - worker: test/unit and test/integration/worker run inside workerd with real local KV
  *   (@cloudflare/vitest-pool-workers), against a key ring made fresh for this run.
- * - node: test/integration/plugin runs the built exec plugin as a child process.
+ * - node: test/integration/plugin runs the built exec plugin as a child process;
+ *   test/unit/plugin checks its pure modules in Node, where the plugin runs.
  * The end-to-end suite (real registry, skopeo, containerd) is vitest.e2e.config.ts.
  */
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
@@ -31,14 +32,19 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/unit/**/*.test.ts', 'test/integration/worker/**/*.test.ts'],
-          exclude: ['test/unit/scripts/**'], // Node scripts: the node project runs them
+          exclude: ['test/unit/scripts/**', 'test/unit/plugin/**'], // Node code: the node project runs them
         },
       },
       {
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/integration/plugin/**/*.test.ts', 'test/integration/edge/**/*.test.ts', 'test/unit/scripts/**/*.test.ts'],
+          include: [
+            'test/integration/plugin/**/*.test.ts',
+            'test/integration/edge/**/*.test.ts',
+            'test/unit/scripts/**/*.test.ts',
+            'test/unit/plugin/**/*.test.ts',
+          ],
           globalSetup: ['test/integration/plugin/global-setup.ts'],
         },
       },

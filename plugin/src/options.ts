@@ -108,7 +108,22 @@ export function parseEdgeUrl(text: string, source: string): URL {
   return new URL('v1/credentials', base);
 }
 
+/**
+ * Node reads NODE_TLS_REJECT_UNAUTHORIZED=0 (exactly "0") as "accept any certificate" for
+ * every TLS connection in the process: the token would go to whoever answers. Refused
+ * outright rather than warned about; a private CA belongs in NODE_EXTRA_CA_CERTS.
+ */
+function checkTlsEnvironment(env: Readonly<Record<string, string | undefined>>): void {
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+    throw usageError(
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks, so the token could reach anyone; ' +
+        'remove it from the provider env (for a private CA set NODE_EXTRA_CA_CERTS)',
+    );
+  }
+}
+
 export function parseOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options {
+  checkTlsEnvironment(env);
   const flags = parseFlags(argv, FLAGS);
   const setting = (name: keyof typeof FLAGS): [string, string] | undefined => {
     const fromFlag = flags.get(name)?.[0];

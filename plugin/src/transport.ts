@@ -4,14 +4,16 @@
  * use); node:http costs a few. Only what the client needs: status, headers, the body as an
  * async iterable, abort by signal, no redirects (node:http never follows them).
  * NODE_EXTRA_CA_CERTS applies as for any TLS client in Node; so does NODE_USE_ENV_PROXY on
- * the Node versions that support it for node:http (see docs/plugin.md).
+ * the Node versions that support it for node:http (see docs/plugin.md), except for a
+ * loopback edge, which is never proxied.
  */
 import type { HttpPost, HttpResponse } from './client';
+import { isLoopbackHost } from './options';
 
 declare function require(id: 'node:http' | 'node:https'): {
   request(
     url: URL,
-    options: { method: string; headers: Record<string, string>; signal?: AbortSignal },
+    options: { method: string; headers: Record<string, string>; signal?: AbortSignal; agent?: false },
     callback: (res: NodeIncoming) => void,
   ): { on(event: 'error', cb: (err: Error) => void): void; end(body: string): void };
 };
@@ -26,7 +28,13 @@ export const nodePost: HttpPost = (url, init) =>
     const target = typeof url === 'string' ? new URL(url) : url;
     const lib = require(target.protocol === 'https:' ? 'node:https' : 'node:http');
     const headers = { ...init.headers, 'content-length': String(new TextEncoder().encode(init.body).byteLength) };
-    const req = lib.request(target, { method: 'POST', headers, signal: init.signal }, (res) => {
+    // The body carries the service-account token, and a proxy must not see what was meant
+    // for this machine. Node (>= 24.5, 22.21) gives the proxy settings from the environment
+    // to its global agents only (created with `proxyEnv: process.env`); `agent: false` makes
+    // a fresh Agent with default options, which has none. Other edges keep the global agent,
+    // so HTTPS_PROXY and NO_PROXY apply to them as documented.
+    const agent = isLoopbackHost(target.hostname) ? { agent: false as const } : {};
+    const req = lib.request(target, { method: 'POST', headers, signal: init.signal, ...agent }, (res) => {
       resolve({
         status: res.statusCode ?? 0,
         headers: {

@@ -1,12 +1,14 @@
 /**
  * HTTPS to an edge behind a private CA (NODE_EXTRA_CA_CERTS), and through an HTTP proxy
- * (NODE_USE_ENV_PROXY=1 with HTTPS_PROXY, Node >= 24.5 / 22.21). All on loopback: the
- * "proxy" tunnels CONNECT for edge.example.test to the local TLS server.
+ * (NODE_USE_ENV_PROXY=1 with HTTPS_PROXY, Node >= 24.5 / 22.21), except to a loopback edge,
+ * which is never proxied. All on loopback: the "proxy" tunnels CONNECT for
+ * edge.example.test to the local TLS server and records every request it is sent. And the
+ * refusal to run with TLS certificate checks turned off (NODE_TLS_REJECT_UNAUTHORIZED=0).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNode20 } from './support/older-node';
 import { request, runPlugin, V1 } from './support/plugin';
-import { grant, TOKEN } from './support/servers';
+import { fakeEdge, grant, json, TOKEN } from './support/servers';
 import { expectOneCleanLine, strictDecode } from './support/strict';
 import { makePki, startConnectProxy, startTlsEdge, type TestPki } from './support/tls';
 
@@ -53,6 +55,21 @@ describe('HTTPS with a private CA', () => {
   });
 });
 
+describe('TLS checks turned off for the process', () => {
+  it('refuses to run with NODE_TLS_REJECT_UNAUTHORIZED=0: exit 2, one line naming it, the edge never contacted', async () => {
+    const before = tls.state.requests;
+    const run = await runPlugin({
+      input,
+      args: ['--url', `https://127.0.0.1:${tls.port}`],
+      env: { NODE_EXTRA_CA_CERTS: pki.caFile, NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(expectOneCleanLine(run.stderr, [TOKEN])).toContain('NODE_TLS_REJECT_UNAUTHORIZED=0');
+    expect(tls.state.requests).toBe(before);
+  });
+});
+
 describe('an HTTP proxy', () => {
   it('tunnels to the edge through HTTPS_PROXY when NODE_USE_ENV_PROXY=1 (pinned Node 24)', async () => {
     const run = await runPlugin({
@@ -74,5 +91,41 @@ describe('an HTTP proxy', () => {
     });
     expect(run.code, run.stderr).toBe(0);
     expect(proxy.connects.length).toBe(before);
+  });
+});
+
+describe('a loopback edge while a proxy is configured', () => {
+  // The request carries the service-account token: it must not leave the machine through a
+  // proxy on its way to an edge on this machine, whatever NO_PROXY says.
+  const proxyEnv = () => {
+    const url = `http://127.0.0.1:${proxy.port}`;
+    return { NODE_USE_ENV_PROXY: '1', HTTP_PROXY: url, http_proxy: url, HTTPS_PROXY: url, https_proxy: url };
+  };
+
+  it.each(['127.0.0.1', 'localhost'])('posts to http://%s directly, never through HTTP_PROXY', async (host) => {
+    const edge = await fakeEdge((_req, res) => json(res, 200, grant(V1)));
+    try {
+      const run = await runPlugin({ input, args: ['--url', `http://${host}:${edge.port}`, '--max-attempts', '1'], env: proxyEnv() });
+      expect(proxy.requests).toEqual([]);
+      expect(proxy.connects.filter((c) => !c.startsWith('edge.example.test:'))).toEqual([]);
+      expect(run.code, run.stderr).toBe(0);
+      strictDecode(run.stdout, V1);
+      expect(edge.seen).toHaveLength(1);
+    } finally {
+      await edge.close();
+    }
+  });
+
+  it('connects to https://127.0.0.1 directly, never through HTTPS_PROXY', async () => {
+    const before = tls.state.requests;
+    const run = await runPlugin({
+      input,
+      args: ['--url', `https://127.0.0.1:${tls.port}`, '--max-attempts', '1'],
+      env: { NODE_EXTRA_CA_CERTS: pki.caFile, ...proxyEnv() },
+    });
+    expect(proxy.connects.filter((c) => !c.startsWith('edge.example.test:'))).toEqual([]);
+    expect(run.code, run.stderr).toBe(0);
+    strictDecode(run.stdout, V1);
+    expect(tls.state.requests).toBe(before + 1);
   });
 });

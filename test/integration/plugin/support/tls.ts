@@ -50,14 +50,21 @@ export async function startTlsEdge(pki: TestPki, body: () => unknown) {
   return { state, ...(await listen(server)) };
 }
 
-/** An HTTP CONNECT proxy on 127.0.0.1 that tunnels every CONNECT to 127.0.0.1:`targetPort`. */
+/**
+ * An HTTP proxy on 127.0.0.1 that records everything sent to it: every CONNECT is tunnelled
+ * to 127.0.0.1:`targetPort`; a plain proxied request ("POST http://host/path", what
+ * HTTP_PROXY gets) is recorded and answered 502, never forwarded.
+ */
 export async function startConnectProxy(targetPort: number) {
   const { createServer } = await import('node:http');
   const { connect } = await import('node:net');
   const { listen } = await import('./servers');
   const connects: string[] = [];
-  const server = createServer((_req, res) => {
-    res.writeHead(405);
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    req.resume();
+    res.writeHead(502);
     res.end();
   });
   server.on('connect', (req, client, head) => {
@@ -71,5 +78,5 @@ export async function startConnectProxy(targetPort: number) {
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
-  return { connects, ...(await listen(server)) };
+  return { connects, requests, ...(await listen(server)) };
 }
