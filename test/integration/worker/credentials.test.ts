@@ -86,6 +86,7 @@ describe('POST /v1/credentials denies', () => {
     ['a token from an unknown issuer', async () => credentialRequest(await saToken(iss, { claims: { iss: 'https://stranger.test' } })), 401, 'ERR_UNKNOWN_ISSUER'],
     ['an expired token', async () => credentialRequest(await saToken(iss, { now: now() - 7200, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
     ['a token past exp but within the 60 s skew (no credential may outlive it)', async () => credentialRequest(await saToken(iss, { now: now() - 3630, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
+    ['a token whose iss holds a lone surrogate (not storable, not a URL)', async () => credentialRequest(await saToken(iss, { claims: { iss: 'https://cluster.test/\ud800' } })), 401, 'ERR_TOKEN_MALFORMED'],
     ['a token with an issuer too long to have a record', async () => credentialRequest(await saToken(iss, { claims: { iss: `https://x.test/${'a'.repeat(600)}` } })), 401, 'ERR_UNKNOWN_ISSUER'],
     ['a token expired by just over the 60 s skew', async () => credentialRequest(await saToken(iss, { now: now() - 3662, lifetime: 3600 })), 401, 'ERR_TOKEN_EXPIRED'],
     ['a token that is not yet valid', async () => credentialRequest(await saToken(iss, { now: now() + 600 })), 401, 'ERR_TOKEN_NOT_YET_VALID'],

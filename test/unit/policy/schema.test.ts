@@ -53,3 +53,51 @@ describe('TrustRecordSchema', () => {
     expect(TrustRecordSchema.safeParse({ ...valid, keys: { type: 'jwks_uri', uri: 'http://127.0.0.1:9999/jwks' } }).success).toBe(true);
   });
 });
+
+describe('TrustRecordSchema: rules that would undo the trust model', () => {
+  const rule = { name: 'r1', namespaces: ['*'], serviceAccounts: ['*'], registry: 'reg.example', repositories: ['a/*'] };
+
+  it.each([
+    ['annotations alone narrow a rule over every namespace and account', { ...rule, annotations: { 'x/tier': 'prod' } }, 'rules.0.annotations'],
+  ])('refuses a record where %s', (_t, r, path) => {
+    const issues = issuesOf({ ...valid, rules: [r] });
+    expect(issues.some((i) => i.startsWith(`${path}:`))).toBe(true);
+  });
+
+  it.each([
+    ['a namespace narrows it', { ...rule, namespaces: ['team-a'], annotations: { 'x/tier': 'prod' } }],
+    ['a service account narrows it', { ...rule, serviceAccounts: ['builder'], annotations: { 'x/tier': 'prod' } }],
+    ['a uid pin narrows it', { ...rule, serviceAccountUids: ['u1'], annotations: { 'x/tier': 'prod' } }],
+    ['it has no annotations (an explicit grant to the whole cluster)', rule],
+  ])('accepts an annotated or open rule when %s', (_t, r) => {
+    expect(TrustRecordSchema.safeParse({ ...valid, rules: [r] }).success).toBe(true);
+  });
+
+  it('refuses two registries behind one service name', () => {
+    const issues = issuesOf({ ...valid, rules: [
+      { name: 'a', namespaces: ['a'], registry: 'one.example', service: 'shared', repositories: ['a/*'] },
+      { name: 'b', namespaces: ['b'], registry: 'two.example', service: 'shared', repositories: ['b/*'] },
+    ] });
+    expect(issues.some((i) => i.startsWith('rules.1.service:') && i.includes('one registry per service'))).toBe(true);
+  });
+
+  it('refuses a service name that is another rule\'s registry default', () => {
+    const issues = issuesOf({ ...valid, rules: [
+      { name: 'a', namespaces: ['a'], registry: 'one.example', repositories: ['a/*'] },
+      { name: 'b', namespaces: ['b'], registry: 'two.example', service: 'one.example', repositories: ['b/*'] },
+    ] });
+    expect(issues.some((i) => i.startsWith('rules.1.service:'))).toBe(true);
+  });
+
+  it('accepts several rules for one registry and service', () => {
+    expect(TrustRecordSchema.safeParse({ ...valid, rules: [
+      { name: 'a', namespaces: ['a'], registry: 'one.example', repositories: ['a/*'] },
+      { name: 'b', namespaces: ['b'], registry: 'one.example', service: 'one.example', repositories: ['b/*'] },
+    ] }).success).toBe(true);
+  });
+
+  it('refuses an issuer that cannot be a storage key (lone surrogate)', () => {
+    const issues = issuesOf({ ...valid, issuer: 'https://k8s.example/\ud800' });
+    expect(issues.some((i) => i.startsWith('issuer:'))).toBe(true);
+  });
+});
