@@ -28,6 +28,7 @@ let registry: Awaited<ReturnType<typeof startRegistry>>;
 let containerd: Awaited<ReturnType<typeof startContainerd>>;
 let cluster: Awaited<ReturnType<typeof makeCluster>>;
 let image: string;
+let record: Record<string, unknown>;
 const started: { name: string; pid?: number; service: Service }[] = [];
 
 const sub = (name: string) => {
@@ -53,20 +54,17 @@ beforeAll(async () => {
   cluster = await makeCluster();
   const rule = (name: string, namespace: string, serviceAccount: string, repositories: string[], actions: string[]) =>
     ({ name, namespaces: [namespace], serviceAccounts: [serviceAccount], registry: registry.host, repositories, actions, ttl: 600 });
-  const res = await fetch(`${edge.url}/admin/v1/issuers/e2e-cluster`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${edge.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      issuer: cluster.issuer,
-      audiences: ['edge-credential-provider'],
-      keys: { type: 'inline', jwks: cluster.jwks },
-      rules: [
-        rule('team-a-builder', 'team-a', 'builder', ['team-a/*'], ['pull', 'push']),
-        rule('team-a-viewer', 'team-a', 'viewer', ['team-a/*'], ['pull']),
-        rule('team-b-builder', 'team-b', 'builder', ['team-b/*'], ['pull', 'push']),
-      ],
-    }),
-  });
+  record = {
+    issuer: cluster.issuer,
+    audiences: ['edge-credential-provider'],
+    keys: { type: 'inline', jwks: cluster.jwks },
+    rules: [
+      rule('team-a-builder', 'team-a', 'builder', ['team-a/*'], ['pull', 'push']),
+      rule('team-a-viewer', 'team-a', 'viewer', ['team-a/*'], ['pull']),
+      rule('team-b-builder', 'team-b', 'builder', ['team-b/*'], ['pull', 'push']),
+    ],
+  };
+  const res = await putRecord(record);
   expect(res.status, await res.clone().text()).toBe(201);
   image = await buildImage(sub('image'));
 });
@@ -92,6 +90,14 @@ afterAll(async () => {
   }
   if (failures.length) throw new Error(`cleanup failed:\n${failures.join('\n')}`);
 });
+
+function putRecord(body: Record<string, unknown>) {
+  return fetch(`${edge.url}/admin/v1/issuers/e2e-cluster`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${edge.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
 
 /** Runs the plugin for a pod of namespace/serviceAccount pulling `repo:tag` from the registry. */
 async function pluginFor(namespace: string, serviceAccount: string, repo: string) {
@@ -201,12 +207,12 @@ describe('what the registry and the edge refuse', () => {
   it('refuses an expired credential at the token endpoint, so neither runtime gets in', async () => {
     const now = Math.floor(Date.now() / 1000);
     const expired = await forgeCredential(keyRing, {
-      edgeIssuer: edge.url, service: registry.service, registry: registry.host, namespace: 'team-a', serviceAccount: 'builder',
+      edgeIssuer: edge.url, cluster: cluster.issuer, rule: 'team-a-builder', service: registry.service, registry: registry.host, namespace: 'team-a', serviceAccount: 'builder',
       grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }], iat: now - 700, exp: now - 100,
     });
     // The same credential, still valid, is accepted: only the expiry differs.
     const fresh = await forgeCredential(keyRing, {
-      edgeIssuer: edge.url, service: registry.service, registry: registry.host, namespace: 'team-a', serviceAccount: 'builder',
+      edgeIssuer: edge.url, cluster: cluster.issuer, rule: 'team-a-builder', service: registry.service, registry: registry.host, namespace: 'team-a', serviceAccount: 'builder',
       grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }], iat: now, exp: now + 600,
     });
     const url = `${edge.url}/token?service=${encodeURIComponent(registry.service)}&scope=repository:team-a/app:pull`;
@@ -262,5 +268,26 @@ describe('what distribution 2.8 checks in a token header and claims', () => {
 
   it('rejects a token whose aud is an array', async () => {
     expect((await manifest(await registryToken({ kid: keyRing.active }, { aud: [registry.service] }))).status).toBe(401);
+  });
+});
+
+describe('revocation reaches the registry', () => {
+  it('refuses a credential that pulled fine once its record is disabled, and serves it again once re-enabled', async () => {
+    const creds = await credentialsFor('team-a', 'builder', 'team-a/app:v1');
+    expect((await skopeoInspect(dir, `${registry.host}/team-a/app:v1`, creds)).code).toBe(0);
+
+    expect((await putRecord({ ...record, disabled: true })).status).toBe(200);
+    // The documented propagation is KV's edge cache plus the isolate cache (70 s); the
+    // isolate that takes the admin change drops its copy at once, and wrangler dev runs one.
+    const mark = edge.logs().length;
+    const inspect = await skopeoInspect(dir, `${registry.host}/team-a/app:v1`, creds);
+    expect(inspect.code).not.toBe(0);
+    await containerd.ctr(['images', 'rm', `${registry.host}/team-a/app:v1`]).catch(() => undefined);
+    const pull = await containerd.pull(`${registry.host}/team-a/app:v1`, creds);
+    expect(pull.code).not.toBe(0);
+    expect(tokenEvents(mark).some((e) => e.outcome === 'denied' && e.code === 'ERR_ISSUER_DISABLED')).toBe(true);
+
+    expect((await putRecord(record)).status).toBe(200);
+    expect((await skopeoInspect(dir, `${registry.host}/team-a/app:v1`, creds)).code).toBe(0);
   });
 });

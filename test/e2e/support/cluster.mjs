@@ -68,17 +68,17 @@ export function runPlugin(edgeUrl, request) {
  * and claims shape as src/registry/credential.ts mints (typ ecp-credential+jwt, kid, iss,
  * sub, aud = the edge's token endpoint, iat, nbf, exp, jti, ecp.{identity, registry, service, rule, grants}).
  */
-export async function forgeCredential(keyRing, { edgeIssuer, service, registry, namespace, serviceAccount, grants, iat, exp }) {
+export async function forgeCredential(keyRing, { edgeIssuer, cluster, rule, service, registry, namespace, serviceAccount, grants, iat, exp }) {
   const active = keyRing.keys.find((k) => k.kid === keyRing.active);
   const key = await importJWK({ ...active.privateJwk, alg: 'ES256' }, 'ES256');
   const password = await new SignJWT({
     ecp: {
-      cluster: 'https://cluster.e2e.test',
+      cluster,
       namespace,
       serviceaccount: { name: serviceAccount, uid: `uid-${namespace}-${serviceAccount}` },
       registry,
       service,
-      rule: 'forged-in-test',
+      rule,
       grants,
     },
   })
