@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import type { Env } from '../../src/env';
+import { EdgeError } from '../../src/errors';
+
+const env = (vars: Partial<Env>) => ({ TRUST: {} as KVNamespace, ...vars }) as Env;
+
+describe('loadConfig', () => {
+  it('fills documented defaults', () => {
+    expect(loadConfig(env({}))).toEqual({ edgeIssuer: 'edge-credential-provider', registryTokenIssuer: 'edge-credential-provider', jwksCooldownMs: 30_000, log: true });
+  });
+
+  it('reads every setting', () => {
+    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://r.test', JWKS_COOLDOWN_SECONDS: '5', AUDIT_LOG: 'off' })))
+      .toEqual({ edgeIssuer: 'https://e.test', registryTokenIssuer: 'https://r.test', jwksCooldownMs: 5000, log: false });
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig(env({ JWKS_COOLDOWN_SECONDS: '', EDGE_ISSUER: '' }))).toMatchObject({ jwksCooldownMs: 30_000, edgeIssuer: 'edge-credential-provider' });
+  });
+
+  it.each([
+    ['a cooldown that is not a number', { JWKS_COOLDOWN_SECONDS: 'abc' }, 'JWKS_COOLDOWN_SECONDS'],
+    ['a negative cooldown', { JWKS_COOLDOWN_SECONDS: '-1' }, 'JWKS_COOLDOWN_SECONDS'],
+    ['a fractional cooldown', { JWKS_COOLDOWN_SECONDS: '1.5' }, 'JWKS_COOLDOWN_SECONDS'],
+    ['an AUDIT_LOG that is neither on nor off', { AUDIT_LOG: 'false' }, 'AUDIT_LOG'],
+  ])('refuses %s with ERR_NOT_CONFIGURED naming the setting', (_t, vars, name) => {
+    let err: unknown;
+    try {
+      loadConfig(env(vars));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EdgeError);
+    expect((err as EdgeError).code).toBe('ERR_NOT_CONFIGURED');
+    expect((err as EdgeError).status).toBe(503);
+    expect((err as EdgeError).detail).toContain(name);
+  });
+});
