@@ -23,7 +23,7 @@ function base32(bytes: Uint8Array): string {
 }
 
 /** `spki` is the DER encoding of the public key's SubjectPublicKeyInfo. */
-export async function libtrustKeyId(spki: ArrayBuffer | Uint8Array): Promise<string> {
+export async function libtrustKeyId(spki: BufferSource): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', spki));
   const encoded = base32(digest.subarray(0, 30)); // 240 bits = 48 base32 characters
   return encoded.match(/.{4}/g)!.join(':');

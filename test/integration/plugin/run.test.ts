@@ -29,7 +29,7 @@ async function drive(answers: Answer[], args: string[] = [], random = 0.5): Prom
     return answer!();
   }) as unknown as HttpPost;
   h.code = await run({
-    stdin: [new TextEncoder().encode(request(V1, { serviceAccountToken: TOKEN }))],
+    stdin: (async function* () { yield new TextEncoder().encode(request(V1, { serviceAccountToken: TOKEN })); })(),
     stdout: { write: (s: string) => h.stdout.push(s) },
     stderr: { write: (s: string) => h.stderr.push(s) },
     post,

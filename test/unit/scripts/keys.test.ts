@@ -63,7 +63,7 @@ describe('key ring maintenance', () => {
 
   it('certifies keys that have no certificate and leaves the others alone', () => {
     const ring = generateKeyRing();
-    const before = ring.keys[0].certificate;
+    const before = ring.keys[0]!.certificate;
     const bare = generateSigningKey();
     delete (bare as { certificate?: string }).certificate;
     const { ring: certified, added } = certifyKeyRing({ ...ring, keys: [...ring.keys, bare] });
