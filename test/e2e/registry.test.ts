@@ -12,6 +12,7 @@ import { calculateJwkThumbprint, importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBundle, generateKeyRing } from '../../scripts/lib/keys.mjs';
 import { startEdge } from '../support/edge.mjs';
+import { edgeAdmin } from '../support/kit.mjs';
 import { forgeCredential, kubeletRequest, makeCluster, runPlugin } from './support/cluster.mjs';
 import { startRegistry } from './support/registry.mjs';
 import { buildImage, skopeoInspect, skopeoPush, startContainerd } from './support/runtime.mjs';
@@ -91,13 +92,7 @@ afterAll(async () => {
   if (failures.length) throw new Error(`cleanup failed:\n${failures.join('\n')}`);
 });
 
-function putRecord(body: Record<string, unknown>) {
-  return fetch(`${edge.url}/admin/v1/issuers/e2e-cluster`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${edge.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
+const putRecord = (body: Record<string, unknown>) => edgeAdmin(edge).put('e2e-cluster', body);
 
 /** Runs the plugin for a pod of namespace/serviceAccount pulling `repo:tag` from the registry. */
 async function pluginFor(namespace: string, serviceAccount: string, repo: string) {

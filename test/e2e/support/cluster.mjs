@@ -1,26 +1,24 @@
-// The Kubernetes side, simulated with real keys: a cluster issuer with an RS256 key pair,
-// service-account tokens shaped like the API server's TokenRequest output, the kubelet's
+// The Kubernetes side, simulated with real keys (the fixture kit's cluster): service-account
+// tokens shaped like the API server's TokenRequest output, the kubelet's
 // request to the exec plugin, and the plugin run as the kubelet runs it.
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
-import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../support/sa-token.mjs';
+import { importJWK, SignJWT } from 'jose';
+import { AUDIENCE, API_VERSION, kubeletRequest, makeCluster as makeTestCluster } from '../../support/kit.mjs';
 
 export const PLUGIN = fileURLToPath(new URL('../../../plugin/dist/edge-credential-provider', import.meta.url));
-export const API_VERSION = 'credentialprovider.kubelet.k8s.io/v1';
-export { AUDIENCE };
+export { AUDIENCE, API_VERSION, kubeletRequest };
 
+/** The kit's cluster, with per-account uids and no node claim (a static pod's shape is elsewhere). */
 export async function makeCluster(issuer = 'https://cluster.e2e.test') {
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'e2e-sa-key', alg: 'RS256', use: 'sig' };
+  const cluster = await makeTestCluster({ issuer });
   return {
     issuer,
-    jwks: { keys: [jwk] },
+    jwks: cluster.jwks,
     /** A bound service-account token for a pod of `namespace/serviceAccount`. */
     token({ namespace, serviceAccount, lifetime = 3600 }) {
-      const claims = serviceAccountClaims({
-        issuer,
+      return cluster.token({
         namespace,
         serviceAccount,
         uid: `uid-${namespace}-${serviceAccount}`,
@@ -28,14 +26,8 @@ export async function makeCluster(issuer = 'https://cluster.e2e.test') {
         node: null,
         lifetime,
       });
-      return signServiceAccountToken(claims, { privateKey, alg: 'RS256', kid: jwk.kid });
     },
   };
-}
-
-/** What the kubelet writes on the plugin's stdin in service-account token mode. */
-export function kubeletRequest(image, serviceAccountToken) {
-  return { apiVersion: API_VERSION, kind: 'CredentialProviderRequest', image, serviceAccountToken, serviceAccountAnnotations: {} };
 }
 
 /**
@@ -59,6 +51,7 @@ export function runPlugin(edgeUrl, request) {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // a command that exits without reading its stdin: its exit code tells
     child.stdin.end(JSON.stringify(request));
   });
 }

@@ -46,6 +46,7 @@ export function run(cmd, args, { input, env, cwd, timeoutMs = 60_000 } = {}) {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // a command that exits without reading its stdin: its exit code tells
     child.stdin.end(input ?? '');
   });
 }

@@ -4,18 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge } from '../../support/edge.mjs';
-import { makeCluster, register, REGISTRY, saToken, type Cluster } from './support/cluster';
+import { edgeAdmin, makeCluster, REGISTRY, trustRecord, type TestCluster } from '../../support/kit.mjs';
 import { API_VERSIONS, request, runPlugin, V1 } from './support/plugin';
 import { expectNoSecrets, expectOneCleanLine, strictDecode } from './support/strict';
 
 type Edge = Awaited<ReturnType<typeof startEdge>>;
 let edge: Edge;
-let cluster: Cluster;
+let cluster: TestCluster;
 
 beforeAll(async () => {
   edge = await startEdge();
   cluster = await makeCluster();
-  await register(edge, 'plugin-tests', cluster);
+  await edgeAdmin(edge).register('plugin-tests', trustRecord(cluster));
 }, 90_000);
 
 afterAll(async () => {
@@ -31,7 +31,7 @@ function kubelet(input: string, extraArgs: string[] = [], env: Record<string, st
 
 describe('the plugin against the real edge', () => {
   it.each(API_VERSIONS)('gets a registry credential for an allowed workload (%s)', async (apiVersion) => {
-    const token = await saToken(cluster);
+    const token = await cluster.token();
     const run = await kubelet(request(apiVersion, { image: IMAGE, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code, `${run.stderr}\n${edge.logs().slice(-2000)}`).toBe(0);
     expect(run.stderr).toBe('');
@@ -45,7 +45,7 @@ describe('the plugin against the real edge', () => {
   });
 
   it.each(API_VERSIONS)('reports a policy denial with the edge reason code and no secret (%s)', async (apiVersion) => {
-    const token = await saToken(cluster, { namespace: 'team-b' });
+    const token = await cluster.token({ namespace: 'team-b' });
     const run = await kubelet(request(apiVersion, { image: IMAGE, serviceAccountToken: token }));
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
@@ -54,9 +54,9 @@ describe('the plugin against the real edge', () => {
   });
 
   it.each([
-    ['a token from an unregistered cluster', async () => saToken(await makeCluster()), '401 ERR_UNKNOWN_ISSUER'],
-    ['an expired token', async () => saToken(cluster, { issuedAt: Math.floor(Date.now() / 1000) - 7200 }), '401 ERR_TOKEN_EXPIRED'],
-    ['a token for another audience', async () => saToken(cluster, { audience: 'someone-else' }), '401 ERR_AUDIENCE_MISMATCH'],
+    ['a token from an unregistered cluster', async () => (await makeCluster()).token(), '401 ERR_UNKNOWN_ISSUER'],
+    ['an expired token', async () => cluster.token({ now: Math.floor(Date.now() / 1000) - 7200 }), '401 ERR_TOKEN_EXPIRED'],
+    ['a token for another audience', async () => cluster.token({ audience: 'someone-else' }), '401 ERR_AUDIENCE_MISMATCH'],
   ])('reports the edge reason for %s', async (_what, makeToken, expected) => {
     const token = await makeToken();
     const run = await kubelet(request(V1, { image: IMAGE, serviceAccountToken: token }));
@@ -72,7 +72,7 @@ describe('the plugin against the real edge', () => {
   });
 
   it('keeps the token and the minted password out of verbose output', async () => {
-    const token = await saToken(cluster);
+    const token = await cluster.token();
     const run = await kubelet(request(V1, { image: IMAGE, serviceAccountToken: token }), ['--verbose']);
     expect(run.code, run.stderr).toBe(0);
     const password = strictDecode(run.stdout, V1).auth?.[REGISTRY]?.password ?? '';

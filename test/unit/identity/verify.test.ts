@@ -6,7 +6,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeError } from '../../../src/errors';
 import { peekIssuer, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
-import { serviceAccountClaims, signServiceAccountToken } from '../../support/sa-token.mjs';
+import { serviceAccountClaims, signServiceAccountToken } from '../../support/kit.mjs';
 
 const NOW = 1_800_000_000;
 const ISSUER = 'https://cluster.k8s.test';
