@@ -54,6 +54,8 @@ interface State {
   credentialClaims: JWTPayload;
   credentialTyp: string;
   form: string;
+  /** GET /token: 64 scopes of 255-character names, with a credential granting HOSTILE_PATTERN. */
+  hostile: { url: string; authorization: string };
   raw: Record<string, { data: Uint8Array; sig: Uint8Array }>;
   signInput: Uint8Array;
   tokenApp: boolean;
@@ -118,6 +120,14 @@ async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number) {
 }
 
 const nowS = () => Math.floor(Date.now() / 1000);
+
+/**
+ * The worst /token a client can send a rule with three `**`: the most scopes (64), each a
+ * repository name of the most characters (255) and slashes (126) that does not end in
+ * `/app`, so every `**` could start at every slash and none of them matches.
+ */
+const HOSTILE_PATTERN = '**/**/**/app';
+const HOSTILE_SCOPES = Array.from({ length: 64 }, (_, i) => `repository:${'a/'.repeat(126)}x${i.toString(36).padStart(2, '0')}:pull`);
 
 /** As it arrives over HTTP: with a Content-Length (the plugin's fetch sends one). */
 function credentialsRequest(s: State, alg: 'RS256' | 'ES256') {
@@ -223,6 +233,8 @@ const OPS: Record<string, Op> = {
   'app/token/GET': (s) => appCall(s, new Request(`http://edge.bench/token?service=registry.bench%3A5000&scope=repository%3Ateam-a%2Fapp%3Apull`, {
     headers: { authorization: `Basic ${btoa(`team-a/builder:${s.credential}`)}` },
   })),
+  // Side by side with app/token/GET: the ratio says what a hostile request costs over a plain one.
+  'app/token/GET/64-hostile-scopes': (s) => appCall(s, new Request(s.hostile.url, { headers: { authorization: s.hostile.authorization } })),
   'app/token/POST': (s) => appCall(s, new Request('http://edge.bench/token', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(s.form.length) },
@@ -254,13 +266,21 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   // A credential exactly as the edge mints one today, for the token endpoint and the sizes.
   const record0 = TrustRecordSchema.parse(setupBody.record);
   const rule = record0.rules[record0.rules.length - 1]!;
+  const identity = { cluster: record0.issuer, namespace: 'team-a', serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' }, pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' } };
   const minted = await mintCredential(ring, {
     edgeIssuer: setupBody.edgeIssuer,
-    identity: { cluster: record0.issuer, namespace: 'team-a', serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' }, pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' } },
+    identity,
     registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
     grants: [{ repositories: rule.repositories, actions: rule.actions }], ttl: 3600, now: nowS(),
   });
   const credential = minted.password;
+  const hostileCredential = await mintCredential(ring, {
+    edgeIssuer: setupBody.edgeIssuer,
+    identity,
+    registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
+    grants: [{ repositories: [HOSTILE_PATTERN], actions: ['pull'] }], ttl: 3600, now: nowS(),
+  });
+  const hostileQuery = new URLSearchParams([['service', rule.service ?? rule.registry], ...HOSTILE_SCOPES.map((scope) => ['scope', scope])]);
   const body = (alg: 'RS256' | 'ES256') => JSON.stringify({
     apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: setupBody.image,
     serviceAccountToken: setupBody.tokens[alg], serviceAccountAnnotations: {},
@@ -272,6 +292,7 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
     rsaKey, ecKey, ring, env: benchEnv, body: body('RS256'), bodies: { RS256: body('RS256'), ES256: body('ES256') },
     credential, signInput, credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ ?? 'JWT',
     form: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
+    hostile: { url: `http://edge.bench/token?${hostileQuery}`, authorization: `Basic ${btoa(`team-a/builder:${hostileCredential.password}`)}` },
     raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
     tokenApp: false,
   };

@@ -14,6 +14,14 @@ const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a /
 const verdict = (ok) => (ok === undefined ? 'n/a' : ok ? '**met**' : '**missed**');
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a');
 
+/**
+ * A client chooses its scopes: the worst it can send a rule with three `**` (64 scopes of
+ * 255-character names with 126 slashes, none matching) must cost a few plain requests, not
+ * the backtracking of a regular expression (hundreds of ms before pattern.ts matched linearly).
+ */
+const HOSTILE_MAX_RATIO = 4;
+const HOSTILE_TARGET = `GET /token, 64 hostile scopes vs \`**/**/**/app\`: CPU within ${HOSTILE_MAX_RATIO}x of a plain GET /token (in isolate)`;
+
 const FLOOR_LABEL = {
   'floor/webcrypto/RS256': 'verify RS256 SA token + sign ES256 credential, WebCrypto only',
   'floor/webcrypto/ES256': 'verify ES256 SA token + sign ES256 credential, WebCrypto only',
@@ -204,6 +212,10 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     targets.push([`no memory growth over ${s.seconds} s at c=${s.connections} (edge isolate heap)`, `${mib(e.heaps[0].used)} -> ${mib(e.heaps[e.heaps.length - 1].used)} MiB retained; workerd RSS ${mib(e.rss.user.start)} -> ${mib(e.rss.user.end)} MiB (peak ${mib(e.rss.user.peak)}; harness /noop: ${mib(n.rss.user.start)} -> ${mib(n.rss.user.end)})`, verdict(!s.leak)]);
     targets.push([`no request failing in the ${s.seconds} s run`, `${e.failed} of ${fmtInt(e.requests)}`, verdict(e.failed === 0)]);
   }
+  if (f?.hostile) {
+    const h = f.hostile;
+    targets.push([HOSTILE_TARGET, `${x(h.ratio)} (${fmt(h.hostileUs, 1)} / ${fmt(h.plainUs, 1)} µs CPU, \`app/token/GET/64-hostile-scopes\` / \`app/token/GET\`)`, verdict(h.ratio <= HOSTILE_MAX_RATIO)]);
+  }
   if (f) {
     out.push('## Where the time goes: each step alone, in the isolate');
     out.push('');
@@ -266,6 +278,9 @@ function summary(results) {
       const a = f.steps[`app/token/${form}`].cpuUs;
       rows.push([`${form} /token, in isolate (no HTTP)`, `${fmt(a, 1)} µs CPU`, `${x(a / f.floor['floor/webcrypto/token'].cpuUs)} the WebCrypto floor, ${x(a / f.floor['floor/jose/token'].cpuUs)} the jose floor`]);
     }
+  }
+  if (f?.hostile) {
+    rows.push(['GET /token, 64 scopes of 255-char names vs `**/**/**/app`, in isolate (no HTTP)', `${fmt(f.hostile.hostileUs, 1)} µs CPU`, `${x(f.hostile.ratio)} a plain GET /token (one scope)`]);
   }
   if (p) {
     for (const r of p.rows) rows.push([`exec plugin: ${r.label}`, `${fmt(r.median, 1)} ms median`, p.ratios[r.label] ? `${x(p.ratios[r.label])} (node -e 0 + round trip = ${fmt(p.budget, 1)} ms)` : '']);

@@ -103,6 +103,10 @@ export async function floorSection(ctx) {
     steps[op] = await measureOp(w, op, { targetMs: ctx.quick ? 150 : 400, runs, baseMs });
     ctx.log(`  ${op.padEnd(24)} cpu ${steps[op].cpuUs.toFixed(1)} µs (n=${steps[op].n} x ${runs})`);
   }
+  // A hostile /token (64 scopes of 255-character names against **/**/**/app) beside the
+  // plain one: glob matching must stay linear in the name, whatever the client sends.
+  const hostile = hostileTokenRatio(steps);
+  if (hostile) ctx.log(`  GET /token, 64 hostile scopes / plain: ${hostile.ratio.toFixed(2)}x (${hostile.hostileUs.toFixed(1)} / ${hostile.plainUs.toFixed(1)} µs CPU)`);
   // Each step alone: where the time goes.
   for (const op of w.ops.filter((o) => !FLOOR_OPS.includes(o) && !o.startsWith('app/') && o !== 'crypto/randomUUID')) {
     await call(w, op, 50);
@@ -120,5 +124,13 @@ export async function floorSection(ctx) {
     ? `the isolate clock and the outside clock DISAGREE by over 10% on ${apart.map((m) => m.op).join(', ')}: read the outside and CPU columns`
     : 'the isolate clock agrees with the outside clock within 10% on every op, so performance.now() advanced through the loops')
     + `; CPU reads over 5% above wall time on ${above} of ${all.length} ops (V8 background GC/compiler threads) and over 5% below on ${below} (waiting for a core; load average ${loadavg()[0].toFixed(2)})`;
-  return { baseMs, runs, floor, steps, tokenEndpoint: w.tokenEndpoint, clockCheck };
+  return { baseMs, runs, floor, steps, tokenEndpoint: w.tokenEndpoint, clockCheck, hostile };
+}
+
+/** The hostile /token request's CPU over the plain one's, in the isolate; undefined without /token. */
+function hostileTokenRatio(steps) {
+  const plain = steps['app/token/GET'];
+  const hostile = steps['app/token/GET/64-hostile-scopes'];
+  if (!plain || !hostile) return undefined;
+  return { plainUs: plain.cpuUs, hostileUs: hostile.cpuUs, ratio: hostile.cpuUs / plain.cpuUs };
 }

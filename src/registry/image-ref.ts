@@ -20,7 +20,11 @@ export interface ImageRef {
   digest?: string;
 }
 
-const MAX_NAME_LENGTH = 255; // distribution's NameTotalLengthMax
+/**
+ * distribution's RepositoryNameTotalLengthMax: a repository path (after the registry host,
+ * `library/` included) is at most 255 characters; registries refuse longer names.
+ */
+export const MAX_NAME_LENGTH = 255;
 const MAX_REFERENCE_LENGTH = 4096; // a generous bound before any regex runs
 
 const DOMAIN_RE = new RegExp(`^(?:${HOSTNAME}|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
@@ -28,7 +32,8 @@ const PATH_COMPONENT_RE = new RegExp(`^${PATH_COMPONENT}$`);
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 
-function looksLikeDomain(component: string): boolean {
+/** distribution's rule for whether a name's first component is a registry host. */
+export function looksLikeDomain(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
 }
 
@@ -60,6 +65,8 @@ export function parseImageRef(input: string): ImageRef {
   if (components.length === 0 || !components.every((c) => PATH_COMPONENT_RE.test(c))) throw new BadImage({ detail: 'bad repository path' });
   if (registry === 'docker.io' && components.length === 1) components.unshift('library');
   const repository = components.join('/');
-  if (repository.length > MAX_NAME_LENGTH) throw new BadImage({ detail: 'repository name too long' });
+  if (repository.length > MAX_NAME_LENGTH) {
+    throw new BadImage({ detail: `repository name of ${repository.length} characters`, message: `the repository name is longer than ${MAX_NAME_LENGTH} characters` });
+  }
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }

@@ -16,6 +16,7 @@
  * - A scope that does not match the grammar is a malformed request: 400 (RFC 6749 §5.2
  *   `invalid_scope` for the OAuth2 form; the same for GET, so both forms agree). containerd
  *   retries a 400 POST as GET, which then fails the same way: loud, not a silent empty grant.
+ *   So is a repository path over distribution's 255 characters: no registry holds one.
  * - A well-formed scope the edge never grants (`registry:catalog:*`, unknown types, actions
  *   other than pull and push) is simply not granted: partial or empty grants are not errors.
  * - The resource class is deprecated and ignored (`repository(plugin)` is `repository`);
@@ -23,8 +24,9 @@
  */
 import { BadRequest } from '../errors';
 import { anyOf, compileRepositoryGlob, type Matcher } from '../policy/pattern';
-import { ACTIONS, type Action, type Grant } from '../policy/grant';
 import { HOSTNAME, PATH_COMPONENT } from '../grammar';
+import { ACTIONS, type Action, type Grant } from '../policy/grant';
+import { looksLikeDomain, MAX_NAME_LENGTH } from './image-ref';
 
 export interface ResourceScope {
   type: string;
@@ -44,7 +46,7 @@ export interface Access {
 
 /** A docker client asks for a handful (pull, push, cross-repo mount); 64 is generous. */
 export const MAX_SCOPES = 64;
-/** distribution's name limit is 255; a type, a host prefix and actions fit in 512. */
+/** distribution's name limit is 255 (MAX_NAME_LENGTH); a type, a host prefix and actions fit in 512. */
 export const MAX_SCOPE_LENGTH = 512;
 
 const TYPE_RE = /^([a-z0-9]+)(?:\(([a-z0-9]+)\))?$/;
@@ -65,6 +67,15 @@ export function parseResourceScope(scope: string): ResourceScope {
   if (!typeMatch) malformed('bad resource type', scope);
   const name = scope.slice(first + 1, last);
   if (!NAME_RE.test(name)) malformed('bad resource name', scope);
+  // As for image references, the limit is on the repository path, not on a host before it.
+  const slash = name.indexOf('/');
+  const path = slash !== -1 && looksLikeDomain(name.slice(0, slash)) ? name.slice(slash + 1) : name;
+  if (path.length > MAX_NAME_LENGTH) {
+    throw new BadRequest({
+      detail: `scope name of ${path.length} characters: ${JSON.stringify(scope.slice(0, 120))}`,
+      message: `malformed scope: a repository name is at most ${MAX_NAME_LENGTH} characters`,
+    });
+  }
   const actions: string[] = [];
   for (const action of scope.slice(last + 1).split(',')) {
     if (!ACTION_RE.test(action)) malformed('bad action', scope);

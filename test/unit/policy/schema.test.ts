@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { describeIssues, TrustRecordSchema } from '../../../src/policy/schema';
+import { describeIssues, MAX_WILDCARDS, TrustRecordSchema } from '../../../src/policy/schema';
+
+/** A glob with `n` wildcards (runs of `*`), the first a `**` where `**` is allowed. */
+const globWith = (n: number, first = '**') => [first, ...Array(n - 1).fill('*')].join('-');
 
 const valid = {
   name: 'prod',
@@ -41,12 +44,17 @@ describe('TrustRecordSchema', () => {
     ['an uppercase repository pattern', { ...valid, rules: [{ ...valid.rules[0], repositories: ['Team/*'] }] }, 'rules.0.repositories.0'],
     ['duplicate rule names', { ...valid, rules: [valid.rules[0], valid.rules[0]] }, 'rules.1.name'],
     ['a bad record name', { ...valid, name: 'Prod_1' }, 'name'],
-    ['a repository pattern with four wildcards', { ...valid, rules: [{ ...valid.rules[0], repositories: ['*/*-*-*'] }] }, 'rules.0.repositories.0'],
-    ['a namespace glob with four wildcards', { ...valid, rules: [{ ...valid.rules[0], namespaces: ['*a*b*c*'] }] }, 'rules.0.namespaces.0'],
+    ['a repository pattern with more than MAX_WILDCARDS wildcards', { ...valid, rules: [{ ...valid.rules[0], repositories: [globWith(MAX_WILDCARDS + 1)] }] }, 'rules.0.repositories.0'],
+    ['a namespace glob with more than MAX_WILDCARDS wildcards', { ...valid, rules: [{ ...valid.rules[0], namespaces: [globWith(MAX_WILDCARDS + 1, '*')] }] }, 'rules.0.namespaces.0'],
     ['a run of three "*"', { ...valid, rules: [{ ...valid.rules[0], repositories: ['team/***'] }] }, 'rules.0.repositories.0'],
     ['an issuer too long to be a KV key', { ...valid, issuer: `https://k8s.example/${'x'.repeat(500)}` }, 'issuer'],
   ])('rejects %s, naming the field', (_title, input, path) => {
     expect(issuesOf(input).some((i) => i.startsWith(`${path}:`) || i.startsWith(`${path}.`))).toBe(true);
+  });
+
+  it('accepts globs with MAX_WILDCARDS wildcards, counting `**` as one', () => {
+    const rule = { ...valid.rules[0], namespaces: [globWith(MAX_WILDCARDS, '*')], repositories: [globWith(MAX_WILDCARDS), '**/**/**/app'] };
+    expect(TrustRecordSchema.safeParse({ ...valid, rules: [rule] }).success).toBe(true);
   });
 
   it('allows plain http for a loopback jwks_uri (local development)', () => {

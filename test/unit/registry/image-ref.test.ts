@@ -17,6 +17,9 @@ describe('parseImageRef', () => {
     [`reg.example/a/b/c@${digest}`, { registry: 'reg.example', repository: 'a/b/c', digest }],
     [`reg.example/a:v1@${digest}`, { registry: 'reg.example', repository: 'a', tag: 'v1', digest }],
     ['reg.example:443/my_app.x/a__b/c-d', { registry: 'reg.example:443', repository: 'my_app.x/a__b/c-d' }],
+    // distribution's limit: 255 characters of repository path, the host not counted, `library/` counted
+    [`reg.example/${'a'.repeat(255)}`, { registry: 'reg.example', repository: 'a'.repeat(255) }],
+    [`${'a'.repeat(247)}:v1`, { registry: 'docker.io', repository: `library/${'a'.repeat(247)}`, tag: 'v1' }],
   ])('parses %s', (input, expected) => {
     expect(parseImageRef(input)).toEqual(expected);
   });
@@ -35,6 +38,8 @@ describe('parseImageRef', () => {
     ['reg.example/a..b'],
     ['reg.example/app:' + 't'.repeat(129)],
     ['reg.example/' + 'a'.repeat(256)],
+    [`reg.example/${'a/'.repeat(127)}ab`],
+    ['a'.repeat(248)],
     ['x'.repeat(5000)],
   ])('rejects %s with ERR_BAD_IMAGE', (input) => {
     expect(() => parseImageRef(input)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_IMAGE', status: 400 }));

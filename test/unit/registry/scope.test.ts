@@ -3,6 +3,11 @@ import { EdgeError } from '../../../src/errors';
 import type { Grant } from '../../../src/policy/grant';
 import { formatScopes, intersect, MAX_SCOPES, parseResourceScope, parseScopes } from '../../../src/registry/scope';
 
+/** distribution's RepositoryNameTotalLengthMax, pinned here rather than imported. */
+const MAX_NAME_LENGTH = 255;
+/** A valid repository path of exactly `n` characters: `a/a/.../a`, or `a/.../app` with `app`. */
+const pathOf = (n: number, last = 'a') => `${'a/'.repeat((n - last.length) / 2)}${last}`;
+
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -55,6 +60,21 @@ describe('parseResourceScope', () => {
     ['an oversized name', `repository:${'a/'.repeat(300)}a:pull`],
   ])('rejects a scope with %s as a 400 bad request', (_why, scope) => {
     expect(codeOf(() => parseResourceScope(scope))).toBe('400 ERR_BAD_REQUEST');
+  });
+
+  it.each([
+    ['a plain name', ''],
+    ['a name after a registry host', '127.0.0.1:5000/'],
+    ['a name after localhost', 'localhost/'],
+  ])('takes %s of up to 255 characters and refuses one longer as a 400', (_title, host) => {
+    expect(pathOf(MAX_NAME_LENGTH)).toHaveLength(MAX_NAME_LENGTH);
+    expect(pathOf(MAX_NAME_LENGTH + 1, 'ab')).toHaveLength(MAX_NAME_LENGTH + 1);
+    expect(parseResourceScope(`repository:${host}${pathOf(MAX_NAME_LENGTH)}:pull`).name).toBe(`${host}${pathOf(MAX_NAME_LENGTH)}`);
+    expect(codeOf(() => parseResourceScope(`repository:${host}${pathOf(MAX_NAME_LENGTH + 1, 'ab')}:pull`))).toBe('400 ERR_BAD_REQUEST');
+  });
+
+  it('says why a scope with an oversized name is refused', () => {
+    expect(() => parseResourceScope(`repository:${pathOf(MAX_NAME_LENGTH + 1, 'ab')}:pull`)).toThrowError(/at most 255 characters/);
   });
 
   it('rejects a hostile name quickly instead of backtracking', () => {
@@ -111,6 +131,7 @@ describe('intersect', () => {
       { name: 'shared/x/y', actions: ['push'] },
     ]],
     ['keeps what it can of a partly granted request', pushPull, ['repository:team-a/app:pull', 'repository:team-b/app:pull'], [{ name: 'team-a/app', actions: ['pull'] }]],
+    ['matches the longest names against many-wildcard patterns', [{ repositories: ['**/**/**/app'], actions: ['pull'] }], [`repository:${pathOf(255)}:pull`, `repository:${pathOf(255, 'app')}:pull`], [{ name: pathOf(255, 'app'), actions: ['pull'] }]],
   ] as const)('%s', (_title, grants, scopes, expected) => {
     const access = intersect(parseScopes(scopes), grants as unknown as Grant[]);
     expect(access).toEqual(expected.map((e) => ({ type: 'repository', ...e })));
