@@ -18,17 +18,17 @@ import { Hono } from 'hono';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { app } from '../src/app';
 import type { Env } from '../src/env';
-import { authorize } from '../src/exchange';
+import { decide } from '../src/decide';
 import { peekIssuer, verifyServiceAccountToken } from '../src/identity/verify';
 import { tokenFingerprint } from '../src/log';
 import { compileRecord, evaluate, type CompiledRecord } from '../src/policy/evaluate';
 import { TrustRecordSchema, type TrustRecord } from '../src/policy/schema';
 import { mintCredential } from '../src/registry/credential';
 import { parseImageRef } from '../src/registry/image-ref';
-import { CredentialProviderRequestSchema } from '../src/routes/credentials';
+import { CredentialProviderRequestSchema } from '../src/kubelet';
 import { readJsonBody } from '../src/routes/body';
 import { loadKeyRing, type KeyRing } from '../src/signing/keys';
-import { getCompiledRecord } from '../src/store/trust';
+import { loadTrust } from '../src/store/trust';
 import { keys as kvKeys } from '../src/store/kv';
 
 interface Setup {
@@ -121,6 +121,13 @@ async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number) {
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
+/** The edge's decision alone (KV in memory, keys inline): what routes/credentials.ts awaits before minting. */
+async function decideOnce(s: State, alg: 'RS256' | 'ES256') {
+  const d = await decide({ token: s.setup.tokens[alg], image: s.setup.image, annotations: {} }, { kv: s.env.TRUST, fetch, waitUntil: () => {}, jwksCooldownMs: 30_000, now: nowS() });
+  if (!d.granted) throw new Error(`decide denied: ${d.code}`);
+  return d;
+}
+
 /**
  * The worst /token a client can send a rule with three `**`: the most scopes (64), each a
  * repository name of the most characters (255) and slashes (126) that does not end in
@@ -198,7 +205,7 @@ const OPS: Record<string, Op> = {
   'step/fingerprint': (s) => tokenFingerprint(s.setup.tokens.RS256),
   'step/parse-image': (s) => parseImageRef(s.setup.image),
   'step/peek-issuer': (s) => peekIssuer(s.setup.tokens.RS256),
-  'step/record-cached': (s) => getCompiledRecord(s.env.TRUST, s.record.issuer, nowS()),
+  'step/record-cached': (s) => loadTrust(s.env.TRUST, s.record.issuer, nowS()),
   'step/record-parse': (s) => TrustRecordSchema.parse(s.setup.record),
   'step/record-compile': (s) => compileRecord(s.record),
   'step/jwks-local-new': (s) => createLocalJWKSet(s.setup.jwks),
@@ -207,13 +214,13 @@ const OPS: Record<string, Op> = {
   'step/verify-sa/RS256': (s) => verifyServiceAccountToken(s.setup.tokens.RS256, s.record, s.getKey, nowS()),
   'step/verify-sa/ES256': (s) => verifyServiceAccountToken(s.setup.tokens.ES256, s.record, s.getKey, nowS()),
   'step/jose-verify/RS256': (s) => jose_verify(s, 'RS256', nowS()),
-  'step/evaluate': (s) => evaluate(s.compiled, { namespace: 'team-a', serviceAccountName: 'builder', serviceAccountUid: 'u', annotations: {} }, parseImageRef(s.setup.image)),
-  'step/authorize/RS256': (s) => authorize({ token: s.setup.tokens.RS256, image: s.setup.image, annotations: {} }, { env: s.env, waitUntil: () => {}, now: nowS() }),
-  'step/authorize/ES256': (s) => authorize({ token: s.setup.tokens.ES256, image: s.setup.image, annotations: {} }, { env: s.env, waitUntil: () => {}, now: nowS() }),
+  'step/evaluate': (s) => evaluate(s.compiled, { namespace: 'team-a', serviceAccount: { name: 'builder', uid: 'u' } }, {}, parseImageRef(s.setup.image)),
+  'step/decide/RS256': (s) => decideOnce(s, 'RS256'),
+  'step/decide/ES256': (s) => decideOnce(s, 'ES256'),
   'step/key-ring-cached': (s) => loadKeyRing(s.env.EDGE_SIGNING_KEYS),
   'step/mint': (s) => mintCredential(s.ring, {
     edgeIssuer: s.setup.edgeIssuer,
-    identity: { cluster: s.record.issuer, namespace: 'team-a', serviceaccount: { name: 'builder', uid: 'u' }, pod: { name: 'p', uid: 'u' } },
+    workload: { cluster: s.record.issuer, record: s.record.name, namespace: 'team-a', serviceAccount: { name: 'builder', uid: 'u' }, pod: { name: 'p', uid: 'u' }, expiresAt: 0 },
     registry: 'registry.bench:5000', service: 'registry.bench:5000', rule: 'team-a-pull',
     grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600, now: nowS(),
   }),
@@ -266,17 +273,20 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   // A credential exactly as the edge mints one today, for the token endpoint and the sizes.
   const record0 = TrustRecordSchema.parse(setupBody.record);
   const rule = record0.rules[record0.rules.length - 1]!;
-  const identity = { cluster: record0.issuer, namespace: 'team-a', serviceaccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' }, pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' } };
+  const workload = {
+    cluster: record0.issuer, record: record0.name, namespace: 'team-a', expiresAt: 0,
+    serviceAccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' }, pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
+  };
   const minted = await mintCredential(ring, {
     edgeIssuer: setupBody.edgeIssuer,
-    identity,
+    workload,
     registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
     grants: [{ repositories: rule.repositories, actions: rule.actions }], ttl: 3600, now: nowS(),
   });
   const credential = minted.password;
   const hostileCredential = await mintCredential(ring, {
     edgeIssuer: setupBody.edgeIssuer,
-    identity,
+    workload,
     registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
     grants: [{ repositories: [HOSTILE_PATTERN], actions: ['pull'] }], ttl: 3600, now: nowS(),
   });

@@ -77,10 +77,9 @@ describe('parseResourceScope', () => {
     expect(() => parseResourceScope(`repository:${pathOf(MAX_NAME_LENGTH + 1, 'ab')}:pull`)).toThrowError(/at most 255 characters/);
   });
 
-  it('rejects a hostile name quickly instead of backtracking', () => {
-    const started = performance.now();
-    expect(codeOf(() => parseResourceScope(`repository:${'a'.repeat(400)}!:pull`))).toBe('400 ERR_BAD_REQUEST');
-    expect(performance.now() - started).toBeLessThan(100);
+  // What it costs is measured in the bench (floor: app/token/GET/64-hostile-scopes), not timed here.
+  it('rejects a long name that turns illegal at its last character', () => {
+    expect(codeOf(() => parseResourceScope(`repository:${'a'.repeat(250)}!:pull`))).toBe('400 ERR_BAD_REQUEST');
   });
 });
 
