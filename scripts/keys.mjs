@@ -13,9 +13,10 @@ import {
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
-  generate --ring FILE [--days N] [--force]  new key ring with one key and its certificate
-  rotate   --ring FILE [--days N]            add a new active key; the old ones stay, retiring
-  retire   KID --ring FILE                   remove a retiring key (never the active one)
+  generate --ring FILE [--days N] [--force]  new key ring: an ES256 key with its certificate, an RS256 key
+  rotate   --ring FILE [--days N]            add a new active ES256 key; the old ones stay, retiring
+  rotate   --rsa --ring FILE                 the same for the RS256 key (workload tokens; adds one to an older ring)
+  retire   KID --ring FILE                   remove a retiring key of either kind (never an active one)
   certify  --ring FILE [--days N]            give keys without a certificate a self-signed one
   bundle   [--ring FILE]                     print the PEM bundle for the registry's rootcertbundle
   check    [--ring FILE]                     validate the key ring
@@ -83,7 +84,7 @@ function main(argv) {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ring: { type: 'string' }, days: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { ring: { type: 'string' }, days: { type: 'string' }, force: { type: 'boolean' }, rsa: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     fail(`${err.message}\n${USAGE}`);
@@ -110,8 +111,14 @@ function main(argv) {
     }
     case 'rotate': {
       const file = needRing();
-      const { ring, added } = rotateKeyRing(readRing(file), { days });
+      const { ring, added } = rotateKeyRing(readRing(file), { days, rsa: values.rsa });
       writeRing(file, ring);
+      if (values.rsa) {
+        // RS256 keys are for vendors, who refetch the JWKS: no registry bundle to update.
+        const edge = isDotenv(file) ? `restart \`npm start\` to load ${file}` : `npx wrangler secret put EDGE_SIGNING_KEYS < ${file}`;
+        process.stderr.write(`Added RS256 key ${added}; the previous ones are retiring (retire them once every workload token they signed has expired, 5 min).\nNext: ${edge}.\n`);
+        return;
+      }
       nextSteps(file, ring, `Added ${added}; the previous keys are retiring (retire them once every credential and token they signed has expired, 12 h at most).`);
       return;
     }

@@ -45,10 +45,22 @@ export function generateSigningKey({ days = DEFAULT_CERT_DAYS } = {}) {
   return { kid, privateJwk: { kty, crv, x, y, d }, certificate };
 }
 
-/** A key ring with one fresh, active key. */
+/**
+ * A fresh RS256 key (RSA-2048): { kid, privateJwk }. Signs workload tokens for the vendors
+ * that accept RSA only (Entra ID, Quay); never seen by registries, so no certificate.
+ */
+export function generateRsaKey() {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = libtrustKeyId(publicKey.export({ type: 'spki', format: 'der' }));
+  const { kty, n, e, d, p, q, dp, dq, qi } = privateKey.export({ format: 'jwk' });
+  return { kid, privateJwk: { kty, n, e, d, p, q, dp, dq, qi } };
+}
+
+/** A key ring with one fresh, active key of each kind: ES256 (with certificate) and RS256. */
 export function generateKeyRing(opts) {
   const key = generateSigningKey(opts);
-  return { active: key.kid, keys: [key] };
+  const rsa = generateRsaKey();
+  return { active: key.kid, keys: [key], rsa: { active: rsa.kid, keys: [rsa] } };
 }
 
 /** 32 random bytes, base64url: the admin bearer token. */
@@ -88,18 +100,47 @@ export function checkKeyRing(ring, now = new Date()) {
     }
   }
   if (!ring.keys.some((k) => k.kid === ring.active)) problems.push(`active kid ${ring.active} is not in keys`);
+  if (ring.rsa !== undefined) problems.push(...checkRsaKeys(ring.rsa));
   return problems;
 }
 
-/** Adds a new key and makes it active; the previous keys stay as retiring. */
-export function rotateKeyRing(ring, opts) {
-  const key = generateSigningKey(opts);
-  return { ring: { active: key.kid, keys: [key, ...ring.keys] }, added: key.kid };
+function checkRsaKeys(rsa) {
+  if (!rsa || !Array.isArray(rsa.keys) || rsa.keys.length === 0) return ['rsa: not a key list: { active, keys: [...] }'];
+  const problems = [];
+  for (const [i, key] of rsa.keys.entries()) {
+    let publicKey;
+    try {
+      publicKey = createPublicKey({ key: key.privateJwk, format: 'jwk' });
+    } catch {
+      problems.push(`rsa.keys[${i}]: privateJwk is not an RSA key`);
+      continue;
+    }
+    if (key.privateJwk?.kty !== 'RSA' || !key.privateJwk?.d) problems.push(`rsa.keys[${i}]: privateJwk must be a private RSA key`);
+    else if (publicKey.asymmetricKeyDetails?.modulusLength < 2048) problems.push(`rsa.keys[${i}]: RSA keys must have at least 2048 bits`);
+    const kid = libtrustKeyId(publicKey.export({ type: 'spki', format: 'der' }));
+    if (key.kid !== kid) problems.push(`rsa.keys[${i}]: kid ${key.kid} is not the key's libtrust id ${kid}`);
+  }
+  if (!rsa.keys.some((k) => k.kid === rsa.active)) problems.push(`rsa active kid ${rsa.active} is not in rsa.keys`);
+  return problems;
 }
 
-/** Removes a retiring key. The active key cannot be retired (rotate first). */
+/**
+ * Adds a new key and makes it active; the previous keys stay as retiring. ES256 by default;
+ * `{ rsa: true }` rotates the RS256 keys instead (and adds the first one to an older ring).
+ */
+export function rotateKeyRing(ring, opts = {}) {
+  if (opts.rsa) {
+    const key = generateRsaKey();
+    return { ring: { ...ring, rsa: { active: key.kid, keys: [key, ...(ring.rsa?.keys ?? [])] } }, added: key.kid };
+  }
+  const key = generateSigningKey(opts);
+  return { ring: { ...ring, active: key.kid, keys: [key, ...ring.keys] }, added: key.kid };
+}
+
+/** Removes a retiring key of either kind. An active key cannot be retired (rotate first). */
 export function retireKey(ring, kid) {
-  if (kid === ring.active) throw new Error(`${kid} is the active key: rotate first, then retire it`);
+  if (kid === ring.active || kid === ring.rsa?.active) throw new Error(`${kid} is the active key: rotate first, then retire it`);
+  if (ring.rsa?.keys.some((k) => k.kid === kid)) return { ...ring, rsa: { ...ring.rsa, keys: ring.rsa.keys.filter((k) => k.kid !== kid) } };
   if (!ring.keys.some((k) => k.kid === kid)) throw new Error(`no key ${kid} in the key ring`);
   return { ...ring, keys: ring.keys.filter((k) => k.kid !== kid) };
 }

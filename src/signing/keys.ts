@@ -1,10 +1,14 @@
 /**
  * The edge's own signing keys, from the EDGE_SIGNING_KEYS secret (made by `npm run keys`).
  *
- *   { "active": "<kid>", "keys": [{ "kid", "privateJwk": {EC P-256 with d}, "certificate"?: PEM }] }
+ *   { "active": "<kid>", "keys": [{ "kid", "privateJwk": {EC P-256 with d}, "certificate"?: PEM }],
+ *     "rsa"?: { "active": "<kid>", "keys": [{ "kid", "privateJwk": {RSA >= 2048 bits with d, p, q, ...} }] } }
  *
- * One key is active (signs); the others are retiring (still published in the JWKS and
- * the registry's certificate bundle so tokens they signed verify until they expire).
+ * The EC (ES256) keys sign credentials and registry tokens, and workload tokens for vendors
+ * that take ES256. The RSA (RS256) keys sign workload tokens only, for the vendors that take
+ * nothing else (Entra ID, Quay); rings made before them have none. In each list one key is
+ * active (signs); the others are retiring (still published in the JWKS and, for EC keys, the
+ * registry's certificate bundle, so tokens they signed verify until they expire).
  * Each `kid` must be the key's libtrust id (see libtrust.ts); a mismatch is a
  * configuration error, not something to paper over, and so is a certificate whose public key
  * is not the entry's. Keys are imported once per isolate.
@@ -16,7 +20,18 @@ import { libtrustKeyId } from './libtrust';
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
 
+const RsaRingSchema = z.object({
+  active: z.string().min(1),
+  keys: z.array(z.object({
+    kid: z.string().min(1),
+    privateJwk: z.object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
+      // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
+      .refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits'),
+  })).min(1),
+});
+
 const KeyRingSchema = z.object({
+  rsa: RsaRingSchema.optional(),
   active: z.string().min(1),
   keys: z
     .array(
@@ -33,6 +48,7 @@ export type KeyRingSecret = z.infer<typeof KeyRingSchema>;
 
 export interface SigningKey {
   kid: string;
+  alg: 'ES256' | 'RS256';
   privateKey: CryptoKey;
   publicKey: CryptoKey;
   /** Public JWK with kid, alg, use and (when a certificate is configured) x5c. */
@@ -42,10 +58,15 @@ export interface SigningKey {
 }
 
 export interface KeyRing {
+  /** The active ES256 key. */
   active: SigningKey;
-  /** Every key, active first: the order of the JWKS and of the registry's certificate bundle. */
+  /** Every ES256 key, active first: the order of the registry's certificate bundle. */
   keys: SigningKey[];
+  /** ES256 keys by kid: what the edge's own credentials may be signed with. */
   byKid: Map<string, SigningKey>;
+  /** The active RS256 key, if the ring has RSA keys. */
+  rsa?: SigningKey;
+  /** Every public key (ES256 then RS256, active first): `/.well-known/jwks.json`. */
   jwks: { keys: JWK[] };
 }
 
@@ -81,9 +102,7 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   for (const entry of parsed.keys) {
     const { d: _private, ...pub } = entry.privateJwk;
     const publicKey = await crypto.subtle.importKey('jwk', pub, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
-    const spki = (await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer;
-    const kid = await libtrustKeyId(spki);
-    if (kid !== entry.kid) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${entry.kid} has libtrust id ${kid}` });
+    const kid = await checkedKid(entry.kid, publicKey);
     const privateKey = (await importJWK({ ...entry.privateJwk, alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey;
     if (entry.certificate) {
       // A certificate for another key would make registries refuse every token: refuse it here.
@@ -93,11 +112,42 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
     }
     const certificate = entry.certificate ? pemToBase64Der(entry.certificate) : undefined;
     const publicJwk: JWK = { ...pub, kid, alg: SIGNING_ALG, use: 'sig', ...(certificate ? { x5c: [certificate] } : {}) };
-    byKid.set(kid, { kid, privateKey, publicKey, publicJwk, ...(certificate ? { certificate } : {}) });
+    byKid.set(kid, { kid, alg: SIGNING_ALG, privateKey, publicKey, publicJwk, ...(certificate ? { certificate } : {}) });
   }
   const active = byKid.get(parsed.active);
   if (!active) throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS active kid is not in keys' });
   // Active key first: registries and verifiers that try keys in order find it at once.
   const keys = [active, ...[...byKid.values()].filter((k) => k !== active)];
-  return { active, keys, byKid, jwks: { keys: keys.map((k) => k.publicJwk) } };
+  const rsaKeys = parsed.rsa ? await buildRsaKeys(parsed.rsa) : [];
+  return {
+    active,
+    keys,
+    byKid,
+    ...(rsaKeys[0] ? { rsa: rsaKeys[0] } : {}),
+    jwks: { keys: [...keys, ...rsaKeys].map((k) => k.publicJwk) },
+  };
+}
+
+/** Every kid is the key's libtrust id, RSA keys included: one naming rule for the whole JWKS. */
+async function checkedKid(kid: string, publicKey: CryptoKey): Promise<string> {
+  const id = await libtrustKeyId((await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer);
+  if (id !== kid) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${kid} has libtrust id ${id}` });
+  return id;
+}
+
+const RSA_IMPORT = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+
+/** The RS256 keys, active first. */
+async function buildRsaKeys(ring: z.infer<typeof RsaRingSchema>): Promise<SigningKey[]> {
+  const keys: SigningKey[] = [];
+  for (const entry of ring.keys) {
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = entry.privateJwk;
+    const publicKey = await crypto.subtle.importKey('jwk', pub, RSA_IMPORT, true, ['verify']);
+    const kid = await checkedKid(entry.kid, publicKey);
+    const privateKey = await crypto.subtle.importKey('jwk', entry.privateJwk, RSA_IMPORT, false, ['sign']);
+    keys.push({ kid, alg: 'RS256', privateKey, publicKey, publicJwk: { ...pub, kid, alg: 'RS256', use: 'sig' } });
+  }
+  const active = keys.find((k) => k.kid === ring.active);
+  if (!active) throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS rsa.active kid is not in rsa.keys' });
+  return [active, ...keys.filter((k) => k !== active)];
 }

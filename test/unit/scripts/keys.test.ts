@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, generateSigningKey, libtrustKeyId, retireKey, rotateKeyRing,
+  certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, generateRsaKey, generateSigningKey, libtrustKeyId, retireKey, rotateKeyRing,
 } from '../../../scripts/lib/keys.mjs';
 import { libtrustKeyId as workerLibtrustKeyId } from '../../../src/signing/libtrust';
 
@@ -24,6 +24,61 @@ describe('generateSigningKey', () => {
   it('names the key by the same libtrust id as the Worker computes', async () => {
     const key = generateSigningKey();
     expect(key.kid).toBe(libtrustKeyId(spkiOf(key.privateJwk)));
+    expect(key.kid).toBe(await workerLibtrustKeyId(spkiOf(key.privateJwk)));
+  });
+});
+
+describe('RS256 keys (workload tokens for vendors that take RSA only)', () => {
+  it('generates RSA-2048 named by its libtrust id, beside the ES256 key', () => {
+    const ring = generateKeyRing();
+    expect(ring.rsa.keys).toHaveLength(1);
+    const [key] = ring.rsa.keys;
+    expect(ring.rsa.active).toBe(key.kid);
+    expect(Object.keys(key.privateJwk).sort()).toEqual(['d', 'dp', 'dq', 'e', 'kty', 'n', 'p', 'q', 'qi']);
+    expect(createPublicKey({ key: key.privateJwk, format: 'jwk' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(key.kid).toBe(libtrustKeyId(spkiOf(key.privateJwk)));
+  });
+
+  it('rotates the RSA key alone, keeping the old one retiring and the ES256 keys untouched', () => {
+    const ring = generateKeyRing();
+    const { ring: rotated, added } = rotateKeyRing(ring, { rsa: true });
+    expect(rotated.rsa.active).toBe(added);
+    expect(rotated.rsa.keys.map((k: { kid: string }) => k.kid)).toEqual([added, ring.rsa.active]);
+    expect(rotated.active).toBe(ring.active);
+    expect(rotated.keys).toEqual(ring.keys);
+    expect(checkKeyRing(rotated)).toEqual([]);
+  });
+
+  it('adds a first RSA key to a ring made before them', () => {
+    const { rsa: _none, ...old } = generateKeyRing();
+    const { ring, added } = rotateKeyRing(old, { rsa: true });
+    expect(ring.rsa).toEqual({ active: added, keys: [expect.objectContaining({ kid: added })] });
+  });
+
+  it('retires a retiring RSA key, never the active one', () => {
+    const { ring } = rotateKeyRing(generateKeyRing(), { rsa: true });
+    expect(() => retireKey(ring, ring.rsa.active)).toThrow(/active key/);
+    const old = ring.rsa.keys[1].kid;
+    expect(retireKey(ring, old).rsa.keys.map((k: { kid: string }) => k.kid)).toEqual([ring.rsa.active]);
+  });
+
+  it.each([
+    ['an RSA kid that is not the libtrust id', (r: any) => { r.rsa.keys[0].kid = 'AAAA'; r.rsa.active = 'AAAA'; }, /rsa.keys\[0\]: kid AAAA/],
+    ['an RSA key under 2048 bits', (r: any) => {
+      const weak = (generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'jwk' }));
+      r.rsa.keys[0] = { kid: libtrustKeyId(spkiOf(weak)), privateJwk: weak };
+      r.rsa.active = r.rsa.keys[0].kid;
+    }, /at least 2048 bits/],
+    ['an EC key among the RSA keys', (r: any) => { r.rsa.keys[0].privateJwk = generateSigningKey().privateJwk; }, /must be a private RSA key/],
+    ['an RSA active kid missing from its keys', (r: any) => { r.rsa.active = 'ZZZZ'; }, /rsa active kid ZZZZ/],
+  ])('reports %s', (_t, spoil, problem) => {
+    const ring = generateKeyRing();
+    spoil(ring);
+    expect(checkKeyRing(ring).join('\n')).toMatch(problem);
+  });
+
+  it('makes a key the Worker names the same way', async () => {
+    const key = generateRsaKey();
     expect(key.kid).toBe(await workerLibtrustKeyId(spkiOf(key.privateJwk)));
   });
 });

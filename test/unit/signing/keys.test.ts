@@ -1,0 +1,53 @@
+import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { EdgeError } from '../../../src/errors';
+import { signJws } from '../../../src/signing/jws';
+import { loadKeyRing } from '../../../src/signing/keys';
+import { generateKeyRing } from '../../../scripts/lib/keys.mjs';
+
+async function codeOf(secret: string): Promise<string> {
+  try {
+    await loadKeyRing(secret);
+    return 'loaded';
+  } catch (err) {
+    return (err as EdgeError).code;
+  }
+}
+
+describe('loadKeyRing with RS256 keys', () => {
+  it('publishes the ES256 and the RS256 key, each with alg and libtrust kid', async () => {
+    const secret = generateKeyRing();
+    const ring = await loadKeyRing(JSON.stringify(secret));
+    expect(ring.jwks.keys.map((k) => [k.kid, k.alg, k.kty])).toEqual([[secret.active, 'ES256', 'EC'], [secret.rsa.active, 'RS256', 'RSA']]);
+    expect(ring.rsa?.kid).toBe(secret.rsa.active);
+    expect(ring.jwks.keys.every((k) => !('d' in k) && !('p' in k))).toBe(true);
+    // Credentials are ES256 only: an RSA kid is never one of "our" credential keys.
+    expect(ring.byKid.has(secret.rsa.active)).toBe(false);
+  });
+
+  it('signs RS256 tokens that verify with the published key', async () => {
+    const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
+    const token = await signJws('RS256', ring.rsa!.privateKey, { kid: ring.rsa!.kid, typ: 'JWT' }, { sub: 'x' });
+    expect(decodeProtectedHeader(token)).toEqual({ kid: ring.rsa!.kid, typ: 'JWT', alg: 'RS256' });
+    const key = await importJWK(ring.jwks.keys.find((k) => k.alg === 'RS256')!, 'RS256');
+    expect((await jwtVerify(token, key)).payload.sub).toBe('x');
+  });
+
+  it('loads a ring without RSA keys (made before them)', async () => {
+    const { rsa: _none, ...old } = generateKeyRing();
+    const ring = await loadKeyRing(JSON.stringify(old));
+    expect(ring.rsa).toBeUndefined();
+    expect(ring.jwks.keys).toHaveLength(1);
+  });
+
+  it.each([
+    ['an RSA kid that is not its libtrust id', (r: any) => { r.rsa.keys[0].kid = 'AAAA'; r.rsa.active = 'AAAA'; }],
+    ['an RSA active kid missing from its keys', (r: any) => { r.rsa.active = 'ZZZZ'; }],
+    ['an RSA key without its private parts', (r: any) => { delete r.rsa.keys[0].privateJwk.d; }],
+    ['an RSA modulus under 2048 bits', (r: any) => { r.rsa.keys[0].privateJwk.n = r.rsa.keys[0].privateJwk.n.slice(0, 171); }],
+  ])('refuses %s as a configuration error', async (_t, spoil) => {
+    const secret = generateKeyRing();
+    spoil(secret);
+    expect(await codeOf(JSON.stringify(secret))).toBe('ERR_NOT_CONFIGURED');
+  });
+});
