@@ -32,7 +32,7 @@ describe('RS256 keys (workload tokens for vendors that take RSA only)', () => {
   it('generates RSA-2048 named by its libtrust id, beside the ES256 key', () => {
     const ring = generateKeyRing();
     expect(ring.rsa.keys).toHaveLength(1);
-    const [key] = ring.rsa.keys;
+    const key = ring.rsa.keys[0]!;
     expect(ring.rsa.active).toBe(key.kid);
     expect(Object.keys(key.privateJwk).sort()).toEqual(['d', 'dp', 'dq', 'e', 'kty', 'n', 'p', 'q', 'qi']);
     expect(createPublicKey({ key: key.privateJwk, format: 'jwk' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
