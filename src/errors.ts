@@ -13,6 +13,8 @@ export class EdgeError extends Error {
   readonly detail: string | undefined;
   /** Field-level problems (`path: message`) safe to send, e.g. for an invalid trust record. */
   readonly issues: string[] | undefined;
+  /** Seconds before a retry may succeed; sent as `Retry-After`. */
+  readonly retryAfter: number | undefined;
 
   constructor(code: string, status: ErrorStatus, message: string, options: EdgeErrorOptions = {}) {
     super(message);
@@ -21,6 +23,7 @@ export class EdgeError extends Error {
     this.status = status;
     this.detail = options.detail;
     this.issues = options.issues;
+    this.retryAfter = options.retryAfter;
   }
 }
 
@@ -31,6 +34,8 @@ export interface EdgeErrorOptions {
   message?: string;
   /** Field-level problems, sent with the error. */
   issues?: string[];
+  /** Seconds the client should wait before retrying (a `Retry-After` header). */
+  retryAfter?: number;
 }
 
 /**
@@ -83,6 +88,12 @@ export class Revoked extends define('ERR_REVOKED', 401, 'the credential or servi
 export class Unauthorized extends define('ERR_UNAUTHORIZED', 401, 'a valid admin bearer token is required') {}
 export class InvalidRecord extends define('ERR_INVALID_RECORD', 400, 'the trust record is invalid') {}
 export class IssuerConflict extends define('ERR_ISSUER_CONFLICT', 409, 'another trust record already holds this issuer') {}
+
+// Upstream registry vendors (federation)
+/** The vendor refused the workload token (its 4xx): a trust-policy, audience or subject problem on the vendor's side. */
+export class UpstreamDenied extends define('ERR_UPSTREAM_DENIED', 403, 'the registry vendor refused the workload token') {}
+/** The vendor could not answer (429, 5xx, timeout, garbage): worth retrying. */
+export class UpstreamUnavailable extends define('ERR_UPSTREAM_UNAVAILABLE', 503, 'the registry vendor is unavailable; retry later') {}
 
 // Dependencies (fail closed)
 export class StoreUnavailable extends define('ERR_STORE_UNAVAILABLE', 503, 'the trust store is unavailable') {}

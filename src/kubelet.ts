@@ -54,11 +54,11 @@ export interface CredentialProviderResponse {
   auth: Record<string, { username: string; password: string }>;
 }
 
-/** One registry's credentials, cached by the kubelet until shortly before they expire (`ttl`, seconds). */
+/** One registry's credentials, which the kubelet may cache for `cacheFor` seconds. */
 export function credentialProviderResponse(
   apiVersion: string,
   cacheKeyType: CacheKeyType,
-  ttl: number,
+  cacheFor: number,
   registry: string,
   auth: { username: string; password: string },
 ): CredentialProviderResponse {
@@ -66,7 +66,7 @@ export function credentialProviderResponse(
     apiVersion,
     kind: 'CredentialProviderResponse',
     cacheKeyType,
-    cacheDuration: goDuration(cacheSeconds(ttl)),
+    cacheDuration: goDuration(Math.max(0, Math.floor(cacheFor))),
     auth: { [registry]: { username: auth.username, password: auth.password } },
   };
 }

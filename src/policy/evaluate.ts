@@ -145,7 +145,8 @@ export function recheck(trust: Trust | undefined, held: HeldCredential, now: num
   const c = trust.compiled.rules.find((r) => r.rule.name === held.rule);
   if (!c) throw new Revoked({ detail: `rule ${held.rule} no longer exists in record ${record.name}` });
   const who = { namespace: held.namespace, serviceAccount: held.serviceAccount };
-  const reason = identityMismatch(c, who)
+  const reason = (c.rule.upstream ? `the rule now federates with ${c.rule.upstream.type}` : undefined)
+    ?? identityMismatch(c, who)
     ?? (c.rule.registry !== held.registry ? `the rule now covers registry ${c.rule.registry}` : undefined)
     ?? (ruleService(c.rule) !== held.service ? `the rule now serves ${ruleService(c.rule)}` : undefined);
   if (reason) throw new Revoked({ detail: `rule ${held.rule} no longer matches: ${reason}` });

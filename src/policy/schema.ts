@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { HOSTNAME } from '../grammar';
 import { isHttpsOrLoopback } from '../net';
+import { ecrRegistryHost, UpstreamSchema } from '../upstream/schema';
 import { ACTIONS } from './grant';
 
 /** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
@@ -96,8 +97,20 @@ export const RuleSchema = z.strictObject({
   repositories: z.array(repositoryPattern).min(1).max(50),
   /** Actions granted. Default: pull. */
   actions: z.array(z.enum(ACTIONS)).min(1).default(['pull']),
-  /** Credential lifetime in seconds, 60 to 43200. Default 3600. */
+  /** Credential lifetime in seconds, 60 to 43200. Default 3600. Not for upstreams: the vendor decides. */
   ttl: z.number().int().min(MIN_CREDENTIAL_TTL).max(MAX_CREDENTIAL_TTL).default(DEFAULT_CREDENTIAL_TTL),
+  /**
+   * Federate with a registry vendor instead of minting an edge credential: the edge signs a
+   * workload token and trades it for the vendor's own credential (src/upstream/).
+   */
+  upstream: UpstreamSchema.optional(),
+}).superRefine((rule, ctx) => {
+  if (!rule.upstream) return;
+  // A federated rule's credentials come from the vendor and never reach /token.
+  if (rule.service !== undefined) ctx.addIssue({ code: 'custom', path: ['service'], message: 'a rule with an upstream has no token service' });
+  if (rule.upstream.type === 'ecr' && rule.registry !== ecrRegistryHost(rule.upstream)) {
+    ctx.addIssue({ code: 'custom', path: ['registry'], message: `an ECR upstream serves ${ecrRegistryHost(rule.upstream)}` });
+  }
 });
 
 /**

@@ -19,6 +19,7 @@ import { logEvent } from '../log';
 import { RevocationSchema, type Revocation } from '../policy/revocation';
 import { describeIssues, MAX_CREDENTIAL_TTL, TrustRecordSchema, type TrustRecord } from '../policy/schema';
 import { addRevocation, listRevocations, removeRevocation } from '../store/revocations';
+import { describeUpstream } from '../upstream/federate';
 import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
 import { readJsonBody } from './body';
 import type { AppEnv } from './types';
@@ -97,7 +98,7 @@ function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord,
 }
 
 /** explain's answer: the decision, serialised. Nothing in it is secret (no token, no credential). */
-function explanation(d: Decision) {
+function explanation(d: Decision, edgeIssuer: string, now: number) {
   const common = {
     ...(d.workload ? { record: d.workload.record, identity: d.workload } : {}),
     ...(d.image ? { image: d.image } : {}),
@@ -107,7 +108,9 @@ function explanation(d: Decision) {
     return {
       decision: 'allow',
       ...common,
-      grant: { rule: d.rule.name, registry: d.image.registry, service: d.service, grants: d.grants, ttl: d.ttl },
+      grant: d.rule.upstream
+        ? { rule: d.rule.name, registry: d.image.registry, upstream: describeUpstream(d.rule.upstream, d.workload, edgeIssuer, now) }
+        : { rule: d.rule.name, registry: d.image.registry, service: d.service, grants: d.grants, ttl: d.ttl },
     };
   }
   return {
@@ -168,9 +171,11 @@ export const admin = new Hono<AppEnv>()
     const parsed = ExplainSchema.safeParse(await readJsonBody(c.req.raw));
     if (!parsed.success) throw new BadRequest({ detail: 'explain takes { token, image, annotations? }' });
     const { token, image, annotations } = parsed.data;
+    const now = seconds();
+    const config = c.get('config');
     const decision = await decide(
       { token, image, annotations: annotations ?? {} },
-      { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: c.get('config').jwksCooldownMs, now: seconds() },
+      { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: config.jwksCooldownMs, now },
     );
-    return c.json(explanation(decision));
+    return c.json(explanation(decision, config.edgeIssuer, now));
   });

@@ -7,10 +7,12 @@
 import { Hono } from 'hono';
 import { decide, type Decision } from '../decide';
 import { BadRequest, EdgeError, UnsupportedApiVersion } from '../errors';
-import { CredentialProviderRequestSchema, credentialProviderResponse, isSupportedRequest } from '../kubelet';
+import { cacheSeconds, CredentialProviderRequestSchema, credentialProviderResponse, isSupportedRequest } from '../kubelet';
 import { logEnabled, logEvent, tokenFingerprint, type LogFields } from '../log';
 import { mintCredential } from '../registry/credential';
 import { loadKeyRing } from '../signing/keys';
+import { expiryMargin } from '../upstream/cache';
+import { federate } from '../upstream/federate';
 import { readJsonBody } from './body';
 import type { AppEnv } from './types';
 
@@ -52,7 +54,22 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     );
     if (!decision.granted) throw decision.error;
 
-    const minted = await mintCredential(await loadKeyRing(c.env.EDGE_SIGNING_KEYS), {
+    const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
+    const { upstream } = decision.rule;
+    if (upstream) {
+      // Federated: the vendor's own credential, good for the whole registry (cacheKeyType Registry),
+      // cached by the kubelet until shortly before it expires and never past the token's own ttl.
+      const vendor = await federate(upstream, decision.workload, {
+        ring, edgeIssuer: config.edgeIssuer, fetch: (...a) => fetch(...a), now, clock: Date.now,
+        cache: caches.default, secret: c.env.EDGE_SIGNING_KEYS!, waitUntil: (p) => c.executionCtx.waitUntil(p),
+      });
+      const remaining = vendor.expiresAt - now;
+      const cacheFor = Math.min(cacheSeconds(decision.ttl), remaining - expiryMargin(remaining));
+      logEvent('exchange', { outcome: 'granted', ...auditFields(decision), upstream: upstream.type, cache: Math.max(0, cacheFor), token, ms: Date.now() - started });
+      return c.json(credentialProviderResponse(req.apiVersion, 'Registry', cacheFor, decision.image.registry, vendor));
+    }
+
+    const minted = await mintCredential(ring, {
       edgeIssuer: config.edgeIssuer,
       workload: decision.workload,
       registry: decision.image.registry,
@@ -63,7 +80,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
       now,
     });
     logEvent('exchange', { outcome: 'granted', ...auditFields(decision), ttl: decision.ttl, credential: minted.id, token, ms: Date.now() - started });
-    return c.json(credentialProviderResponse(req.apiVersion, decision.cacheKeyType, decision.ttl, decision.image.registry, minted));
+    return c.json(credentialProviderResponse(req.apiVersion, decision.cacheKeyType, cacheSeconds(decision.ttl), decision.image.registry, minted));
   } catch (err) {
     if (err instanceof EdgeError) {
       logEvent('exchange', { outcome: 'denied', ...auditFields(decision), code: err.code, reason: err.detail, token, ms: Date.now() - started });

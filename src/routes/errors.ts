@@ -16,6 +16,7 @@ export function errorBody(err: EdgeError) {
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof EdgeError) {
     if (err.status >= 500) logEvent('error', { path: c.req.path, code: err.code, detail: err.detail });
+    if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
     return c.json(errorBody(err), err.status);
   }
   logEvent('internal_error', { path: c.req.path, name: err instanceof Error ? err.name : 'unknown' });

@@ -1,9 +1,11 @@
 /**
- * Public, unauthenticated endpoints: health, the edge's public signing keys, and the
- * certificate bundle a registry's `auth.token.rootcertbundle` needs.
+ * Public, unauthenticated endpoints: health, the edge's public signing keys, the certificate
+ * bundle a registry's `auth.token.rootcertbundle` needs, and the OpenID Connect discovery
+ * document that makes the edge an identity provider for registry vendors (upstream/).
  */
 import { Hono } from 'hono';
-import { NotFound } from '../errors';
+import { NotConfigured, NotFound } from '../errors';
+import { isHttpsOrLoopback } from '../net';
 import { loadKeyRing } from '../signing/keys';
 import type { AppEnv } from './types';
 
@@ -17,6 +19,21 @@ export const wellKnown = new Hono<AppEnv>()
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(ring.jwks);
+  })
+  .get('/.well-known/openid-configuration', async (c) => {
+    const { edgeIssuer } = c.get('config');
+    // Vendors fetch `<iss>/.well-known/openid-configuration`: only a URL can be an OIDC issuer.
+    if (!isHttpsOrLoopback(edgeIssuer)) throw new NotConfigured({ detail: 'EDGE_ISSUER is not an https URL', message: 'EDGE_ISSUER must be the edge\'s https URL for it to serve as an OpenID Connect provider' });
+    const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json({
+      issuer: edgeIssuer,
+      jwks_uri: `${edgeIssuer.replace(/\/+$/, '')}/.well-known/jwks.json`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ring.rsa ? ['ES256', 'RS256'] : ['ES256'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'record', 'cluster', 'namespace', 'service_account', 'service_account_uid'],
+    });
   })
   .get('/.well-known/registry-certs.pem', async (c) => {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);

@@ -1,0 +1,86 @@
+/**
+ * Calling a vendor: one POST with a timeout, the answer read with a byte limit, and the
+ * outcome classified the way the edge reports it. A vendor's body is parsed for what we
+ * need and never echoed or logged: it can hold secrets.
+ */
+import { UpstreamDenied, UpstreamUnavailable } from '../errors';
+
+/** One vendor call may take this long, ms: two calls (AWS) fit in the plugin's 10 s attempt. */
+export const UPSTREAM_TIMEOUT_MS = 4_000;
+/** A vendor's answer is a few KiB; refuse to buffer more. */
+const MAX_ANSWER_BYTES = 256 * 1024;
+/** Retry-After for a vendor outage when the vendor gave none, and its bounds, seconds. */
+const DEFAULT_RETRY_AFTER = 5;
+const MAX_RETRY_AFTER = 60;
+
+export interface VendorAnswer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/** POSTs and reads the answer. A timeout, a network error or an oversized answer is UpstreamUnavailable. */
+export async function vendorCall(vendor: string, request: Request, fetchFn: typeof fetch): Promise<VendorAnswer> {
+  let res: Response;
+  try {
+    res = await fetchFn(request, { redirect: 'manual', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+  } catch {
+    throw new UpstreamUnavailable({ detail: `${vendor}: no answer within ${UPSTREAM_TIMEOUT_MS} ms or connection failed`, retryAfter: DEFAULT_RETRY_AFTER });
+  }
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > MAX_ANSWER_BYTES) {
+    await res.body?.cancel();
+    throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, retryAfter: DEFAULT_RETRY_AFTER });
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    const reader = res.body?.getReader();
+    for (;;) {
+      const next = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > MAX_ANSWER_BYTES) {
+        await reader!.cancel();
+        throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, retryAfter: DEFAULT_RETRY_AFTER });
+      }
+      chunks.push(next.value);
+    }
+  } catch (err) {
+    if (err instanceof UpstreamUnavailable) throw err;
+    throw new UpstreamUnavailable({ detail: `${vendor}: answer cut off`, retryAfter: DEFAULT_RETRY_AFTER });
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return { status: res.status, headers: res.headers, body: new TextDecoder().decode(all) };
+}
+
+function retryAfter(headers: Headers): number {
+  const raw = Number(headers.get('retry-after'));
+  return Number.isInteger(raw) && raw > 0 ? Math.min(raw, MAX_RETRY_AFTER) : DEFAULT_RETRY_AFTER;
+}
+
+/** A vendor's own error code, if it looks like one (letters, digits, dots): safe to log. */
+export const safeCode = (code: string | undefined) => (code && /^[A-Za-z0-9_.]{1,64}$/.test(code) ? code : undefined);
+
+/**
+ * The outcome of a non-2xx answer: 429 and 5xx (and codes the caller knows to be transient)
+ * are an outage, worth a retry; any other 4xx is a refusal, with `cause` telling the
+ * operator what to check on the vendor's side.
+ */
+export function vendorFailure(vendor: string, answer: VendorAnswer, cause: string, code?: string, transient = false): never {
+  const label = `${vendor} answered ${answer.status}${safeCode(code) ? ` ${safeCode(code)}` : ''}`;
+  if (transient || answer.status === 429 || answer.status >= 500 || answer.status < 400) {
+    throw new UpstreamUnavailable({ detail: label, message: `${vendor} is unavailable; retry later`, retryAfter: retryAfter(answer.headers) });
+  }
+  throw new UpstreamDenied({ detail: label, message: `${vendor} refused the workload token: ${cause}` });
+}
+
+/** A 2xx answer whose body is not what the vendor documents. */
+export function garbage(vendor: string, what: string): never {
+  throw new UpstreamUnavailable({ detail: `${vendor}: ${what}`, message: `${vendor} gave an answer the edge cannot use; retry later`, retryAfter: DEFAULT_RETRY_AFTER });
+}
