@@ -1,0 +1,78 @@
+import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import type { Workload } from '../../../src/identity/workload';
+import { loadKeyRing } from '../../../src/signing/keys';
+import { roleSessionName, xmlText } from '../../../src/upstream/ecr';
+import { describeUpstream } from '../../../src/upstream/federate';
+import { UpstreamSchema } from '../../../src/upstream/schema';
+import { signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, workloadTokenSubject } from '../../../src/upstream/workload-token';
+import { generateKeyRing } from '../../../scripts/lib/keys.mjs';
+
+const NOW = 1_800_000_000;
+const workload: Workload = {
+  cluster: 'https://k8s.example', record: 'prod', namespace: 'team-a',
+  serviceAccount: { name: 'builder', uid: 'uid-1' }, pod: { name: 'p', uid: 'pod-uid' }, expiresAt: NOW + 3600,
+};
+
+describe('workload token', () => {
+  it.each([
+    ['serviceAccount', 'prod:team-a:builder'],
+    ['namespace', 'prod:team-a'],
+  ] as const)('names the workload by %s: %s', (scope, sub) => {
+    expect(workloadTokenSubject(workload, scope)).toBe(sub);
+  });
+
+  it('carries the documented claims, lives 5 minutes, and never a pod (it would defeat caching)', () => {
+    const claims = workloadTokenClaims({ edgeIssuer: 'https://edge.example', audience: 'sts.amazonaws.com', subject: 'serviceAccount', workload, now: NOW });
+    expect(claims).toEqual({
+      iss: 'https://edge.example', sub: 'prod:team-a:builder', aud: 'sts.amazonaws.com', iat: NOW, nbf: NOW, exp: NOW + WORKLOAD_TOKEN_TTL,
+      record: 'prod', cluster: 'https://k8s.example', namespace: 'team-a', service_account: 'builder', service_account_uid: 'uid-1',
+    });
+  });
+
+  it.each(['RS256', 'ES256'] as const)('is signed %s by the active key of that kind and verifies against the published JWKS', async (alg) => {
+    const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signWorkloadToken(ring, alg, { edgeIssuer: 'https://edge.example', audience: 'aud-1', subject: 'serviceAccount', workload, now });
+    const header = decodeProtectedHeader(token);
+    expect(header).toMatchObject({ alg, typ: 'JWT', kid: alg === 'RS256' ? ring.rsa!.kid : ring.active.kid });
+    const jwk = ring.jwks.keys.find((k) => k.kid === header.kid)!;
+    const { payload } = await jwtVerify(token, await importJWK(jwk, alg), { issuer: 'https://edge.example', audience: 'aud-1', algorithms: [alg] });
+    expect(payload.sub).toBe('prod:team-a:builder');
+    expect(typeof payload.jti).toBe('string');
+  });
+
+  it('refuses RS256 on a ring without RSA keys, saying how to add one', async () => {
+    const { rsa: _none, ...old } = generateKeyRing();
+    const ring = await loadKeyRing(JSON.stringify(old));
+    await expect(signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW }))
+      .rejects.toMatchObject({ code: 'ERR_NOT_CONFIGURED', detail: expect.stringContaining('rotate --rsa') });
+  });
+});
+
+describe('explain of an upstream', () => {
+  it('shows the vendor, where the token goes and exactly what the vendor sees', () => {
+    const u = UpstreamSchema.parse({ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', subject: 'namespace' });
+    expect(describeUpstream(u, workload, 'https://edge.example', NOW)).toEqual({
+      type: 'ecr', vendor: 'AWS', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', roleSessionName: 'ecp-team-a-builder',
+      workloadToken: { iss: 'https://edge.example', sub: 'prod:team-a', aud: 'sts.amazonaws.com', alg: 'RS256' },
+    });
+  });
+});
+
+describe('AWS helpers', () => {
+  it('reads STS XML elements and their entities', () => {
+    const xml = '<R><Credentials><AccessKeyId>ASIA1</AccessKeyId><SessionToken>a+b/c=&amp;d</SessionToken></Credentials><Code>AccessDenied</Code></R>';
+    expect(xmlText(xml, 'AccessKeyId')).toBe('ASIA1');
+    expect(xmlText(xml, 'SessionToken')).toBe('a+b/c=&d');
+    expect(xmlText(xml, 'Missing')).toBeUndefined();
+  });
+
+  it.each([
+    [{ namespace: 'team-a', serviceAccount: { name: 'builder', uid: 'u' } }, 'ecp-team-a-builder'],
+    [{ namespace: 'a'.repeat(63), serviceAccount: { name: 'b'.repeat(100), uid: 'u' } }, `ecp-${'a'.repeat(60)}`],
+  ])('names the role session after the workload, within 64 allowed characters', (w, name) => {
+    expect(roleSessionName(w)).toBe(name);
+    expect(roleSessionName(w)).toMatch(/^[\w+=,.@-]{2,64}$/);
+  });
+});
