@@ -5,8 +5,9 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { BadRequest, EdgeError, InvalidRecord, NotConfigured, Unauthorized } from '../errors';
+import { BadRequest, EdgeError, InvalidRecord, NotConfigured, NotFound, Unauthorized } from '../errors';
 import { authorize } from '../exchange';
+import { forgetIssuerKeys } from '../identity/jwks';
 import { credentialLifetime } from '../registry/credential';
 import { logEvent } from '../log';
 import { describeIssues, TrustRecordSchema } from '../policy/schema';
@@ -66,13 +67,15 @@ export const admin = new Hono<AppEnv>()
       return c.json({ error: InvalidRecord.code, message: 'the trust record is invalid', issues }, 400);
     }
     if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
+    const replaced = await getRecordByName(c.env.TRUST, name).catch((err) => (err instanceof NotFound ? undefined : Promise.reject(err)));
     const created = await putRecord(c.env.TRUST, parsed.data);
+    await forgetIssuerKeys(c.env.TRUST, [replaced, parsed.data]); // keys cached for either record may be stale now
     logEvent(c.env, 'admin', { action: created ? 'create' : 'replace', record: name, issuer: parsed.data.issuer });
     return c.json(parsed.data, created ? 201 : 200);
   })
   .delete('/admin/v1/issuers/:name', async (c) => {
     const name = recordName(c.req.param('name'));
-    await deleteRecord(c.env.TRUST, name);
+    await forgetIssuerKeys(c.env.TRUST, [await deleteRecord(c.env.TRUST, name)]);
     logEvent(c.env, 'admin', { action: 'delete', record: name });
     return c.body(null, 204);
   })

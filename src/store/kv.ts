@@ -5,7 +5,9 @@
  *   trust/v1/issuer/<issuer>   TrustRecord (JSON)          no TTL    looked up on every exchange
  *   trust/v1/name/<name>       { issuer }                  no TTL    admin API index by name
  *   jwks/v1/<url>              { uat, jwks }               TTL       issuer keys (jose jwksCache)
- *   oidc/v1/<issuer>           { jwks_uri }                TTL       discovery result
+ *   oidc/v2/<issuer>           { jwks_uri, uat }           TTL       discovery result
+ *
+ * Issuer key caches are read and written through store/issuer-keys.ts.
  *
  * Issuers and URLs are percent-encoded so that no value can forge another key's prefix.
  */
@@ -33,7 +35,8 @@ export const keys = {
   trustName: (name: string) => `trust/v1/name/${enc(name)}`,
   trustNamePrefix: 'trust/v1/name/',
   jwks: (url: string) => `jwks/v1/${enc(url)}`,
-  discovery: (issuer: string) => `oidc/v1/${enc(issuer)}`,
+  // v2: the value gained `uat` (discovery results now age out); v1 values expire unread.
+  discovery: (issuer: string) => `oidc/v2/${enc(issuer)}`,
 } as const;
 
 /**

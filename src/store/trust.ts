@@ -73,9 +73,11 @@ export async function putRecord(kv: KVNamespace, record: TrustRecord): Promise<b
   return !previous;
 }
 
-export async function deleteRecord(kv: KVNamespace, name: string): Promise<void> {
+/** Deletes the record named `name` and returns it (its cached keys are the caller's to drop). */
+export async function deleteRecord(kv: KVNamespace, name: string): Promise<TrustRecord> {
   const record = await getRecordByName(kv, name);
   await remove(kv, keys.trustByIssuer(record.issuer));
   await remove(kv, keys.trustName(name));
   isolateCache.delete(record.issuer);
+  return record;
 }
