@@ -20,6 +20,7 @@ import type { Grant } from './policy/grant';
 import { describeRevocation, findRevocation } from './policy/revocation';
 import type { Rule } from './policy/schema';
 import { parseImageRef, type ImageRef } from './registry/image-ref';
+import { issuerKeyStore } from './store/issuer-keys';
 import { loadTrust } from './store/trust';
 
 export interface ExchangeRequest {
@@ -83,13 +84,8 @@ export async function decide(req: ExchangeRequest, deps: DecideDeps): Promise<De
     const { record } = trust.compiled;
     if (record.disabled) throw new IssuerDisabled({ detail: `record ${record.name}` });
 
-    const keys = await issuerKeys(record, { kv: deps.kv, fetch: deps.fetch, waitUntil: deps.waitUntil, cooldownMs: deps.jwksCooldownMs });
-    let workload: Workload;
-    try {
-      workload = known.workload = await verifyServiceAccountToken(req.token, record, keys.getKey, deps.now);
-    } finally {
-      keys.persist();
-    }
+    const keys = await issuerKeys(record, { store: issuerKeyStore(deps.kv), fetch: deps.fetch, waitUntil: deps.waitUntil, cooldownMs: deps.jwksCooldownMs });
+    const workload = (known.workload = await verifyServiceAccountToken(req.token, record, keys.getKey, deps.now));
 
     const revocation = findRevocation(trust.revocations, { workload }, deps.now);
     if (revocation) {

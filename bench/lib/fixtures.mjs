@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import { kubeletRequest as sharedKubeletRequest, putTrustRecord as sharedPutTrustRecord } from '../../test/support/issuer-server.mjs';
-import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../test/support/sa-token.mjs';
+import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../test/support/kit.mjs';
 
 export { AUDIENCE };
 export const REGISTRY = 'registry.bench:5000';

@@ -15,9 +15,11 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { decide, type Decision } from '../decide';
 import { BadRequest, InvalidRecord, NotConfigured, NotFound, Unauthorized } from '../errors';
+import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
 import { RevocationSchema, type Revocation } from '../policy/revocation';
 import { describeIssues, MAX_CREDENTIAL_TTL, TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { issuerKeyStore } from '../store/issuer-keys';
 import { addRevocation, listRevocations, removeRevocation } from '../store/revocations';
 import { describeUpstream } from '../upstream/federate';
 import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
@@ -135,12 +137,13 @@ export const admin = new Hono<AppEnv>()
     if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
     if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
     const previous = await putRecord(c.env.TRUST, parsed.data);
+    await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, parsed.data]); // keys cached for either record may be stale now
     logEvent('admin', { action: previous ? 'replace' : 'create', record: name, issuer: parsed.data.issuer });
     return c.json(parsed.data, previous ? 200 : 201);
   })
   .delete('/admin/v1/issuers/:name', async (c) => {
     const name = recordName(c.req.param('name'));
-    await deleteRecord(c.env.TRUST, name);
+    await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [await deleteRecord(c.env.TRUST, name)]);
     logEvent('admin', { action: 'delete', record: name });
     return c.body(null, 204);
   })

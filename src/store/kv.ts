@@ -5,8 +5,10 @@
  *   trust/v1/issuer/<issuer>   TrustRecord (JSON)          no TTL    looked up on every exchange
  *   trust/v1/name/<name>       { issuer }                  no TTL    admin API index by name
  *   jwks/v1/<url>              { uat, jwks }               TTL       issuer keys (jose jwksCache)
- *   oidc/v1/<issuer>           { jwks_uri }                TTL       discovery result
+ *   oidc/v2/<issuer>           { jwks_uri, uat }           TTL       discovery result
  *   revoke/v1/<issuer>         { items: Revocation[] }     TTL       revocations, read with the record
+ *
+ * Issuer key caches are read and written through store/issuer-keys.ts.
  *
  * Issuers and URLs are percent-encoded so that no value can forge another key's prefix.
  */
@@ -20,6 +22,9 @@ export function kvTtl(seconds: number): number {
   return Math.max(MIN_KV_TTL, Math.ceil(seconds));
 }
 
+/** Workers KV refuses keys longer than 512 bytes (ours are ASCII: percent-encoded). */
+export const MAX_KV_KEY_BYTES = 512;
+
 /** Callers pass only issuers that passed `issuerStorable` (policy/schema.ts): well-formed, short. */
 const enc = encodeURIComponent;
 
@@ -28,7 +33,8 @@ export const keys = {
   trustName: (name: string) => `trust/v1/name/${enc(name)}`,
   trustNamePrefix: 'trust/v1/name/',
   jwks: (url: string) => `jwks/v1/${enc(url)}`,
-  discovery: (issuer: string) => `oidc/v1/${enc(issuer)}`,
+  // v2: the value gained `uat` (discovery results now age out); v1 values expire unread.
+  discovery: (issuer: string) => `oidc/v2/${enc(issuer)}`,
   revocations: (issuer: string) => `revoke/v1/${enc(issuer)}`,
 } as const;
 

@@ -84,7 +84,7 @@ export async function putRecord(kv: KVNamespace, record: TrustRecord): Promise<T
   return previous ?? undefined;
 }
 
-/** Deletes the record; returns it. */
+/** Deletes the record named `name` and returns it (its cached keys are the caller's to drop). */
 export async function deleteRecord(kv: KVNamespace, name: string): Promise<TrustRecord> {
   const record = await getRecordByName(kv, name);
   await remove(kv, keys.trustByIssuer(record.issuer));
