@@ -32,7 +32,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/unit/**/*.test.ts', 'test/integration/worker/**/*.test.ts'],
-          exclude: ['test/unit/scripts/**', 'test/unit/plugin/**'], // Node code: the node project runs them
+          exclude: ['test/unit/scripts/**', 'test/unit/plugin/**', 'test/unit/layout.test.ts'], // Node code: the node project runs them
         },
       },
       {
@@ -44,6 +44,7 @@ export default defineConfig({
             'test/integration/edge/**/*.test.ts',
             'test/unit/scripts/**/*.test.ts',
             'test/unit/plugin/**/*.test.ts',
+            'test/unit/layout.test.ts',
           ],
           globalSetup: ['test/integration/plugin/global-setup.ts'],
         },
