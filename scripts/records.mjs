@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// `npm run records -- <command>`: trust records as code. A directory holds one record per
+// file (JSON or YAML); this validates it offline with the edge's own schema, compares it
+// with a running edge, applies it (optimistic concurrency: If-Match on every write), exports
+// the live records, and rolls a record back to an earlier version.
+//
+// The edge is EDGE_URL, the credentials ADMIN_TOKEN (a read-only token is enough for
+// validate, diff and export). Exit codes fit CI: 0 ok (diff: no change), 2 diff found
+// changes, 1 error (invalid files, a refused write, an unreachable edge).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify as toYaml } from 'yaml';
+import { diffFields, readRecordFiles, validateRecords } from './lib/records.mjs';
+import { loadSchema } from './lib/schema.mjs';
+
+const USAGE = `usage: npm run records -- <command> [options]
+
+  validate DIR                          check every record file offline (no edge needed)
+  diff     DIR                          compare DIR with the edge: exit 0 same, 2 different, 1 error
+  apply    DIR [--prune] [--dry-run]    make the edge match DIR (--prune deletes records not in DIR)
+  export   DIR [--yaml]                 write the edge's records to DIR, one file each
+  rollback NAME VERSION                 put back an earlier version of a record (see its history)
+
+A record file is JSON or YAML (.json, .yaml, .yml) holding one trust record; its name is its
+"name" field, else the file name. The edge: EDGE_URL and ADMIN_TOKEN from the environment.`;
+
+class Failure extends Error {}
+
+function edge() {
+  const url = process.env.EDGE_URL?.replace(/\/+$/, '');
+  const token = process.env.ADMIN_TOKEN;
+  if (!url || !token) throw new Failure('set EDGE_URL and ADMIN_TOKEN');
+  return async (method, path, { body, headers = {} } = {}) => {
+    let res;
+    try {
+      res = await fetch(`${url}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new Failure(`${method} ${url}${path}: ${err.cause?.code ?? err.message}`);
+    }
+    const text = await res.text();
+    let json;
+    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    return { status: res.status, etag: res.headers.get('etag') ?? undefined, json };
+  };
+}
+
+function refused(what, res) {
+  const issues = Array.isArray(res.json?.issues) ? `\n    ${res.json.issues.join('\n    ')}` : '';
+  return new Failure(`${what}: ${res.status} ${res.json?.error ?? ''} ${res.json?.message ?? ''}${issues}`.trim());
+}
+
+async function localRecords(dir) {
+  const schema = await loadSchema();
+  const { records, problems } = validateRecords(readRecordFiles(dir), schema);
+  if (problems.length) throw new Failure(`invalid record files:\n  ${problems.join('\n  ')}`);
+  return records;
+}
+
+async function liveRecords(call) {
+  const list = await call('GET', '/issuers');
+  if (list.status !== 200) throw refused('list records', list);
+  const live = new Map();
+  for (const name of list.json.items) {
+    const res = await call('GET', `/issuers/${name}`);
+    if (res.status !== 200) throw refused(`GET ${name}`, res);
+    live.set(name, { record: res.json, etag: res.etag });
+  }
+  return live;
+}
+
+/** What it would take to make the edge match the directory. */
+function plan(local, live, prune) {
+  const steps = [];
+  for (const [name, { record }] of local) {
+    const current = live.get(name);
+    if (!current) steps.push({ op: 'create', name, record, lines: [] });
+    else {
+      const lines = diffFields(current.record, record);
+      if (lines.length) steps.push({ op: 'update', name, record, etag: current.etag, lines });
+    }
+  }
+  for (const [name, current] of live) {
+    if (!local.has(name)) steps.push({ op: prune ? 'delete' : 'extra', name, etag: current.etag, lines: [] });
+  }
+  return steps;
+}
+
+function show(steps) {
+  for (const s of steps) {
+    const label = { create: '+ create', update: '~ update', delete: '- delete', extra: '? not in the directory (kept; --prune deletes)' }[s.op];
+    process.stdout.write(`${label} ${s.name}\n`);
+    for (const line of s.lines) process.stdout.write(`    ${line}\n`);
+  }
+}
+
+async function main(argv) {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { prune: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, yaml: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const dirArg = () => rest[0] ?? (() => { throw new Failure(`${command} needs a directory`); })();
+
+  switch (command) {
+    case 'validate': {
+      const records = await localRecords(dirArg());
+      process.stdout.write(`${records.size} record${records.size === 1 ? '' : 's'} valid\n`);
+      return 0;
+    }
+    case 'diff': {
+      const steps = plan(await localRecords(dirArg()), await liveRecords(edge()), false);
+      show(steps);
+      if (steps.length === 0) process.stdout.write('no changes\n');
+      return steps.length ? 2 : 0;
+    }
+    case 'apply': {
+      const call = edge();
+      const steps = plan(await localRecords(dirArg()), await liveRecords(call), values.prune ?? false);
+      show(steps);
+      if (values['dry-run'] || steps.length === 0) {
+        process.stdout.write(steps.length ? '(dry run: nothing written)\n' : 'no changes\n');
+        return 0;
+      }
+      for (const s of steps) {
+        if (s.op === 'extra') continue;
+        // If-Match: a record someone changed since we read it is refused (412), never overwritten.
+        const headers = s.op === 'create' ? { 'if-none-match': '*' } : { 'if-match': s.etag };
+        const res = s.op === 'delete'
+          ? await call('DELETE', `/issuers/${s.name}`, { headers })
+          : await call('PUT', `/issuers/${s.name}`, { body: s.record, headers });
+        if (res.status >= 300) throw refused(`${s.op} ${s.name}`, res);
+      }
+      process.stdout.write(`applied ${steps.filter((s) => s.op !== 'extra').length} change(s)\n`);
+      return 0;
+    }
+    case 'export': {
+      const dir = dirArg();
+      mkdirSync(dir, { recursive: true });
+      const live = await liveRecords(edge());
+      for (const [name, { record }] of live) {
+        const file = join(dir, `${name}.${values.yaml ? 'yaml' : 'json'}`);
+        writeFileSync(file, values.yaml ? toYaml(record) : `${JSON.stringify(record, null, 2)}\n`);
+      }
+      process.stdout.write(`exported ${live.size} record(s) to ${dir}\n`);
+      return 0;
+    }
+    case 'rollback': {
+      const [name, version] = rest;
+      if (!name || !version) throw new Failure('rollback takes NAME VERSION');
+      const call = edge();
+      const history = await call('GET', `/issuers/${name}/history`);
+      if (history.status !== 200) throw refused(`history of ${name}`, history);
+      const entry = history.json.items.find((h) => String(h.version) === version);
+      if (!entry) throw new Failure(`${name} has no version ${version} (known: ${history.json.items.map((h) => h.version).join(', ')})`);
+      const current = await call('GET', `/issuers/${name}`);
+      const headers = current.status === 200 ? { 'if-match': current.etag } : { 'if-none-match': '*' };
+      const res = await call('PUT', `/issuers/${name}`, { body: entry.record, headers });
+      if (res.status >= 300) throw refused(`rollback ${name}`, res);
+      process.stdout.write(`${name} is back at version ${version}'s content\n`);
+      return 0;
+    }
+    default:
+      throw new Failure(`unknown command ${command}\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`records: ${err instanceof Failure ? err.message : err?.message ?? err}\n`);
+    process.exit(1);
+  },
+);
