@@ -20,7 +20,7 @@ export async function startIssuer(opts = {}) {
     /** HTTP status to answer with instead of the documents, or 0 for normal. */
     failWith: 0,
     /** Override for the discovery document's `issuer` (to test mismatches). */
-    discoveryIssuer: undefined,
+    discoveryIssuer: /** @type {string | undefined} */ (undefined),
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
