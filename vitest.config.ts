@@ -3,6 +3,7 @@
  * - worker: test/unit and test/integration/worker run inside workerd with real local KV
  *   (@cloudflare/vitest-pool-workers), against a key ring made fresh for this run.
  * - node: test/integration/plugin runs the built exec plugin as a child process;
+ *   test/integration/upstream runs the edge against loopback fakes of registry vendors;
  *   test/unit/plugin checks its pure modules in Node, where the plugin runs.
  * The end-to-end suite (real registry, skopeo, containerd) is vitest.e2e.config.ts.
  */
@@ -42,6 +43,7 @@ export default defineConfig({
           include: [
             'test/integration/plugin/**/*.test.ts',
             'test/integration/edge/**/*.test.ts',
+            'test/integration/upstream/**/*.test.ts',
             'test/unit/scripts/**/*.test.ts',
             'test/unit/plugin/**/*.test.ts',
             'test/unit/layout.test.ts',

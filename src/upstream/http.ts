@@ -13,6 +13,9 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 const DEFAULT_RETRY_AFTER = 5;
 const MAX_RETRY_AFTER = 60;
 
+/** The wire message of an outage that never got an answer: names the vendor, as vendorFailure does. */
+const unavailable = (vendor: string) => `${vendor} is unavailable; retry later`;
+
 export interface VendorAnswer {
   status: number;
   headers: Headers;
@@ -25,12 +28,12 @@ export async function vendorCall(vendor: string, request: Request, fetchFn: type
   try {
     res = await fetchFn(request, { redirect: 'manual', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
   } catch {
-    throw new UpstreamUnavailable({ detail: `${vendor}: no answer within ${UPSTREAM_TIMEOUT_MS} ms or connection failed`, retryAfter: DEFAULT_RETRY_AFTER });
+    throw new UpstreamUnavailable({ detail: `${vendor}: no answer within ${UPSTREAM_TIMEOUT_MS} ms or connection failed`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > MAX_ANSWER_BYTES) {
     await res.body?.cancel();
-    throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, retryAfter: DEFAULT_RETRY_AFTER });
+    throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -42,13 +45,13 @@ export async function vendorCall(vendor: string, request: Request, fetchFn: type
       size += next.value.byteLength;
       if (size > MAX_ANSWER_BYTES) {
         await reader!.cancel();
-        throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, retryAfter: DEFAULT_RETRY_AFTER });
+        throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
       }
       chunks.push(next.value);
     }
   } catch (err) {
     if (err instanceof UpstreamUnavailable) throw err;
-    throw new UpstreamUnavailable({ detail: `${vendor}: answer cut off`, retryAfter: DEFAULT_RETRY_AFTER });
+    throw new UpstreamUnavailable({ detail: `${vendor}: answer cut off`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
   }
   const all = new Uint8Array(size);
   let at = 0;

@@ -26,16 +26,17 @@ export function freePort() {
 }
 
 /**
- * Starts `wrangler dev --local` for a Worker config on a free loopback port, with `vars`
- * (bindings and secrets) from a private env file, its own KV directory, and waits for
- * GET /healthz. The edge (startEdge) and the bench Worker both start this way.
- * @param {{ config?: string, vars: (url: string) => Record<string,string>, timeoutMs?: number, label?: string }} opts
+ * Starts `wrangler dev --local` for a Worker config on a free loopback port (or `port`, to
+ * restart a Worker where its clients expect it), with `vars` (bindings and secrets) from a
+ * private env file, its own KV directory, and waits for GET /healthz. The edge (startEdge)
+ * and the bench Worker both start this way.
+ * @param {{ config?: string, vars: (url: string) => Record<string,string>, timeoutMs?: number, label?: string, port?: number }} opts
  * @returns {Promise<{ url: string, port: number, pid: number, logs: () => string, stop: () => Promise<void> }>}
  */
 export async function startWrangler(opts) {
   const label = opts.label ?? 'wrangler dev';
   const dir = mkdtempSync(join(tmpdir(), 'ecp-wrangler-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const envFile = join(dir, 'worker.env');
@@ -88,9 +89,16 @@ export async function startWrangler(opts) {
 }
 
 /**
- * The edge, with a fresh key ring and admin token unless given.
- * @param {{ vars?: Record<string,string>, keyRing?: object, adminToken?: string, timeoutMs?: number }} [opts]
- * @returns {Promise<{ url: string, port: number, pid: number, adminToken: string, keyRing: object, logs: () => string, stop: () => Promise<void> }>}
+ * The EDGE_SIGNING_KEYS secret (src/signing/keys.ts; made by scripts/lib/keys.mjs).
+ * @typedef {{ active: string, keys: Array<{ kid: string, privateJwk: import('jose').JWK, certificate?: string }>,
+ *   rsa?: { active: string, keys: Array<{ kid: string, privateJwk: import('jose').JWK }> } }} KeyRingSecret
+ */
+
+/**
+ * The edge, with a fresh key ring and admin token unless given. `port`: listen there instead
+ * of on a free port (a restart with a rotated key ring keeps the issuer URL, EDGE_ISSUER).
+ * @param {{ vars?: Record<string,string>, keyRing?: KeyRingSecret, adminToken?: string, timeoutMs?: number, port?: number }} [opts]
+ * @returns {Promise<{ url: string, port: number, pid: number, adminToken: string, keyRing: KeyRingSecret, logs: () => string, stop: () => Promise<void> }>}
  */
 export async function startEdge(opts = {}) {
   const keyRing = opts.keyRing ?? generateKeyRing();
@@ -98,6 +106,7 @@ export async function startEdge(opts = {}) {
   const worker = await startWrangler({
     label: 'edge (wrangler dev)',
     timeoutMs: opts.timeoutMs,
+    port: opts.port,
     vars: (url) => ({ EDGE_ISSUER: url, AUDIT_LOG: 'on', ...opts.vars, EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken }),
   });
   return { ...worker, adminToken, keyRing };

@@ -20,7 +20,7 @@ export async function startIssuer(opts = {}) {
     counts: { discovery: 0, jwks: 0 },
     /** HTTP status to answer with instead of the documents, or 0 for normal. */
     failWith: 0,
-    /** Override for the discovery document's `issuer` (to test mismatches). @type {string | undefined} */
+    /** Override for the discovery document's `issuer` (to test mismatches). */
     discoveryIssuer: /** @type {string | undefined} */ (undefined),
     /** Path of the JWKS the discovery document names; see moveJwks. */
     jwksPath: '/openid/v1/jwks',
