@@ -16,7 +16,7 @@ import {
   createLocalJWKSet, createRemoteJWKSet, customFetch, errors as joseErrors, jwksCache,
   type ExportedJWKSCache, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey, type RemoteJWKSet,
 } from 'jose';
-import { z } from 'zod';
+import * as z from '../zod';
 import { JwksUnavailable } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 
