@@ -8,7 +8,8 @@
  * embedded `jwk` headers are ignored), `iss`, `aud`, `exp`/`nbf`/`iat` with 60 s skew,
  * total lifetime, and the Kubernetes claims (`sub` agrees with `kubernetes.io`).
  */
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import {
   AlgorithmNotAllowed, AudienceMismatch, BadSignature, ClaimsInvalid, EdgeError, TokenExpired,

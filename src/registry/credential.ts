@@ -10,7 +10,8 @@
  * never the registry's service, which it carries as `ecp.service` instead. Its `typ` header
  * keeps registry tokens from passing for credentials in turn.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
+import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import { CredentialExpired, CredentialInvalid } from '../errors';
 import type { Workload } from '../identity/workload';
