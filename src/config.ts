@@ -5,7 +5,7 @@
  * where they are used (signing/keys.ts, routes/admin.ts) so that a route that needs neither
  * works without them.
  */
-import { z } from 'zod';
+import * as z from './zod';
 import type { Env } from './env';
 import { NotConfigured } from './errors';
 import { configureLog } from './log';
@@ -18,13 +18,13 @@ export const DEFAULT_JWKS_COOLDOWN_SECONDS = 30;
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 
 const SettingsSchema = z.object({
-  EDGE_ISSUER: z.preprocess(unsetIfEmpty, z.string().max(2048).default(DEFAULT_EDGE_ISSUER)),
-  REGISTRY_TOKEN_ISSUER: z.preprocess(unsetIfEmpty, z.string().max(2048).optional()),
-  JWKS_COOLDOWN_SECONDS: z.preprocess(
-    unsetIfEmpty,
-    z.string().regex(/^\d{1,5}$/, 'must be a whole number of seconds').transform(Number).default(DEFAULT_JWKS_COOLDOWN_SECONDS),
+  EDGE_ISSUER: z.pipe(z.transform(unsetIfEmpty), z._default(z.string().check(z.maxLength(2048)), DEFAULT_EDGE_ISSUER)),
+  REGISTRY_TOKEN_ISSUER: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
+  JWKS_COOLDOWN_SECONDS: z.pipe(
+    z.transform(unsetIfEmpty),
+    z._default(z.pipe(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), z.transform(Number)), DEFAULT_JWKS_COOLDOWN_SECONDS),
   ),
-  AUDIT_LOG: z.preprocess(unsetIfEmpty, z.enum(['on', 'off']).default('on')),
+  AUDIT_LOG: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'on')),
 });
 
 export interface Config {

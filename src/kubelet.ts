@@ -4,7 +4,7 @@
  * forwards, and the response, built with only the fields the kubelet defines (it decodes
  * strictly: an unknown field fails the whole response).
  */
-import { z } from 'zod';
+import * as z from './zod';
 
 export const API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1',
@@ -15,9 +15,9 @@ export const API_VERSIONS = [
 export const CredentialProviderRequestSchema = z.object({
   apiVersion: z.string(),
   kind: z.string(),
-  image: z.string().max(4096),
-  serviceAccountToken: z.string().max(16 * 1024).optional(),
-  serviceAccountAnnotations: z.record(z.string().max(317), z.string().max(64 * 1024)).optional(),
+  image: z.string().check(z.maxLength(4096)),
+  serviceAccountToken: z.optional(z.string().check(z.maxLength(16 * 1024))),
+  serviceAccountAnnotations: z.optional(z.record(z.string().check(z.maxLength(317)), z.string().check(z.maxLength(64 * 1024)))),
 });
 export type CredentialProviderRequest = z.infer<typeof CredentialProviderRequestSchema>;
 

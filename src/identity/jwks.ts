@@ -13,10 +13,11 @@
  * Any failure to get keys is ERR_JWKS_UNAVAILABLE (503): fail closed, never skip a check.
  */
 import {
-  createLocalJWKSet, createRemoteJWKSet, customFetch, errors as joseErrors, jwksCache,
+  createLocalJWKSet, createRemoteJWKSet, customFetch, jwksCache,
   type ExportedJWKSCache, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey, type RemoteJWKSet,
 } from 'jose';
-import { z } from 'zod';
+import * as joseErrors from 'jose/errors';
+import * as z from '../zod';
 import { JwksUnavailable } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 

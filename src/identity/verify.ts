@@ -8,8 +8,9 @@
  * embedded `jwk` headers are ignored), `iss`, `aud`, `exp`/`nbf`/`iat` with 60 s skew,
  * total lifetime, and the Kubernetes claims (`sub` agrees with `kubernetes.io`).
  */
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { z } from 'zod';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import * as joseErrors from 'jose/errors';
+import * as z from '../zod';
 import {
   AlgorithmNotAllowed, AudienceMismatch, BadSignature, ClaimsInvalid, EdgeError, TokenExpired,
   TokenLifetimeTooLong, TokenMalformed, TokenNotYetValid, UnknownIssuer, UnknownKey,
@@ -33,12 +34,12 @@ export interface TokenExpectations {
   maxTokenLifetime: number;
 }
 
-const ref = z.object({ name: z.string().min(1).max(253), uid: z.string().min(1).max(64) });
+const ref = z.object({ name: z.string().check(z.minLength(1), z.maxLength(253)), uid: z.string().check(z.minLength(1), z.maxLength(64)) });
 const KubernetesClaimSchema = z.object({
-  namespace: z.string().min(1).max(63),
+  namespace: z.string().check(z.minLength(1), z.maxLength(63)),
   serviceaccount: ref,
-  pod: ref.optional(),
-  node: ref.optional(),
+  pod: z.optional(ref),
+  node: z.optional(ref),
 });
 const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
 

@@ -10,8 +10,9 @@
  * never the registry's service, which it carries as `ecp.service` instead. Its `typ` header
  * keeps registry tokens from passing for credentials in turn.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { z } from 'zod';
+import { jwtVerify, type JWTPayload } from 'jose';
+import * as joseErrors from 'jose/errors';
+import * as z from '../zod';
 import { CredentialExpired, CredentialInvalid } from '../errors';
 import type { Workload } from '../identity/workload';
 import { GrantSchema, type Grant } from '../policy/grant';
@@ -38,14 +39,14 @@ const CredentialClaimsSchema = z.object({
     cluster: z.string(),
     namespace: z.string(),
     serviceaccount: nameUid,
-    pod: nameUid.optional(),
+    pod: z.optional(nameUid),
     /** Registry host[:port] the grants apply to. */
     registry: z.string(),
     /** The registry's token-auth `service` name; /token only serves this service. */
     service: z.string(),
     /** Name of the trust rule that granted this credential: /token re-checks it. */
     rule: z.string(),
-    grants: z.array(GrantSchema).min(1),
+    grants: z.array(GrantSchema).check(z.minLength(1)),
   }),
 });
 type CredentialClaims = z.infer<typeof CredentialClaimsSchema>;

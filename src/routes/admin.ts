@@ -12,7 +12,7 @@
  *   POST   /admin/v1/explain                          what a token would get for an image, and why
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import { z } from 'zod';
+import * as z from '../zod';
 import { decide, type Decision } from '../decide';
 import { BadRequest, InvalidRecord, NotConfigured, NotFound, Unauthorized } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
@@ -50,7 +50,7 @@ const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-const nameParam = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
+const nameParam = z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/));
 
 function recordName(raw: string): string {
   const parsed = nameParam.safeParse(raw);
@@ -61,9 +61,9 @@ function recordName(raw: string): string {
 const seconds = () => Math.floor(Date.now() / 1000);
 
 const ExplainSchema = z.strictObject({
-  token: z.string().min(1).max(16 * 1024),
-  image: z.string().min(1).max(4096),
-  annotations: z.record(z.string(), z.string()).optional(),
+  token: z.string().check(z.minLength(1), z.maxLength(16 * 1024)),
+  image: z.string().check(z.minLength(1), z.maxLength(4096)),
+  annotations: z.optional(z.record(z.string(), z.string())),
 });
 
 /** Longest a revocation may be kept, seconds (30 days). */
@@ -74,15 +74,15 @@ const revocationOptions = {
    * enough to outlive every token and credential that exists now (the record's
    * maxTokenLifetime + 12 h) for account revocations, 12 h for credential revocations.
    */
-  ttl: z.number().int().min(MAX_CREDENTIAL_TTL).max(MAX_REVOCATION_TTL).optional(),
-  reason: z.string().max(200).optional(),
+  ttl: z.optional(z.number().check(z.int(), z.gte(MAX_CREDENTIAL_TTL), z.lte(MAX_REVOCATION_TTL))),
+  reason: z.optional(z.string().check(z.maxLength(200))),
 };
 const RevokeSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().min(1).max(64), ...revocationOptions }),
-  z.strictObject({ kind: z.literal('serviceAccount'), namespace: z.string().min(1).max(63), name: z.string().min(1).max(253), ...revocationOptions }),
-  z.strictObject({ kind: z.literal('credential'), jti: z.string().min(1).max(64), ...revocationOptions }),
+  z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions }),
+  z.strictObject({ kind: z.literal('serviceAccount'), namespace: z.string().check(z.minLength(1), z.maxLength(63)), name: z.string().check(z.minLength(1), z.maxLength(253)), ...revocationOptions }),
+  z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions }),
   /** `before`, seconds since the epoch, at most now. Default: the next second, so every credential minted so far is void. */
-  z.strictObject({ kind: z.literal('issuedBefore'), before: z.number().int().optional(), ...revocationOptions }),
+  z.strictObject({ kind: z.literal('issuedBefore'), before: z.optional(z.number().check(z.int())), ...revocationOptions }),
 ]);
 
 function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord, now: number): Revocation {

@@ -14,34 +14,34 @@
  * is not the entry's. Keys are imported once per isolate.
  */
 import { importJWK, importX509, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from '../zod';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
 
-const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
+const b64url = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/));
 
 const RsaRingSchema = z.object({
-  active: z.string().min(1),
+  active: z.string().check(z.minLength(1)),
   keys: z.array(z.object({
-    kid: z.string().min(1),
+    kid: z.string().check(z.minLength(1)),
     privateJwk: z.object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
       // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
-      .refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits'),
-  })).min(1),
+      .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
+  })).check(z.minLength(1)),
 });
 
 const KeyRingSchema = z.object({
-  rsa: RsaRingSchema.optional(),
-  active: z.string().min(1),
+  rsa: z.optional(RsaRingSchema),
+  active: z.string().check(z.minLength(1)),
   keys: z
     .array(
       z.object({
-        kid: z.string().min(1),
+        kid: z.string().check(z.minLength(1)),
         privateJwk: z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }),
-        certificate: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
+        certificate: z.optional(z.string().check(z.includes('-----BEGIN CERTIFICATE-----'))),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 
 export type KeyRingSecret = z.infer<typeof KeyRingSchema>;

@@ -4,7 +4,7 @@
  * Both are caches of what the issuer publishes, never the source of truth: identity/jwks.ts
  * treats a failed or unparsable read as a miss and fetches. Layout in docs/storage-schema.md.
  */
-import { z } from 'zod';
+import * as z from '../zod';
 import type { KeyStore } from '../identity/jwks';
 import { keys, MAX_KV_KEY_BYTES, readJson, remove, writeJson } from './kv';
 

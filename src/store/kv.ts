@@ -12,7 +12,7 @@
  *
  * Issuers and URLs are percent-encoded so that no value can forge another key's prefix.
  */
-import type { z } from 'zod';
+import type * as z from '../zod';
 import { StoreUnavailable } from '../errors';
 import { logEvent } from '../log';
 
@@ -42,7 +42,7 @@ export const keys = {
  * Reads and parses a JSON value. Missing: undefined. A KV failure is StoreUnavailable
  * (the caller fails closed), and so is a value that does not parse with its schema (logged).
  */
-export async function readJson<S extends z.ZodType>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<z.infer<S> | undefined> {
+export async function readJson<S extends z.ZodMiniType>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<z.infer<S> | undefined> {
   let raw: string | null;
   try {
     raw = cacheTtl ? await kv.get(key, { type: 'text', cacheTtl: kvTtl(cacheTtl) }) : await kv.get(key, 'text');

@@ -7,7 +7,7 @@
  * location: KV's edge cache (KV_CACHE_TTL, 60 s) plus this isolate cache (10 s) = 70 s; the
  * isolate that served the change drops its copy at once.
  */
-import { z } from 'zod';
+import * as z from '../zod';
 import { IssuerConflict, NotFound } from '../errors';
 import { compileRecord, type Trust } from '../policy/evaluate';
 import { RevocationListSchema } from '../policy/revocation';

@@ -6,25 +6,25 @@
  *
  * Defaults per vendor: the audience the vendor expects and the algorithm it accepts.
  */
-import { z } from 'zod';
+import * as z from '../zod';
 import { isHttpsOrLoopback } from '../net';
 
 /** A vendor endpoint override: https, or http to loopback (tests, local fakes). Never from a request. */
-const endpoint = z.string().max(2048).refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in tests)');
+const endpoint = z.string().check(z.maxLength(2048), z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in tests)'));
 
 const common = {
   /**
    * Granularity of the workload token's `sub`: "serviceAccount" (`<record>:<namespace>:<name>`,
    * default) or "namespace" (`<record>:<namespace>`: one vendor-side trust entry per namespace).
    */
-  subject: z.enum(['serviceAccount', 'namespace']).default('serviceAccount'),
+  subject: z._default(z.enum(['serviceAccount', 'namespace']), 'serviceAccount'),
   /** Signature algorithm of the workload token. Default: what the vendor is known to accept. */
-  algorithm: z.enum(['ES256', 'RS256']).optional(),
+  algorithm: z.optional(z.enum(['ES256', 'RS256'])),
   /** `aud` of the workload token. Default: the vendor's documented audience. */
-  audience: z.string().min(1).max(1024).optional(),
+  audience: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
 };
 
-const slug = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Cloudsmith slug');
+const slug = z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Cloudsmith slug'));
 
 export const CloudsmithSchema = z.strictObject({
   type: z.literal('cloudsmith'),
@@ -33,7 +33,7 @@ export const CloudsmithSchema = z.strictObject({
   /** The slug of the Cloudsmith service account the OIDC provider setting maps to. */
   serviceAccount: slug,
   /** API base URL. Default https://api.cloudsmith.io. */
-  endpoint: endpoint.optional(),
+  endpoint: z.optional(endpoint),
   ...common,
 });
 
@@ -42,16 +42,16 @@ const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 export const EcrSchema = z.strictObject({
   type: z.literal('ecr'),
   /** The IAM role to assume with the workload token (its trust policy names the edge's OIDC provider). */
-  roleArn: z.string().max(2048).regex(/^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
-  region: z.string().regex(AWS_REGION, 'must be an AWS region like eu-west-1'),
+  roleArn: z.string().check(z.maxLength(2048), z.regex(/^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')),
+  region: z.string().check(z.regex(AWS_REGION, 'must be an AWS region like eu-west-1')),
   /** The registry's account id. Default: the role's account. */
-  registryId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id').optional(),
+  registryId: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
   /** Seconds the assumed-role session lasts, 900 to 43200 (the role's maximum applies). Default 900. */
-  sessionDuration: z.number().int().min(900).max(43200).default(900),
+  sessionDuration: z._default(z.number().check(z.int(), z.gte(900), z.lte(43200)), 900),
   /** STS endpoint override. Default https://sts.<region>.amazonaws.com. */
-  stsEndpoint: endpoint.optional(),
+  stsEndpoint: z.optional(endpoint),
   /** ECR API endpoint override. Default https://api.ecr.<region>.amazonaws.com. */
-  ecrEndpoint: endpoint.optional(),
+  ecrEndpoint: z.optional(endpoint),
   ...common,
 });
 
