@@ -1,5 +1,5 @@
 /** The Hono app: settings, routes and the error mapper, wired. */
-import { Hono } from 'hono';
+import { Hono } from './routes/hono';
 import { loadConfig } from './config';
 import { admin } from './routes/admin';
 import { credentials } from './routes/credentials';

@@ -11,7 +11,8 @@
  *   DELETE /admin/v1/issuers/:name/revocations/:id
  *   POST   /admin/v1/explain                          what a token would get for an image, and why
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
+import { Hono } from './hono';
 import * as z from '../zod';
 import { decide, type Decision } from '../decide';
 import { BadRequest, InvalidRecord, NotConfigured, NotFound, Unauthorized } from '../errors';

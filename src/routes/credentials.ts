@@ -4,7 +4,7 @@
  * the kubelet defines (it decodes strictly). parse → decide → mint → respond; one audit
  * line per request. Denials are 4xx with a stable code.
  */
-import { Hono } from 'hono';
+import { Hono } from './hono';
 import { decide, type Decision } from '../decide';
 import { BadRequest, EdgeError, UnsupportedApiVersion } from '../errors';
 import { cacheSeconds, CredentialProviderRequestSchema, credentialProviderResponse, isSupportedRequest } from '../kubelet';

@@ -17,7 +17,8 @@
  * edge's stable code in `detail.error`; every 401 carries a Basic challenge. Nothing of
  * the password is ever echoed or logged.
  */
-import { Hono, type Context, type ErrorHandler } from 'hono';
+import type { Context, ErrorHandler } from 'hono';
+import { Hono } from './hono';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
 import { workloadSubject } from '../identity/workload';
 import { logEvent, type LogFields } from '../log';

@@ -3,7 +3,7 @@
  * bundle a registry's `auth.token.rootcertbundle` needs, and the OpenID Connect discovery
  * document that makes the edge an identity provider for registry vendors (upstream/).
  */
-import { Hono } from 'hono';
+import { Hono } from './hono';
 import { NotConfigured, NotFound } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 import { loadKeyRing } from '../signing/keys';

@@ -55,6 +55,14 @@ describe('src layout', () => {
     expect(cycles).toEqual([]);
   });
 
+  // `import { z } from 'zod'` (or 'zod/mini') pulls the whole library into the bundle: ~430 KB.
+  it('imports zod only through src/zod.ts (the tree-shakable namespace import)', () => {
+    const offenders = files(SRC)
+      .filter((f) => relative(SRC, f) !== 'zod.ts' && /from 'zod(\/[^']*)?'/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(SRC, f));
+    expect(offenders).toEqual([]);
+  });
+
   it(`keeps every module under ${MAX_LINES} lines`, () => {
     const long = files(SRC).filter((f) => readFileSync(f, 'utf8').split('\n').length > MAX_LINES).map((f) => relative(SRC, f));
     expect(long).toEqual([]);
