@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
 import { generateAdminToken, generateKeyRing } from './scripts/lib/keys.mjs';
 
 export const TEST_ADMIN_TOKEN = generateAdminToken();
+export const TEST_ADMIN_READ_TOKEN = generateAdminToken();
 
 export default defineConfig({
   test: {
@@ -25,6 +26,7 @@ export default defineConfig({
                 EDGE_ISSUER: 'https://edge.test',
                 EDGE_SIGNING_KEYS: JSON.stringify(generateKeyRing()),
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                ADMIN_READ_TOKEN: TEST_ADMIN_READ_TOKEN,
                 AUDIT_LOG: 'off',
               },
             },

@@ -2,13 +2,14 @@
  * The Worker's settings, parsed once per isolate from its bindings (octo-sts's envconfig):
  * an invalid value is a configuration error (503 ERR_NOT_CONFIGURED, logged), never
  * silently replaced by a default. Secrets (EDGE_SIGNING_KEYS, ADMIN_TOKEN) are parsed
- * where they are used (signing/keys.ts, routes/admin.ts) so that a route that needs neither
+ * where they are used (signing/keys.ts, routes/admin-auth.ts) so that a route that needs neither
  * works without them.
  */
 import * as z from './zod';
 import type { Env } from './env';
 import { NotConfigured } from './errors';
 import { configureLog } from './log';
+import { isHttpsOrLoopback } from './net';
 
 /** `iss` of what the edge signs when EDGE_ISSUER is not set. */
 export const DEFAULT_EDGE_ISSUER = 'edge-credential-provider';
@@ -25,7 +26,20 @@ const SettingsSchema = z.object({
     z._default(z.pipe(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), z.transform(Number)), DEFAULT_JWKS_COOLDOWN_SECONDS),
   ),
   AUDIT_LOG: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'on')),
+  ACCESS_TEAM_DOMAIN: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
+  ACCESS_AUD: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(1024)))),
+  ACCESS_WRITERS: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(16 * 1024)))),
 });
+
+/** Cloudflare Access in front of the admin API (routes/admin-auth.ts). */
+export interface AccessSettings {
+  /** `https://<team>.cloudflareaccess.com`: the tokens' `iss`; keys at `/cdn-cgi/access/certs`. */
+  teamDomain: string;
+  /** The Access application's AUD tag: the tokens' `aud`. */
+  aud: string;
+  /** Emails (users) or common names (service tokens) that may change records; everyone else reads. */
+  writers: string[];
+}
 
 export interface Config {
   /** `iss` of credentials, and of registry tokens unless registryTokenIssuer is set. */
@@ -36,6 +50,21 @@ export interface Config {
   jwksCooldownMs: number;
   /** Whether log lines are written (AUDIT_LOG). */
   log: boolean;
+  /** Access settings, when ACCESS_TEAM_DOMAIN and ACCESS_AUD are both set. */
+  access?: AccessSettings;
+  /**
+   * What is wrong with the Access settings (one set without the other, a team domain that is
+   * not https). Only the admin API depends on them, so only it fails (closed) on this.
+   */
+  accessProblem?: string;
+}
+
+function accessSettings(team: string | undefined, aud: string | undefined, writers: string | undefined): Pick<Config, 'access' | 'accessProblem'> {
+  if (team === undefined && aud === undefined) return writers ? { accessProblem: 'ACCESS_WRITERS is set without ACCESS_TEAM_DOMAIN and ACCESS_AUD' } : {};
+  if (team === undefined || aud === undefined) return { accessProblem: 'ACCESS_TEAM_DOMAIN and ACCESS_AUD must be set together' };
+  if (!isHttpsOrLoopback(team)) return { accessProblem: 'ACCESS_TEAM_DOMAIN must be an https URL' };
+  const list = (writers ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+  return { access: { teamDomain: team.replace(/\/+$/, ''), aud, writers: list } };
 }
 
 const parsed = new WeakMap<object, Config | NotConfigured>();
@@ -52,6 +81,7 @@ export function loadConfig(env: Env): Config {
         registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? s.EDGE_ISSUER,
         jwksCooldownMs: s.JWKS_COOLDOWN_SECONDS * 1000,
         log: s.AUDIT_LOG === 'on',
+        ...accessSettings(s.ACCESS_TEAM_DOMAIN, s.ACCESS_AUD, s.ACCESS_WRITERS),
       };
     } else {
       const fields = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -8,8 +8,16 @@ export interface Env {
   REGISTRY_TOKEN_ISSUER?: string;
   /** Secret: JSON key ring, see src/signing/keys.ts and `npm run keys`. */
   EDGE_SIGNING_KEYS?: string;
-  /** Secret: bearer token for /admin/v1/*. */
+  /** Secret: bearer token for /admin/v1/*, read and write. */
   ADMIN_TOKEN?: string;
+  /** Secret: bearer token for /admin/v1/*, read only (CI diffs, dashboards). */
+  ADMIN_READ_TOKEN?: string;
+  /** Cloudflare Access team domain (`https://<team>.cloudflareaccess.com`) in front of the admin API. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's AUD tag. Required with ACCESS_TEAM_DOMAIN. */
+  ACCESS_AUD?: string;
+  /** Comma-separated emails or service-token common names that may change records. Default: none (read only). */
+  ACCESS_WRITERS?: string;
   /** Seconds after a JWKS fetch before an unknown `kid` may trigger another. Default 30. */
   JWKS_COOLDOWN_SECONDS?: string;
   /** "on" or "off": write JSON log lines (off silences all of them, e.g. in benchmarks). Default on. */

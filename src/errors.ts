@@ -85,7 +85,11 @@ export class CredentialExpired extends define('ERR_CREDENTIAL_EXPIRED', 401, 'th
 export class Revoked extends define('ERR_REVOKED', 401, 'the credential or service account has been revoked') {}
 
 // Administration
-export class Unauthorized extends define('ERR_UNAUTHORIZED', 401, 'a valid admin bearer token is required') {}
+export class Unauthorized extends define('ERR_UNAUTHORIZED', 401, 'a valid admin bearer token or Access token is required') {}
+/** The caller is known but may only read. */
+export class Forbidden extends define('ERR_FORBIDDEN', 403, 'this identity may read but not change trust records') {}
+/** If-Match / If-None-Match did not hold: someone changed the record since it was read. */
+export class PreconditionFailed extends define('ERR_PRECONDITION_FAILED', 412, 'the record changed since it was read; read it again and retry') {}
 export class InvalidRecord extends define('ERR_INVALID_RECORD', 400, 'the trust record is invalid') {}
 export class IssuerConflict extends define('ERR_ISSUER_CONFLICT', 409, 'another trust record already holds this issuer') {}
 

@@ -7,6 +7,7 @@
  *   jwks/v1/<url>              { uat, jwks }               TTL       issuer keys (jose jwksCache)
  *   oidc/v2/<issuer>           { jwks_uri, uat }           TTL       discovery result
  *   revoke/v1/<issuer>         { items: Revocation[] }     TTL       revocations, read with the record
+ *   history/v1/<name>          { items: HistoryEntry[] }   no TTL    the last 20 versions of a record
  *
  * Issuer key caches are read and written through store/issuer-keys.ts.
  *
@@ -36,6 +37,7 @@ export const keys = {
   // v2: the value gained `uat` (discovery results now age out); v1 values expire unread.
   discovery: (issuer: string) => `oidc/v2/${enc(issuer)}`,
   revocations: (issuer: string) => `revoke/v1/${enc(issuer)}`,
+  history: (name: string) => `history/v1/${enc(name)}`,
 } as const;
 
 /**

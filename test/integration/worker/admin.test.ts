@@ -179,9 +179,15 @@ describe('failing dependencies', () => {
     expect(JSON.parse(body).error).toBe('ERR_NOT_CONFIGURED');
   });
 
-  it('answers 503, not 401 or 200, when ADMIN_TOKEN is not set', async () => {
-    const res = await call('/admin/v1/issuers', { headers: { authorization: 'Bearer ' } }, { ADMIN_TOKEN: undefined });
+  it('answers 503, not 401 or 200, when no admin credential is set (ADMIN_TOKEN, ADMIN_READ_TOKEN, Access)', async () => {
+    const res = await call('/admin/v1/issuers', { headers: { authorization: 'Bearer ' } }, { ADMIN_TOKEN: undefined, ADMIN_READ_TOKEN: undefined });
     expect(res.status).toBe(503);
+  });
+
+  it('answers 503 for every admin request while Access is half-configured (fail closed)', async () => {
+    const res = await call('/admin/v1/issuers', { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }, { ACCESS_TEAM_DOMAIN: 'https://team.cloudflareaccess.com' });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toBe('ERR_NOT_CONFIGURED');
   });
 
   it('stores a record that fails its schema as an error, never a cast', async () => {

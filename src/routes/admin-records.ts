@@ -1,0 +1,107 @@
+/**
+ * Trust records under the admin API (auth in admin-auth.ts; changes need a writer):
+ *
+ *   GET    /admin/v1/issuers                  record names
+ *   GET    /admin/v1/issuers/:name            one record, with its ETag
+ *   PUT    /admin/v1/issuers/:name            create or replace: validated, compiled; If-Match / If-None-Match: *
+ *   DELETE /admin/v1/issuers/:name            If-Match
+ *   GET    /admin/v1/issuers/:name/history    the last 20 versions (store/history.ts)
+ *
+ * Optimistic concurrency: the ETag is a hash of the record; a write with an If-Match that no
+ * longer holds (someone changed the record since) is 412 ERR_PRECONDITION_FAILED, never a
+ * silent overwrite. Without the headers a write is unconditional, as before. Every change
+ * logs one audit line: who, what record, which fields, from which version to which.
+ */
+import type { Context } from 'hono';
+import * as z from '../zod';
+import { BadRequest, InvalidRecord, NotFound, PreconditionFailed } from '../errors';
+import { forgetIssuerKeys } from '../identity/jwks';
+import { logEvent } from '../log';
+import { changedFields } from '../policy/diff';
+import { describeIssues, TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { appendHistory, readHistory, recordEtag } from '../store/history';
+import { issuerKeyStore } from '../store/issuer-keys';
+import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
+import { requireWrite } from './admin-auth';
+import { readJsonBody } from './body';
+import { Hono } from './hono';
+import type { AppEnv } from './types';
+
+const nameParam = z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/));
+
+export function recordName(raw: string): string {
+  const parsed = nameParam.safeParse(raw);
+  if (!parsed.success) throw new BadRequest({ detail: 'record name must be a DNS label' });
+  return parsed.data;
+}
+
+export const seconds = () => Math.floor(Date.now() / 1000);
+
+async function currentRecord(kv: KVNamespace, name: string): Promise<TrustRecord | undefined> {
+  try {
+    return await getRecordByName(kv, name);
+  } catch (err) {
+    if (err instanceof NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** RFC 9110 §13.1.1-2, as far as a single record needs: `If-Match: "<etag>"` or `*`, `If-None-Match: *`. */
+async function checkPreconditions(c: Context<AppEnv>, current: TrustRecord | undefined): Promise<void> {
+  const ifMatch = c.req.header('if-match');
+  const ifNoneMatch = c.req.header('if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && current) {
+    throw new PreconditionFailed({ detail: 'If-None-Match: * but the record exists', message: 'the record already exists' });
+  }
+  if (ifMatch === undefined) return;
+  if (!current) throw new PreconditionFailed({ detail: 'If-Match on a missing record', message: 'the record does not exist (any more)' });
+  if (ifMatch.trim() === '*') return;
+  const etag = `"${await recordEtag(current)}"`;
+  const given = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (!given.includes(etag)) throw new PreconditionFailed({ detail: 'If-Match does not hold' });
+}
+
+export const records = new Hono<AppEnv>()
+  .get('/admin/v1/issuers', async (c) => c.json({ items: await listRecordNames(c.env.TRUST) }))
+  .get('/admin/v1/issuers/:name', async (c) => {
+    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+    c.header('ETag', `"${await recordEtag(record)}"`);
+    return c.json(record);
+  })
+  .get('/admin/v1/issuers/:name/history', async (c) => {
+    const items = await readHistory(c.env.TRUST, recordName(c.req.param('name')));
+    if (items.length === 0) throw new NotFound({ detail: 'no history' });
+    return c.json({ items });
+  })
+  .put('/admin/v1/issuers/:name', requireWrite, async (c) => {
+    const name = recordName(c.req.param('name'));
+    const body = await readJsonBody(c.req.raw);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
+    const parsed = TrustRecordSchema.safeParse({ name, ...body });
+    if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
+    if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
+    const record = parsed.data;
+    await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
+    const previous = await putRecord(c.env.TRUST, record);
+    await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]); // keys cached for either record may be stale now
+    const etag = await recordEtag(record);
+    const by = c.get('admin').id;
+    const history = await readHistory(c.env.TRUST, name);
+    const entry = await appendHistory(c.env.TRUST, name, { action: previous ? 'replace' : 'create', at: seconds(), by, etag, record });
+    logEvent('admin', {
+      action: entry.action, by, record: name, issuer: record.issuer,
+      fields: previous ? changedFields(previous, record).slice(0, 50) : undefined,
+      from: history[0]?.version, to: entry.version,
+    });
+    c.header('ETag', `"${etag}"`);
+    return c.json(record, previous ? 200 : 201);
+  })
+  .delete('/admin/v1/issuers/:name', requireWrite, async (c) => {
+    const name = recordName(c.req.param('name'));
+    await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
+    await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [await deleteRecord(c.env.TRUST, name)]);
+    const by = c.get('admin').id;
+    const entry = await appendHistory(c.env.TRUST, name, { action: 'delete', at: seconds(), by });
+    logEvent('admin', { action: 'delete', by, record: name, from: entry.version - 1, to: entry.version });
+    return c.body(null, 204);
+  });

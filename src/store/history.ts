@@ -1,0 +1,50 @@
+/**
+ * Each record's change history: the last HISTORY_LENGTH versions, newest first, under
+ * `history/v1/<name>` (by name: it outlives a delete, so a deleted record can be rolled back).
+ * Every admin change appends one entry: version number, the record's ETag, when, by whom, the
+ * record itself (absent for a delete). Read-modify-write, like every KV write here: two
+ * simultaneous changes to one record can lose an entry; If-Match on the change makes the
+ * second one fail instead (routes/admin-records.ts).
+ */
+import * as z from '../zod';
+import { TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { keys, readJson, writeJson } from './kv';
+
+/** Versions kept per record. */
+export const HISTORY_LENGTH = 20;
+
+const HistoryEntrySchema = z.strictObject({
+  version: z.number().check(z.int(), z.gte(1)),
+  action: z.enum(['create', 'replace', 'delete']),
+  /** Seconds since the epoch. */
+  at: z.number().check(z.int()),
+  /** The principal (routes/admin-auth.ts): "token:admin", "access:<email>", ... */
+  by: z.string().check(z.maxLength(512)),
+  /** The record's ETag after the change; absent for a delete. */
+  etag: z.optional(z.string()),
+  record: z.optional(TrustRecordSchema),
+});
+const HistorySchema = z.strictObject({ items: z.array(HistoryEntrySchema).check(z.maxLength(HISTORY_LENGTH)) });
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+export async function readHistory(kv: KVNamespace, name: string): Promise<HistoryEntry[]> {
+  return (await readJson(kv, keys.history(name), HistorySchema))?.items ?? [];
+}
+
+/** Appends a change; returns the new entry (its version is one more than the newest kept). */
+export async function appendHistory(
+  kv: KVNamespace,
+  name: string,
+  change: { action: HistoryEntry['action']; at: number; by: string; etag?: string; record?: TrustRecord },
+): Promise<HistoryEntry> {
+  const items = await readHistory(kv, name);
+  const entry: HistoryEntry = { version: (items[0]?.version ?? 0) + 1, ...change };
+  await writeJson(kv, keys.history(name), { items: [entry, ...items].slice(0, HISTORY_LENGTH) });
+  return entry;
+}
+
+/** A record's ETag: the first 128 bits of SHA-256 over its stored JSON, hex. Same content, same tag. */
+export async function recordEtag(record: TrustRecord): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(record)));
+  return [...new Uint8Array(digest).subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
