@@ -46,6 +46,7 @@ export default defineConfig({
             'test/integration/plugin/**/*.test.ts',
             'test/integration/edge/**/*.test.ts',
             'test/integration/upstream/**/*.test.ts',
+            'test/integration/admin/**/*.test.ts',
             'test/unit/scripts/**/*.test.ts',
             'test/unit/plugin/**/*.test.ts',
             'test/unit/layout.test.ts',
