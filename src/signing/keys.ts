@@ -13,7 +13,7 @@
  * configuration error, not something to paper over, and so is a certificate whose public key
  * is not the entry's. Keys are imported once per isolate.
  */
-import { importJWK, importX509, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import * as z from '../zod';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
@@ -103,14 +103,12 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
     const { d: _private, ...pub } = entry.privateJwk;
     const publicKey = await crypto.subtle.importKey('jwk', pub, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
     const kid = await checkedKid(entry.kid, publicKey);
-    const privateKey = (await importJWK({ ...entry.privateJwk, alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey;
-    if (entry.certificate) {
-      // A certificate for another key would make registries refuse every token: refuse it here.
-      const certKey = await importX509(entry.certificate, SIGNING_ALG, { extractable: true }).catch(() => undefined);
-      const certKid = certKey && (await libtrustKeyId((await crypto.subtle.exportKey('spki', certKey)) as ArrayBuffer));
-      if (certKid !== kid) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${kid} has a certificate for another key` });
-    }
+    const privateKey = await crypto.subtle.importKey('jwk', entry.privateJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
     const certificate = entry.certificate ? pemToBase64Der(entry.certificate) : undefined;
+    // A certificate for another key would make registries refuse every token: refuse it here.
+    if (certificate && !(await certifies(certificate, publicKey))) {
+      throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${kid} has a certificate for another key` });
+    }
     const publicJwk: JWK = { ...pub, kid, alg: SIGNING_ALG, use: 'sig', ...(certificate ? { x5c: [certificate] } : {}) };
     byKid.set(kid, { kid, alg: SIGNING_ALG, privateKey, publicKey, publicJwk, ...(certificate ? { certificate } : {}) });
   }
@@ -126,6 +124,27 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
     ...(rsaKeys[0] ? { rsa: rsaKeys[0] } : {}),
     jwks: { keys: [...keys, ...rsaKeys].map((k) => k.publicJwk) },
   };
+}
+
+/**
+ * Whether a certificate (base64 DER) holds this public key. A certificate carries its subject's
+ * SubjectPublicKeyInfo verbatim, as one DER element of its TBSCertificate, so the key's own SPKI
+ * encoding must appear in it byte for byte: no X.509 parser needed in the Worker (it would add
+ * an ASN.1 decoder to every cold start). `npm run keys -- check` validates certificates fully.
+ */
+async function certifies(certificateDer: string, publicKey: CryptoKey): Promise<boolean> {
+  let der: Uint8Array;
+  try {
+    der = Uint8Array.from(atob(certificateDer), (ch) => ch.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  const spki = new Uint8Array((await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer);
+  outer: for (let i = 0; i + spki.length <= der.length; i++) {
+    for (let j = 0; j < spki.length; j++) if (der[i + j] !== spki[j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** Every kid is the key's libtrust id, RSA keys included: one naming rule for the whole JWKS. */

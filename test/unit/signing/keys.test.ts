@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EdgeError } from '../../../src/errors';
 import { signJws } from '../../../src/signing/jws';
 import { loadKeyRing } from '../../../src/signing/keys';
-import { generateKeyRing } from '../../../scripts/lib/keys.mjs';
+import { generateKeyRing, generateSigningKey } from '../../../scripts/lib/keys.mjs';
 
 async function codeOf(secret: string): Promise<string> {
   try {
@@ -45,6 +45,23 @@ describe('loadKeyRing with RS256 keys', () => {
     ['an RSA active kid missing from its keys', (r: any) => { r.rsa.active = 'ZZZZ'; }],
     ['an RSA key without its private parts', (r: any) => { delete r.rsa.keys[0].privateJwk.d; }],
     ['an RSA modulus under 2048 bits', (r: any) => { r.rsa.keys[0].privateJwk.n = r.rsa.keys[0].privateJwk.n.slice(0, 171); }],
+  ])('refuses %s as a configuration error', async (_t, spoil) => {
+    const secret = generateKeyRing();
+    spoil(secret);
+    expect(await codeOf(JSON.stringify(secret))).toBe('ERR_NOT_CONFIGURED');
+  });
+});
+
+describe('loadKeyRing certificates', () => {
+  it('accepts the certificate made for the key, and publishes it as x5c', async () => {
+    const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
+    expect(ring.active.certificate).toBeTruthy();
+    expect(ring.jwks.keys[0]!.x5c).toEqual([ring.active.certificate]);
+  });
+
+  it.each([
+    ['a certificate for another key', (r: any) => { r.keys[0].certificate = generateSigningKey().certificate; }],
+    ['a certificate that is not base64 DER', (r: any) => { r.keys[0].certificate = '-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----'; }],
   ])('refuses %s as a configuration error', async (_t, spoil) => {
     const secret = generateKeyRing();
     spoil(secret);
