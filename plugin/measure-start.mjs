@@ -4,7 +4,6 @@
 //   node plugin/measure-start.mjs [runs]      (build both first: npm run build:sea)
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { PLUGIN_FILE } from './build.mjs';
 import { SEA_FILE } from './build-sea.mjs';
 

@@ -76,16 +76,19 @@ export async function decide(req: ExchangeRequest, deps: DecideDeps): Promise<De
   const known: Omit<Denied, 'granted' | 'error' | 'code' | 'trace'> = {};
   let trace: RuleTrace[] = [];
   try {
-    const image = (known.image = parseImageRef(req.image));
+    const image = parseImageRef(req.image);
+    known.image = image;
     if (!req.token) throw new TokenMissing();
-    const issuer = (known.issuer = peekIssuer(req.token));
+    const issuer = peekIssuer(req.token);
+    known.issuer = issuer;
     const trust = await loadTrust(deps.kv, issuer, deps.now);
     if (!trust) throw new UnknownIssuer();
     const { record } = trust.compiled;
     if (record.disabled) throw new IssuerDisabled({ detail: `record ${record.name}` });
 
     const keys = await issuerKeys(record, { store: issuerKeyStore(deps.kv), fetch: deps.fetch, waitUntil: deps.waitUntil, cooldownMs: deps.jwksCooldownMs });
-    const workload = (known.workload = await verifyServiceAccountToken(req.token, record, keys.getKey, deps.now));
+    const workload = await verifyServiceAccountToken(req.token, record, keys.getKey, deps.now);
+    known.workload = workload;
 
     const revocation = findRevocation(trust.revocations, { workload }, deps.now);
     if (revocation) {

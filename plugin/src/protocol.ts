@@ -57,6 +57,7 @@ const isApiVersion = (v: unknown): v is ApiVersion => (API_VERSIONS as readonly 
 export function quote(value: unknown, max = 60): string {
   if (value === undefined) return '(missing)';
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this replaces.
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return JSON.stringify(clean.length > max ? `${clean.slice(0, max)}...` : clean);
 }

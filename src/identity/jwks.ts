@@ -185,7 +185,10 @@ const inlineSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
 
 function inlineKeys(jwks: JSONWebKeySet): JWTVerifyGetKey {
   let set = inlineSets.get(jwks);
-  if (!set) inlineSets.set(jwks, (set = createLocalJWKSet(jwks)));
+  if (!set) {
+    set = createLocalJWKSet(jwks);
+    inlineSets.set(jwks, set);
+  }
   return set;
 }
 

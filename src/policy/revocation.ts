@@ -49,15 +49,15 @@ export interface RevocationSubject {
 /** The first live entry that voids the subject, or undefined. `now` in seconds. */
 export function findRevocation(list: readonly Revocation[], subject: RevocationSubject, now: number): Revocation | undefined {
   const { workload: w, credential } = subject;
-  return list.find((r) => {
-    if (r.expiresAt <= now) return false;
+  const voids = (r: Revocation): boolean => {
     switch (r.kind) {
       case 'serviceAccountUid': return r.uid === w.serviceAccount.uid;
       case 'serviceAccount': return r.namespace === w.namespace && r.name === w.serviceAccount.name;
       case 'credential': return credential !== undefined && r.jti === credential.jti;
       case 'issuedBefore': return credential !== undefined && credential.issuedAt < r.before;
     }
-  });
+  };
+  return list.find((r) => r.expiresAt > now && voids(r));
 }
 
 /** For explain and the audit log: which entry, without anything secret (there is nothing secret in one). */

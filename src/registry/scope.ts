@@ -119,11 +119,11 @@ export function intersect(requested: readonly ResourceScope[], grants: readonly 
   for (const scope of requested) {
     if (scope.type !== 'repository') continue;
     const allowed = new Set<string>();
-    for (const g of compiled) if (g.matches(scope.name)) g.actions.forEach((a) => allowed.add(a));
+    for (const g of compiled) if (g.matches(scope.name)) for (const a of g.actions) allowed.add(a);
     const granted = ACTIONS.filter((a) => scope.actions.includes(a) && allowed.has(a));
     if (granted.length === 0) continue;
     const set = byName.get(scope.name) ?? new Set<Action>();
-    granted.forEach((a) => set.add(a));
+    for (const a of granted) set.add(a);
     byName.set(scope.name, set);
   }
   return [...byName].map(([name, set]) => ({ type: 'repository', name, actions: ACTIONS.filter((a) => set.has(a)) }));

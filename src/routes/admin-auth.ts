@@ -42,7 +42,10 @@ async function tokenMatches(given: string, expected: string | undefined): Promis
 const teamKeys = new Map<string, JWTVerifyGetKey>();
 function accessKeys(teamDomain: string): JWTVerifyGetKey {
   let keys = teamKeys.get(teamDomain);
-  if (!keys) teamKeys.set(teamDomain, (keys = createRemoteJWKSet(new URL(`${teamDomain}/cdn-cgi/access/certs`), { timeoutDuration: 3000 })));
+  if (!keys) {
+    keys = createRemoteJWKSet(new URL(`${teamDomain}/cdn-cgi/access/certs`), { timeoutDuration: 3000 });
+    teamKeys.set(teamDomain, keys);
+  }
   return keys;
 }
 

@@ -20,7 +20,7 @@ afterEach(async () => {
 
 describe(`the plugin on Node.js 20 (${node20.path})`, () => {
   it('reports Node 20 from inside the plugin process', async () => {
-    edge = await fakeEdge((req, res) => json(res, 200, grant(V1)));
+    edge = await fakeEdge((_req, res) => json(res, 200, grant(V1)));
     const run = await runPlugin({ node: node20.path, input: '', args: ['--version'] });
     expect(run.code).toBe(0);
     expect(node20.version).toMatch(/^v20\./);

@@ -143,13 +143,13 @@ describe('anyOf', () => {
 });
 
 // The regular-expression compilation these matchers replaced: the reference they must agree with.
-const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 function regexNameGlob(pattern: string): Matcher {
-  const re = new RegExp(`^${pattern.split(/\*+/).map(escape).join('.*')}$`);
+  const re = new RegExp(`^${pattern.split(/\*+/).map(escapeRe).join('.*')}$`);
   return (value) => re.test(value);
 }
 function regexRepositoryGlob(pattern: string): Matcher {
-  const source = pattern.split('**').map((part) => part.split('*').map(escape).join('[^/]*')).join('.*');
+  const source = pattern.split('**').map((part) => part.split('*').map(escapeRe).join('[^/]*')).join('.*');
   const re = new RegExp(`^${source}$`);
   return (value) => re.test(value);
 }

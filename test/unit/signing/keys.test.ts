@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { EdgeError } from '../../../src/errors';
+import type { EdgeError } from '../../../src/errors';
 import { signJws } from '../../../src/signing/jws';
 import { loadKeyRing } from '../../../src/signing/keys';
 import { generateKeyRing, generateSigningKey } from '../../../scripts/lib/keys.mjs';
