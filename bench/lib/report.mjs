@@ -171,7 +171,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     out.push('');
     out.push('Edge workerd CPU per request (HTTP, miniflare\'s entry Worker, the isolate) against the WebCrypto floor, and the edge minus the harness `/noop` at c=64. '
       + 'The difference is given only as a range, and only when every run of the edge reads above every run of `/noop`: '
-      + 'both are 400-500 µs and move ±15% between runs, so a difference of their medians can come out at either sign. The in-isolate figures above are the ones to compare.');
+      + 'both are several times the edge\'s own code and move ±15% or more between runs, so a difference of their medians can come out at either sign (one report printed a ratio of -3.14x). The in-isolate figures above are the ones to compare.');
     out.push('');
     const rows = [];
     for (const alg of ['RS256', 'ES256']) {
@@ -236,8 +236,8 @@ export function render({ results, errors, opts, command, tree, seconds }) {
       + '`wrangler deploy --dry-run --minify` (offline), measured in the same run, interleaved. '
       + `**Bundle**: the main module wrangler would upload (without the source-map comment it adds to the file on disk); KiB = 1,024 bytes. bench/lib/bundle.mjs bundles with wrangler's esbuild options and must give the same bytes (the size test uses it). `
       + '**wrangler check startup**: wrangler\'s own tool (works offline): it starts the bundle in a local workerd, profiles a request that `import()`s the module with V8\'s sampling profiler (~1 ms interval) '
-      + 'and prints "Active" = sampled time minus idle. Each sample is credited with the interval before it, so the gap between the profiler\'s start and the first sample inside the module (10-30 ms) counts as active: '
-      + 'a module that evaluates in under a sample (the minimal Worker) reads anywhere from 0 to 30 ms. Reported, not used for the target. '
+      + 'and prints "Active" = sampled time minus idle. Each sample is credited with the interval before it, so the gap between the profiler\'s start and the first sample inside the module (10-40 ms here) counts as active: '
+      + 'a module that evaluates within a sample or two (the minimal Worker) reads anywhere from 0 to ~40 ms. Reported, not used for the target. '
       + '**Start-up CPU**: a fresh isolate (Miniflare, the copy wrangler uses, so the same workerd) whose main module is a wrapper that imports the bundle on its first request, as `wrangler check startup` does; '
       + 'the workerd process\'s CPU time (/proc, all threads: compile, evaluation, GC) over that request, minus the same request right after, when the module is loaded. '
       + '**First request**: the first `POST /v1/credentials` on another fresh isolate: start-up, key ring import, trust record and revocations read from KV (not yet in the isolate), the issuer\'s JWKS from KV '

@@ -50,9 +50,9 @@ export const OUTLIER_FRACTION = 0.1;
  * Iterations per run, fixed. A count sized from a timed probe collapses when the machine
  * is busy at that moment (46 iterations instead of 1,534 in one report) and the whole
  * row then rests on a few ms of loop. These give runs of ~150-250 ms for the main rows and
- * ~30-100 ms for the steps at the speeds of bench/README.md's figures (2-3 times that on a
- * busy machine). Shorter runs (half these) made the app rows noisier, not steadier: a run
- * must span several of the isolate's garbage collections, whose timing varies from run to run.
+ * ~30-100 ms for the steps on a quiet machine (FINDINGS.md's figures; 2-3 times that on a
+ * busy machine). Half these over more rounds was no steadier in a trial: a run should span
+ * several of the isolate's garbage collections, whose timing varies from run to run.
  * The empty request's CPU is subtracted, so short runs are not biased by it. --quick runs a quarter.
  */
 const ITERATIONS = {
