@@ -16,6 +16,7 @@
  */
 import { Hono } from 'hono';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { minimalExchange, minimalToken, signCredential, type MinimalKeys } from './minimal';
 import { app } from '../src/app';
 import type { Env } from '../src/env';
 import { decide } from '../src/decide';
@@ -52,7 +53,8 @@ interface State {
   bodies: { RS256: string; ES256: string };
   credential: string;
   credentialClaims: JWTPayload;
-  credentialTyp: string;
+  /** The same keys and claims, for the minimal Worker's handlers (bench/minimal.ts). */
+  minimal: MinimalKeys;
   form: string;
   /** GET /token: 64 scopes of 255-character names, with a credential granting HOSTILE_PATTERN. */
   hostile: { url: string; authorization: string };
@@ -90,24 +92,6 @@ function memoryKv(): KVNamespace {
 
 const ctx = { waitUntil: (_p: Promise<unknown>) => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
 
-/**
- * Signs a credential with jose: the claims of one the edge minted (same names, same sizes,
- * whatever the edge puts in them today), with fresh times and jti.
- */
-async function jose_sign(s: State, now: number): Promise<string> {
-  const { ecp, iss, sub, aud } = s.credentialClaims;
-  return new SignJWT({ ecp })
-    .setProtectedHeader({ alg: 'ES256', kid: s.ring.active.kid, typ: s.credentialTyp })
-    .setIssuer(iss as string)
-    .setSubject(sub as string)
-    .setAudience(aud as string)
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + 3600)
-    .setJti(crypto.randomUUID())
-    .sign(s.ring.active.privateKey);
-}
-
 async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number) {
   return jwtVerify(s.setup.tokens[alg], alg === 'RS256' ? s.rsaKey : s.ecKey, {
     algorithms: [alg],
@@ -142,6 +126,22 @@ function credentialsRequest(s: State, alg: 'RS256' | 'ES256') {
   return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
 }
 
+/** GET /token as a registry client sends it: Basic auth, one scope. */
+function tokenGetRequest(s: State) {
+  return new Request('http://edge.bench/token?service=registry.bench%3A5000&scope=repository%3Ateam-a%2Fapp%3Apull', {
+    headers: { authorization: `Basic ${btoa(`team-a/builder:${s.credential}`)}` },
+  });
+}
+
+/** POST /token as containerd sends it: a password-grant form. */
+function tokenPostRequest(s: State) {
+  return new Request('http://edge.bench/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(s.form.length) },
+    body: s.form,
+  });
+}
+
 async function appCall(s: State, req: Request, expect = 200): Promise<void> {
   const res = await app.fetch(req, s.env, ctx);
   const text = await res.text();
@@ -166,12 +166,12 @@ const OPS: Record<string, Op> = {
   'floor/jose/RS256': async (s) => {
     const now = nowS();
     await jose_verify(s, 'RS256', now);
-    await jose_sign(s, now);
+    await signCredential(s.minimal, now);
   },
   'floor/jose/ES256': async (s) => {
     const now = nowS();
     await jose_verify(s, 'ES256', now);
-    await jose_sign(s, now);
+    await signCredential(s.minimal, now);
   },
   // The token endpoint's floor: verify one edge credential (ES256), sign one registry token.
   'floor/webcrypto/token': async (s) => {
@@ -224,7 +224,7 @@ const OPS: Record<string, Op> = {
     registry: 'registry.bench:5000', service: 'registry.bench:5000', rule: 'team-a-pull',
     grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600, now: nowS(),
   }),
-  'step/jose-sign': (s) => jose_sign(s, nowS()),
+  'step/jose-sign': (s) => signCredential(s.minimal, nowS()),
   'step/response-json': (s) => Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } } }).text(),
   'step/hono-noop': async () => {
     const res = await noopApp.fetch(new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' }));
@@ -232,33 +232,19 @@ const OPS: Record<string, Op> = {
   },
 
   // The whole Hono app in the isolate, no HTTP: Request in, Response text out. And the
-  // minimal exchange the same way, for what any Worker pays for Request and Response.
-  'app/minimal/RS256': async (s) => (await minimalExchange(s, credentialsRequest(s, 'RS256'))).text(),
-  'app/minimal/ES256': async (s) => (await minimalExchange(s, credentialsRequest(s, 'ES256'))).text(),
+  // minimal Worker's handlers (bench/minimal.ts) on the same Requests: what any Worker pays
+  // for Request, body, crypto and Response. The CPU targets are ratios of the two.
+  'app/minimal/RS256': async (s) => (await minimalExchange(s.minimal, credentialsRequest(s, 'RS256'))).text(),
+  'app/minimal/ES256': async (s) => (await minimalExchange(s.minimal, credentialsRequest(s, 'ES256'))).text(),
+  'app/minimal/token/GET': async (s) => (await minimalToken(s.minimal, tokenGetRequest(s))).text(),
+  'app/minimal/token/POST': async (s) => (await minimalToken(s.minimal, tokenPostRequest(s))).text(),
   'app/credentials/RS256': (s) => appCall(s, credentialsRequest(s, 'RS256')),
   'app/credentials/ES256': (s) => appCall(s, credentialsRequest(s, 'ES256')),
-  'app/token/GET': (s) => appCall(s, new Request(`http://edge.bench/token?service=registry.bench%3A5000&scope=repository%3Ateam-a%2Fapp%3Apull`, {
-    headers: { authorization: `Basic ${btoa(`team-a/builder:${s.credential}`)}` },
-  })),
+  'app/token/GET': (s) => appCall(s, tokenGetRequest(s)),
   // Side by side with app/token/GET: the ratio says what a hostile request costs over a plain one.
   'app/token/GET/64-hostile-scopes': (s) => appCall(s, new Request(s.hostile.url, { headers: { authorization: s.hostile.authorization } })),
-  'app/token/POST': (s) => appCall(s, new Request('http://edge.bench/token', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(s.form.length) },
-    body: s.form,
-  })),
+  'app/token/POST': (s) => appCall(s, tokenPostRequest(s)),
 };
-
-/** The least an HTTP exchange can do: parse, verify (jose), sign (jose), answer. */
-async function minimalExchange(s: State, req: Request): Promise<Response> {
-  const body = (await req.json()) as { serviceAccountToken: string };
-  const token = body.serviceAccountToken;
-  const alg = token.startsWith('eyJhbGciOiJFUzI1') ? 'ES256' : 'RS256';
-  const now = nowS();
-  await jwtVerify(token, alg === 'RS256' ? s.rsaKey : s.ecKey, { algorithms: [alg], issuer: s.record.issuer, audience: s.record.audiences, currentDate: new Date(now * 1000), clockTolerance: 60 });
-  const password = await jose_sign(s, now);
-  return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password } } });
-}
 
 const noopApp = new Hono().post('/v1/credentials', (c) => c.json({ ok: true }));
 
@@ -300,7 +286,12 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   const s: State = {
     setup: setupBody, record, compiled: compileRecord(record), getKey: createLocalJWKSet(setupBody.jwks),
     rsaKey, ecKey, ring, env: benchEnv, body: body('RS256'), bodies: { RS256: body('RS256'), ES256: body('ES256') },
-    credential, signInput, credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ ?? 'JWT',
+    credential, signInput, credentialClaims: decodeJwt(credential),
+    minimal: {
+      rsaKey, ecKey, issuer: record.issuer, audiences: record.audiences, edgeIssuer: setupBody.edgeIssuer,
+      signing: { kid: ring.active.kid, privateKey: ring.active.privateKey, publicKey: ring.active.publicKey },
+      credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ ?? 'JWT',
+    },
     form: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
     hostile: { url: `http://edge.bench/token?${hostileQuery}`, authorization: `Basic ${btoa(`team-a/builder:${hostileCredential.password}`)}` },
     raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
@@ -349,7 +340,7 @@ export default {
       const text = await req.text();
       return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } }, n: text.length });
     }
-    if (url.pathname === '/exchange' && req.method === 'POST') return minimalExchange(s, req);
+    if (url.pathname === '/exchange' && req.method === 'POST') return minimalExchange(s.minimal, req);
     return Response.json({ error: 'not found' }, { status: 404 });
   },
 };

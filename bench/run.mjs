@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench`: what an exchange costs, against the crypto floor, on this machine.
 //
-//   node bench/run.mjs [--only floor,warm,token,plugin,cold,soak] [--skip soak] [--runs 3] [--quick]
+//   node bench/run.mjs [--only floor,warm,token,plugin,cold,startup,soak] [--skip soak] [--runs 3] [--quick]
 //
-// Sections: floor (1), warm (2), token (3), plugin (4), cold (5), soak (60 s, memory).
+// Sections: floor (1), warm (2), token (3), plugin (4), cold (5, cold start of trust),
+// startup (6, cold start of the Worker: bundle size, start-up CPU, first request), soak (60 s, memory).
 // Prints the report (Markdown) on stdout, progress on stderr, and writes bench/out/latest.md
 // and bench/out/latest.json. Exit code 1 if a section could not run; a missed target is
 // reported, not an error (no timing assertion belongs in a test suite). Runs on a snapshot
@@ -19,10 +20,11 @@ import { coldSection } from './sections/cold.mjs';
 import { floorSection } from './sections/floor.mjs';
 import { pluginSection } from './sections/plugin.mjs';
 import { soakSection } from './sections/soak.mjs';
+import { startupSection } from './sections/startup.mjs';
 import { tokenSection } from './sections/token.mjs';
 import { warmSection } from './sections/warm.mjs';
 
-const SECTIONS = { floor: floorSection, warm: warmSection, token: tokenSection, plugin: pluginSection, cold: coldSection, soak: soakSection };
+const SECTIONS = { floor: floorSection, warm: warmSection, token: tokenSection, plugin: pluginSection, cold: coldSection, startup: startupSection, soak: soakSection };
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Set in the snapshot's run: the tree the snapshot was taken from (its bench/out gets the report). */
 const ORIGIN = process.env.ECP_BENCH_ORIGIN;

@@ -45,6 +45,9 @@ export async function loadScenario(ctx, s) {
       p50: m((r) => r.p50),
       p99: m((r) => r.p99),
       cpuUs: { user: m((r) => r.cpuPerReqUs.user), proxy: m((r) => r.cpuPerReqUs.proxy), node: m((r) => r.cpuPerReqUs.node) },
+      // Each run's edge workerd CPU per request: a difference of two rows is only reported
+      // when their runs do not overlap (report.mjs, httpNet).
+      cpuUsRuns: all.map((r) => r.cpuPerReqUs.user),
     };
     ctx.log(`  ${s.name} c=${c}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, workerd ${row.cpuUs.user.toFixed(0)} µs/req, proxy ${row.cpuUs.proxy.toFixed(0)}, node ${row.cpuUs.node.toFixed(0)}${row.failed ? `, FAILED ${row.failed}` : ''}`);
     out.push(row);

@@ -1,0 +1,16 @@
+// Budgets the bench reports against and a test enforces: one place, so the two never disagree.
+
+/**
+ * The edge's minified bundle (what `wrangler deploy --minify` uploads as its main module),
+ * bytes: 150 KiB. Every byte of it is parsed and compiled on each cold start of an isolate,
+ * and Workers start isolates often (a new location, a new deploy, an evicted isolate), so
+ * size is start-up time. A minimal Worker doing the same exchange with jose alone is ~24 KiB.
+ * Enforced by test/integration/bundle/size.test.ts; reported by `npm run bench` (startup).
+ */
+export const BUNDLE_BUDGET_BYTES = 150 * 1024;
+
+/**
+ * Start-up CPU of the edge's module on a fresh isolate, ms: 10. Reported by `npm run bench`
+ * (startup), never asserted: CPU time depends on the machine.
+ */
+export const STARTUP_BUDGET_MS = 10;

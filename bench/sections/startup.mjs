@@ -1,0 +1,230 @@
+// (6) Cold start of the Worker, the edge beside the minimal Worker (bench/minimal-worker.ts)
+// in the same run:
+//   bundle         `wrangler deploy --dry-run --minify --outdir`: the main module wrangler
+//                  would upload, bytes and gzip; checked byte for byte against
+//                  bench/lib/bundle.mjs (what the size test builds), with bytes per package
+//   check startup  `wrangler check startup` on that bundle: wrangler's V8 profile of the
+//                  module's import in a fresh local workerd ("Active" ms)
+//   start-up CPU   workerd CPU time of the request that imports the bundle on a fresh isolate,
+//                  minus the same request right after (lib/isolate.mjs)
+//   first request  workerd CPU time of the first POST /v1/credentials on a fresh isolate:
+//                  start-up, key ring import, trust record read from KV (not in the isolate
+//                  yet), the issuer's JWKS from KV (no fetch: checked), verify, sign.
+//                  Beside it, the same request once warm, in the same isolate.
+// Runs are interleaved (minimal, edge, minimal, edge, ...), so that both see the same machine.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
+import { BUNDLE_BUDGET_BYTES, STARTUP_BUDGET_MS } from '../budget.mjs';
+import { bundleWorker } from '../lib/bundle.mjs';
+import { AUDIENCE, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
+import { LOAD_PATH, startIsolate } from '../lib/isolate.mjs';
+import { median, minMax } from '../lib/stats.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const run = promisify(execFile);
+
+/** The two Workers: config for wrangler, entry for esbuild. Same compatibility date (both tomls say why). */
+const WORKERS = {
+  minimal: { config: 'bench/minimal.wrangler.toml', entry: 'bench/minimal-worker.ts' },
+  edge: { config: 'wrangler.toml', entry: 'src/index.ts' },
+};
+const COMPATIBILITY_DATE = '2026-08-01';
+/** Requests before the warm figure is taken, and requests it is the mean of. */
+const WARM_UP = 30;
+const WARM_REQUESTS = 200;
+const JSON_POST = { method: 'POST', headers: { 'content-type': 'application/json' } };
+
+async function wrangler(args) {
+  const { stdout, stderr } = await run(process.execPath, [WRANGLER, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return `${stdout}\n${stderr}`;
+}
+
+/**
+ * `wrangler deploy --dry-run --minify`, twice: to a directory (the main module, for its size and
+ * for the isolates) and to an upload bundle (multipart, what `check startup --worker` reads).
+ */
+async function build(dir, name, w) {
+  const outdir = join(dir, name);
+  mkdirSync(outdir);
+  const said = await wrangler(['deploy', '--dry-run', '--minify', '--config', w.config, '--outdir', outdir]);
+  const main = readdirSync(outdir).find((f) => f.endsWith('.js'));
+  if (!main) throw new Error(`wrangler deploy --dry-run wrote no .js for ${name}:\n${said}`);
+  // wrangler appends a source-map comment to the file it writes; the upload has none (no source maps by default).
+  const code = readFileSync(join(outdir, main), 'utf8');
+  const uploaded = code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n');
+  const upload = join(dir, `${name}.upload`);
+  await wrangler(['deploy', '--dry-run', '--minify', '--config', w.config, '--outfile', upload]);
+  const total = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(said);
+  const ours = await bundleWorker(w.entry, { cwd: ROOT });
+  return {
+    code,
+    upload,
+    bytes: Buffer.byteLength(uploaded),
+    wranglerKiB: total ? Number(total[1]) : NaN,
+    wranglerGzipKiB: total ? Number(total[2]) : NaN,
+    gzipBytes: ours.gzipBytes,
+    esbuildBytes: ours.bytes,
+    sameAsEsbuild: ours.text === uploaded,
+    byGroup: ours.byGroup,
+  };
+}
+
+/** One `wrangler check startup` of a built upload bundle: its summary figures, ms. */
+async function checkStartup(dir, name, upload, i) {
+  const said = await wrangler(['check', 'startup', '--worker', upload, '--outfile', join(dir, `${name}-${i}.cpuprofile`)]);
+  const num = (re) => Number(re.exec(said)?.[1] ?? NaN);
+  const active = num(/Active: ([\d.]+) ms/);
+  if (!Number.isFinite(active)) throw new Error(`wrangler check startup printed no Active figure for ${name}:\n${said}`);
+  return { activeMs: active, gcMs: num(/including ([\d.]+) ms garbage collection/), windowMs: num(/Profile window: ([\d.]+) ms/), samples: num(/Samples: (\d+)/) };
+}
+
+/**
+ * KV as a warm location has it: the trust record (keys from a jwks_uri) and the issuer's
+ * JWKS, which the edge itself wrote after fetching it once. Returns a credential it minted.
+ */
+async function prime({ edgeCode, persistDir, bindings, adminToken, iss, oidc, body }) {
+  const isolate = await startIsolate({ code: edgeCode, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir });
+  try {
+    await putTrustRecord({ url: isolate.url, adminToken }, 'startup', trustRecord(iss, { type: 'jwks_uri', uri: oidc.jwksUri }));
+    const res = await isolate.request('/v1/credentials', { ...JSON_POST, body });
+    if (res.status !== 200) throw new Error(`the edge refused the priming exchange: ${res.status} ${res.text.slice(0, 200)}`);
+    // The JWKS is written to KV after the response (waitUntil): wait for it.
+    const kv = await isolate.mf.getKVNamespace('TRUST');
+    for (let i = 0; ; i++) {
+      if ((await kv.list({ prefix: 'jwks/' })).keys.length) break;
+      if (i === 50) throw new Error('the edge did not store the JWKS in KV after its first fetch');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return Object.values(JSON.parse(res.text).auth)[0].password;
+  } finally {
+    await isolate.stop();
+  }
+}
+
+/** Start-up CPU by /proc: the importing request on a fresh isolate minus the same request once imported. */
+async function startupCpu(code, o) {
+  const isolate = await startIsolate({ code, compatibilityDate: COMPATIBILITY_DATE, ...o });
+  try {
+    const cold = await isolate.request(LOAD_PATH);
+    const again = await isolate.request(LOAD_PATH);
+    if (cold.status !== 200 || again.status !== 200) throw new Error(`the wrapper could not import the bundle: ${cold.status} ${cold.text.slice(0, 300)}`);
+    return { coldMs: cold.cpuMs, loadedMs: again.cpuMs, startupMs: cold.cpuMs - again.cpuMs };
+  } finally {
+    await isolate.stop();
+  }
+}
+
+/** The first exchange on a fresh isolate, then the warm one (mean of WARM_REQUESTS after WARM_UP). */
+async function firstAndWarm(code, o, bodies, oidc) {
+  const isolate = await startIsolate({ code, compatibilityDate: COMPATIBILITY_DATE, ...o });
+  try {
+    const fetchesBefore = oidc.counts.jwks;
+    const first = await isolate.request('/v1/credentials', { ...JSON_POST, body: bodies[0] });
+    if (first.status !== 200) throw new Error(`first request answered ${first.status}: ${first.text.slice(0, 300)}`);
+    const jwksFetches = oidc.counts.jwks - fetchesBefore;
+    for (let i = 0; i < WARM_UP; i++) await isolate.request('/v1/credentials', { ...JSON_POST, body: bodies[i % bodies.length] });
+    let cpuMs = 0;
+    for (let i = 0; i < WARM_REQUESTS; i++) {
+      const r = await isolate.request('/v1/credentials', { ...JSON_POST, body: bodies[i % bodies.length] });
+      if (r.status !== 200) throw new Error(`warm request answered ${r.status}: ${r.text.slice(0, 300)}`);
+      cpuMs += r.cpuMs;
+    }
+    return { firstMs: first.cpuMs, warmMs: cpuMs / WARM_REQUESTS, jwksFetches };
+  } finally {
+    await isolate.stop();
+  }
+}
+
+/** Median and range of a list of figures. */
+function spread(xs) {
+  const [min, max] = minMax(xs);
+  return { median: median(xs), min, max, runs: xs };
+}
+
+export async function startupSection(ctx) {
+  const dir = mkdtempSync(join(tmpdir(), 'ecp-bench-startup-'));
+  const iss = await makeIssuer();
+  const oidc = await startOidcServer(iss, { delayMs: 0 });
+  try {
+    // (a) Bundles.
+    const bundles = {};
+    for (const [name, w] of Object.entries(WORKERS)) {
+      bundles[name] = await build(dir, name, w);
+      const b = bundles[name];
+      ctx.log(`  ${name} bundle: ${(b.bytes / 1024).toFixed(1)} KiB minified, ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (wrangler: ${b.wranglerKiB} KiB); esbuild with wrangler's options ${b.sameAsEsbuild ? 'gives the same bytes' : `DIFFERS (${b.esbuildBytes} B)`}`);
+    }
+
+    // The edge's KV, seeded once; every fresh edge isolate below reads it.
+    const keyRing = generateKeyRing();
+    const adminToken = generateAdminToken();
+    const persistDir = join(dir, 'kv');
+    const edgeBindings = { EDGE_ISSUER: 'http://127.0.0.1:8787', EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken, AUDIT_LOG: 'off' };
+    const bodies = (await saTokens(iss, 16, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
+    const credential = await prime({ edgeCode: bundles.edge.code, persistDir, bindings: edgeBindings, adminToken, iss, oidc, body: bodies[0] });
+    const active = keyRing.keys.find((k) => k.kid === keyRing.active);
+    const options = {
+      edge: { bindings: edgeBindings, kv: ['TRUST'], persistDir },
+      minimal: {
+        bindings: {
+          MINIMAL_SETUP: JSON.stringify({
+            issuer: iss.issuer, audiences: [AUDIENCE], jwks: iss.jwks, signingJwk: active.privateJwk, kid: active.kid,
+            edgeIssuer: edgeBindings.EDGE_ISSUER, credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ,
+          }),
+        },
+      },
+    };
+
+    // (b) and (c), interleaved.
+    const runs = Math.max(3, ctx.runs + 2);
+    const raw = { minimal: [], edge: [] };
+    for (let r = 0; r < runs; r++) {
+      for (const name of Object.keys(WORKERS)) {
+        const check = await checkStartup(dir, name, bundles[name].upload, r);
+        const cpu = await startupCpu(bundles[name].code, options[name]);
+        const req = await firstAndWarm(bundles[name].code, options[name], bodies, oidc);
+        raw[name].push({ check, cpu, req });
+        ctx.log(`  ${name} run ${r + 1}: check startup active ${check.activeMs.toFixed(1)} ms; start-up CPU ${cpu.startupMs.toFixed(1)} ms; first request ${req.firstMs.toFixed(1)} ms (JWKS fetched ${req.jwksFetches}x), warm ${req.warmMs.toFixed(2)} ms`);
+      }
+    }
+    const summary = {};
+    for (const [name, list] of Object.entries(raw)) {
+      summary[name] = {
+        checkActiveMs: spread(list.map((x) => x.check.activeMs)),
+        checkSamples: median(list.map((x) => x.check.samples)),
+        startupMs: spread(list.map((x) => x.cpu.startupMs)),
+        firstMs: spread(list.map((x) => x.req.firstMs)),
+        warmMs: spread(list.map((x) => x.req.warmMs)),
+        jwksFetchesOnFirst: list.map((x) => x.req.jwksFetches),
+      };
+    }
+    // Ratios run by run: each edge run against the minimal run just before it.
+    const paired = (f) => spread(raw.edge.map((e, i) => f(e) / f(raw.minimal[i])));
+    const ratios = {
+      checkActive: paired((x) => x.check.activeMs),
+      startup: paired((x) => x.cpu.startupMs),
+      first: paired((x) => x.req.firstMs),
+    };
+    return {
+      runs,
+      warmRequests: WARM_REQUESTS,
+      budget: { bundleBytes: BUNDLE_BUDGET_BYTES, startupMs: STARTUP_BUDGET_MS },
+      bundles: Object.fromEntries(Object.entries(bundles).map(([name, b]) => [name, { ...b, code: undefined, upload: undefined }])),
+      workers: summary,
+      ratios,
+    };
+  } finally {
+    await oidc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
