@@ -47,6 +47,7 @@ export default defineConfig({
             'test/integration/edge/**/*.test.ts',
             'test/integration/upstream/**/*.test.ts',
             'test/integration/admin/**/*.test.ts',
+            'test/integration/bundle/**/*.test.ts',
             'test/unit/scripts/**/*.test.ts',
             'test/unit/plugin/**/*.test.ts',
             'test/unit/layout.test.ts',
