@@ -5,7 +5,7 @@
  *   POST https://sts.<region>.amazonaws.com/   form Action=AssumeRoleWithWebIdentity&Version=2011-06-15
  *        &RoleArn&RoleSessionName&WebIdentityToken&DurationSeconds          (unsigned)
  *   →    XML …/Credentials/{AccessKeyId, SecretAccessKey, SessionToken, Expiration}
- *   POST https://api.ecr.<region>.amazonaws.com/   SigV4 (service ecr) with those credentials,
+ *   POST https://api.ecr.<region>.amazonaws.com/   SigV4 (service ecr, sigv4.ts) with those credentials,
  *        X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken,
  *        Content-Type: application/x-amz-json-1.1, body {"registryIds":[<account>]}
  *   →    {"authorizationData":[{"authorizationToken": base64("AWS:<password>"), "expiresAt", "proxyEndpoint"}]}
@@ -13,11 +13,11 @@
  * Docker: username `AWS`, password the decoded token (12 h). GetAuthorizationToken has a low
  * per-account rate limit: the caller caches (cache.ts).
  */
-import { AwsClient } from 'aws4fetch';
 import type { Workload } from '../identity/workload';
 import type { VendorCredential } from './cache';
 import { garbage, vendorCall, vendorFailure } from './http';
 import { ecrRegistryId, type EcrUpstream } from './schema';
+import { signAws } from './sigv4';
 
 const STS = 'AWS STS';
 const ECR = 'Amazon ECR';
@@ -73,13 +73,11 @@ async function assumeRole(u: EcrUpstream, workloadToken: string, w: Pick<Workloa
 
 export async function ecrCredential(u: EcrUpstream, workloadToken: string, w: Pick<Workload, 'namespace' | 'serviceAccount'>, fetchFn: typeof fetch): Promise<VendorCredential> {
   const session = await assumeRole(u, workloadToken, w, fetchFn);
-  // aws4fetch signs; our own vendorCall sends, with its timeout and limits (and no retries of aws4fetch's).
-  const aws = new AwsClient({ ...session, service: 'ecr', region: u.region, retries: 0 });
-  const signed = await aws.sign(`${ecrBase(u)}/`, {
+  const signed = await signAws(`${ecrBase(u)}/`, {
     method: 'POST',
     headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'content-type': 'application/x-amz-json-1.1' },
     body: JSON.stringify({ registryIds: [ecrRegistryId(u)] }),
-  });
+  }, session, { region: u.region, service: 'ecr' });
   const answer = await vendorCall(ECR, signed, fetchFn);
   if (answer.status !== 200) {
     let type: string | undefined;

@@ -4,7 +4,7 @@
  * policy), then calls a loopback ECR whose SigV4 check is AWS's own signer
  * (test/support/vendors/aws.mjs).
  */
-import { AwsClient } from 'aws4fetch';
+import { signAws } from '../../../src/upstream/sigv4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge } from '../../support/edge.mjs';
 import { edgeAdmin, type TestCluster } from '../../support/kit.mjs';
@@ -178,22 +178,14 @@ describe('ECR federation through STS', () => {
 });
 
 describe('the ECR fake itself', () => {
-  /** A GetAuthorizationToken request signed by aws4fetch with a live STS session, then altered by `tamper`. */
+  /** A GetAuthorizationToken request signed (src/upstream/sigv4.ts) with a live STS session, then altered by `tamper`. */
   async function call(o: { secret?: string; sessionToken?: string; region?: string; body?: string; tamper?: (r: Request) => Request } = {}) {
     const [accessKeyId, session] = [...aws.sessions.entries()].find(([, s]) => s.roleArn === role('puller'))!;
-    const client = new AwsClient({
-      accessKeyId,
-      secretAccessKey: o.secret ?? session.secretAccessKey,
-      sessionToken: o.sessionToken ?? session.sessionToken,
-      service: 'ecr',
-      region: o.region ?? REGION,
-      retries: 0,
-    });
-    const signed = await client.sign(`${aws.ecrUrl}/`, {
+    const signed = await signAws(`${aws.ecrUrl}/`, {
       method: 'POST',
       headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'content-type': 'application/x-amz-json-1.1' },
       body: o.body ?? JSON.stringify({ registryIds: [ACCOUNT] }),
-    });
+    }, { accessKeyId, secretAccessKey: o.secret ?? session.secretAccessKey, sessionToken: o.sessionToken ?? session.sessionToken }, { region: o.region ?? REGION, service: 'ecr' });
     const res = await fetch(o.tamper ? o.tamper(signed) : signed);
     return { status: res.status, body: (await res.json()) as { __type?: string; authorizationData?: unknown[] } };
   }

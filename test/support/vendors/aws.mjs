@@ -23,7 +23,7 @@
 // The signature is checked by AWS's own signer (@smithy/signature-v4 with @aws-crypto/sha256-js):
 // the request is rebuilt from what arrived (method, host, path, query, the signed headers, the
 // body), signed again with the secret of the session STS issued for that access key, and the
-// two signatures compared. The edge's signer (aws4fetch) is thus checked by an independent one.
+// two signatures compared. The edge's signer (src/upstream/sigv4.ts) is thus checked by an independent one.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
