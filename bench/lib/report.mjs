@@ -276,12 +276,12 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     if (u) {
       out.push('### Cold burst through a vendor');
       out.push('');
-      out.push(`Per run: a fresh edge (new isolate, empty KV and Cache API), a fresh issuer whose keys are inline in its record, and a fresh loopback Cloudsmith (\`test/support/vendors/cloudsmith.mjs\`) that answers each call after ${u.vendorDelayMs} ms, `
-        + 'then verifies the workload token by fetching the edge\'s discovery document and JWKS; the record\'s matching rule federates with it. '
+      out.push(`Per run: a fresh edge (new isolate, empty KV and Cache API), a fresh issuer whose keys are inline in its record, and a fresh loopback Cloudsmith (\`test/support/vendors/cloudsmith.mjs\`) that waits ${u.vendorDelayMs} ms on each call `
+        + 'before it verifies the workload token (fetching the edge\'s discovery document and JWKS) and answers; the record\'s matching rule federates with it. '
         + `Then ${c.burst} exchanges of one service account (team-a/builder, ${c.burst} pods: distinct SA tokens, one identity, so one cache key) sent at once, each on its own connection. `
         + 'The fake counts every call it receives; "credentials" is how many distinct vendor credentials the granted answers carried. '
-        + `No answer can come before Cloudsmith's (${u.vendorDelayMs} ms, then its fetches of the edge's documents, which queue behind the burst): the first answer says when the credential arrived, `
-        + 'and answers bunched after it (first close to p50) say that most of the burst was waiting on that one call rather than arriving after it.');
+        + `No answer can come before Cloudsmith's (${u.vendorDelayMs} ms, then its fetches of the edge's documents, which queue behind the burst in the edge), so the first answer marks when the credential arrived: `
+        + 'requests that reached the vendor step before then waited for that one call (the single flight), later ones found the credential in the isolate; how many did which, the fake cannot see.');
       out.push('');
       out.push(table(['run', 'Cloudsmith calls', 'credentials in the answers', 'edge discovery + JWKS fetched by Cloudsmith', 'failed', 'all answered, ms', 'first answer ms', 'p50 ms', 'p99 ms'],
         u.runs.map((r) => [r.run, r.vendorCalls, r.credentials, `${r.edgeFetches.discovery} + ${r.edgeFetches.jwks}`, r.failed ? `${r.failed} (${Object.entries(r.statuses).map(([k, v]) => `${v} x ${k}`).join(', ')})` : 0, fmt(r.wallMs, 0), fmt(r.firstMs, 0), fmt(r.p50, 0), fmt(r.p99, 0)])));
