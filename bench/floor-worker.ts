@@ -9,6 +9,9 @@
  *   GET  /ops            the operation names
  *   GET|POST /noop       HTTP floor: reads the body, answers a response of the edge's size
  *   POST /exchange?alg=  minimal exchange endpoint: parse, verify, sign, answer; nothing else
+ *   GET  /.well-known/*  the edge app's own (discovery document, JWKS), with the bench's
+ *                        EDGE_ISSUER (this Worker's URL): a vendor fake verifies the workload
+ *                        tokens of app/credentials/upstream-cached there, as it would the edge's
  *
  * Timing: performance.now() in workerd is coarse (1 ms) and, in production, only advances
  * across I/O. Loops here run for hundreds of ms, and the Node side checks every figure
@@ -37,7 +40,14 @@ interface Setup {
   jwks: { keys: JWK[] };
   record: unknown;
   image: string;
+  /** This Worker's own URL: vendors fetch `<edgeIssuer>/.well-known/openid-configuration`. */
   edgeIssuer: string;
+  /**
+   * A second issuer whose record (same shape as `record`) sends team-a to a loopback Cloudsmith:
+   * an RS256 token of it and an image of the vendor's registry. Optional: without it,
+   * app/credentials/upstream-cached is not offered.
+   */
+  upstream?: { token: string; record: unknown; image: string };
 }
 
 interface State {
@@ -61,9 +71,17 @@ interface State {
   raw: Record<string, { data: Uint8Array; sig: Uint8Array }>;
   signInput: Uint8Array;
   tokenApp: boolean;
+  /** POST /v1/credentials body for the federated record, if set up. */
+  upstreamBody?: string;
+  /** Why app/credentials/upstream-cached could not run, if it could not (the Node side reports it). */
+  upstreamError?: string;
 }
 
 let state: State | undefined;
+/** The edge app's bindings, set as soon as /setup starts: its /.well-known/* answers during setup too. */
+let appEnv: Env | undefined;
+/** Answered by app/credentials/upstream-cached, whose credential comes from the vendor and is cached in the isolate. */
+const UPSTREAM_OP = 'app/credentials/upstream-cached';
 const enc = new TextEncoder();
 const RSA = { name: 'RSASSA-PKCS1-v1_5' };
 const ECDSA = { name: 'ECDSA', hash: 'SHA-256' };
@@ -123,6 +141,13 @@ const HOSTILE_SCOPES = Array.from({ length: 64 }, (_, i) => `repository:${'a/'.r
 /** As it arrives over HTTP: with a Content-Length (the plugin's fetch sends one). */
 function credentialsRequest(s: State, alg: 'RS256' | 'ES256') {
   const body = s.bodies[alg];
+  return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
+}
+
+/** The same for the federated record: another issuer's RS256 token, an image of the vendor's registry. */
+function upstreamRequest(s: State) {
+  const body = s.upstreamBody;
+  if (body === undefined) throw new Error('no upstream in /setup');
   return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
 }
 
@@ -240,6 +265,10 @@ const OPS: Record<string, Op> = {
   'app/minimal/token/POST': async (s) => (await minimalToken(s.minimal, tokenPostRequest(s))).text(),
   'app/credentials/RS256': (s) => appCall(s, credentialsRequest(s, 'RS256')),
   'app/credentials/ES256': (s) => appCall(s, credentialsRequest(s, 'ES256')),
+  // Beside app/credentials/RS256: the rule federates with Cloudsmith, and the vendor's credential
+  // is already in the isolate's cache (src/upstream/cache.ts), filled by the untimed call in setup.
+  // The Node side counts the vendor's calls: one for the whole section, or the row is invalid.
+  [UPSTREAM_OP]: (s) => appCall(s, upstreamRequest(s)),
   'app/token/GET': (s) => appCall(s, tokenGetRequest(s)),
   // Side by side with app/token/GET: the ratio says what a hostile request costs over a plain one.
   'app/token/GET/64-hostile-scopes': (s) => appCall(s, new Request(s.hostile.url, { headers: { authorization: s.hostile.authorization } })),
@@ -252,7 +281,10 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   const record = TrustRecordSchema.parse(setupBody.record);
   const kv = memoryKv();
   await kv.put(kvKeys.trustByIssuer(record.issuer), JSON.stringify(record));
+  const upstreamRecord = setupBody.upstream && TrustRecordSchema.parse(setupBody.upstream.record);
+  if (upstreamRecord) await kv.put(kvKeys.trustByIssuer(upstreamRecord.issuer), JSON.stringify(upstreamRecord));
   const benchEnv: Env = { TRUST: kv, EDGE_ISSUER: setupBody.edgeIssuer, EDGE_SIGNING_KEYS: env.EDGE_SIGNING_KEYS, AUDIT_LOG: 'off' };
+  appEnv = benchEnv;
   const ring = await loadKeyRing(env.EDGE_SIGNING_KEYS);
   const rsaKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'RSA')!, 'RS256')) as CryptoKey;
   const ecKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'EC')!, 'ES256')) as CryptoKey;
@@ -296,33 +328,48 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
     hostile: { url: `http://edge.bench/token?${hostileQuery}`, authorization: `Basic ${btoa(`team-a/builder:${hostileCredential.password}`)}` },
     raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
     tokenApp: false,
+    ...(setupBody.upstream ? {
+      upstreamBody: JSON.stringify({
+        apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: setupBody.upstream.image,
+        serviceAccountToken: setupBody.upstream.token, serviceAccountAnnotations: {},
+      }),
+    } : {}),
   };
   // The token endpoint may not exist yet: find out once, so /ops can say so.
   const probe = await app.fetch(new Request('http://edge.bench/token?service=x'), benchEnv, ctx);
   s.tokenApp = probe.status !== 404;
   // Every op must work before anything is timed.
+  // For the upstream op, this first call is the one that asks the vendor and fills the cache.
   for (const [name, op] of Object.entries(OPS)) {
     if (name.startsWith('app/token/') && !s.tokenApp) continue;
+    if (name === UPSTREAM_OP && s.upstreamBody === undefined) continue;
     try {
       await op(s, 0);
     } catch (err) {
-      throw new Error(`op ${name} fails: ${(err as Error).message}`);
+      // A vendor problem takes this one row out, not the whole bench Worker.
+      if (name === UPSTREAM_OP) s.upstreamError = (err as Error).message;
+      else throw new Error(`op ${name} fails: ${(err as Error).message}`);
     }
   }
   return s;
 }
 
+const offered = (s: State, op: string) =>
+  (s.tokenApp || !op.startsWith('app/token/')) && (op !== UPSTREAM_OP || (s.upstreamBody !== undefined && s.upstreamError === undefined));
+
 export default {
   async fetch(req: Request, env: Env): Promise<Response> {
     const url = new URL(req.url);
     if (url.pathname === '/healthz') return Response.json({ ok: true });
+    if (url.pathname.startsWith('/.well-known/') && appEnv) return app.fetch(req, appEnv, ctx);
     if (url.pathname === '/setup' && req.method === 'POST') {
       try {
         state = await setup(env, (await req.json()) as Setup);
       } catch (err) {
         return Response.json({ error: (err as Error).message }, { status: 500 });
       }
-      return Response.json({ ok: true, tokenEndpoint: state.tokenApp, ops: Object.keys(OPS).filter((o) => state!.tokenApp || !o.startsWith('app/token/')) });
+      const s = state;
+      return Response.json({ ok: true, tokenEndpoint: s.tokenApp, upstreamError: s.upstreamError, ops: Object.keys(OPS).filter((o) => offered(s, o)) });
     }
     if (!state) return Response.json({ error: 'POST /setup first' }, { status: 409 });
     const s = state;

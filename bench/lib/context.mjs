@@ -1,8 +1,9 @@
-// What the bench sections share: the bench Worker (floor), the edge (AUDIT_LOG off unless
-// asked), issuer fixtures, and cleanup. Everything started here is stopped by close().
+// What the bench sections share: the bench Worker (floor) with the loopback Cloudsmith its
+// upstream row federates with, the edge (AUDIT_LOG off unless asked), issuer fixtures, and
+// cleanup. Everything started here is stopped by close().
 import { startEdge } from '../../test/support/edge.mjs';
 import { generateKeyRing } from '../../scripts/lib/keys.mjs';
-import { IMAGE, inlineKeys, makeIssuer, putTrustRecord, saToken, trustRecord } from './fixtures.mjs';
+import { federatedTrustRecord, IMAGE, inlineKeys, makeIssuer, putTrustRecord, saToken, startBenchCloudsmith, trustEdge, trustRecord, UPSTREAM_IMAGE } from './fixtures.mjs';
 import { wranglerProcesses, wranglerProcessesByPort } from './proc.mjs';
 import { startWorker } from './wrangler.mjs';
 
@@ -35,27 +36,43 @@ export class BenchContext {
     return this.quick ? Math.max(1, Math.round(full / 3)) : full;
   }
 
-  /** The bench Worker, set up with a fresh issuer and key ring. */
+  /**
+   * The bench Worker, set up with a fresh issuer and key ring, and a second issuer whose record
+   * federates with a loopback Cloudsmith (app/credentials/upstream-cached). Its EDGE_ISSUER is
+   * its own URL, where it serves the edge's discovery document and JWKS for that Cloudsmith.
+   * `vendor.setups` holds the vendor calls made during each /setup (normally one setup, one call).
+   */
   floorWorker() {
     return this.once('floor', async () => {
+      const cloudsmith = await startBenchCloudsmith();
+      this.stops.push(cloudsmith.stop);
       const w = await startWorker({ config: 'bench/floor.wrangler.toml', vars: { EDGE_SIGNING_KEYS: JSON.stringify(generateKeyRing()) } });
       this.stops.push(w.stop);
       const iss = await makeIssuer();
+      const upstreamIss = await makeIssuer();
+      const upstreamRecord = federatedTrustRecord(upstreamIss, inlineKeys(upstreamIss), cloudsmith.url);
+      trustEdge(cloudsmith, w.url, upstreamRecord.name);
       const setup = {
         tokens: { RS256: await saToken(iss, { alg: 'RS256' }), ES256: await saToken(iss, { alg: 'ES256' }) },
         jwks: iss.jwks,
         record: trustRecord(iss, inlineKeys(iss)),
         image: IMAGE,
-        edgeIssuer: 'http://127.0.0.1:8787',
+        edgeIssuer: w.url,
+        upstream: { token: await saToken(upstreamIss, { alg: 'RS256' }), record: upstreamRecord, image: UPSTREAM_IMAGE },
       };
+      const vendor = { fake: cloudsmith, setups: [], error: undefined };
       const reset = async () => {
+        const before = cloudsmith.state.calls;
         const res = await fetch(`${w.url}/setup`, { method: 'POST', body: JSON.stringify(setup) });
         if (!res.ok) throw new Error(`bench worker setup failed: ${res.status} ${await res.text()}\n${w.logs()}`);
-        return res.json();
+        const info = await res.json();
+        vendor.setups.push({ calls: cloudsmith.state.calls - before });
+        vendor.error = info.upstreamError;
+        return info;
       };
       const info = await reset();
       const target = {
-        ...w, iss, setup, ops: info.ops, tokenEndpoint: info.tokenEndpoint, pids: wranglerProcesses(w.pid),
+        ...w, iss, setup, ops: info.ops, tokenEndpoint: info.tokenEndpoint, vendor, pids: wranglerProcesses(w.pid),
         /** After workerd was restarted under us: find the new process, set up again. */
         refresh: async () => {
           this.log(`  (the bench Worker's workerd was restarted; wrangler said:\n${tail(w.logs())})`);

@@ -1,10 +1,12 @@
 // Bench fixtures, made fresh per run: a cluster issuer with real RS256 and ES256 keys, real
 // signed service-account tokens shaped like the API server's TokenRequest output, trust
-// records, and a loopback OIDC server that counts how often its documents are fetched.
+// records (one of them federating with Cloudsmith), a loopback OIDC server that counts how
+// often its documents are fetched, and the loopback Cloudsmith of the tests.
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import { kubeletRequest as sharedKubeletRequest, putTrustRecord as sharedPutTrustRecord } from '../../test/support/issuer-server.mjs';
 import { AUDIENCE, serviceAccountClaims, signServiceAccountToken } from '../../test/support/kit.mjs';
+import { startCloudsmith } from '../../test/support/vendors/cloudsmith.mjs';
 
 export { AUDIENCE };
 export const REGISTRY = 'registry.bench:5000';
@@ -62,6 +64,45 @@ export function trustRecord(iss, keys, name = 'bench') {
 }
 
 export const inlineKeys = (iss) => ({ type: 'inline', jwks: iss.jwks });
+
+/** The Cloudsmith organisation and service account the bench federates with, and the registry it serves. */
+export const CLOUDSMITH = { organization: 'acme', serviceAccount: 'puller', registry: 'docker.cloudsmith.io' };
+export const UPSTREAM_IMAGE = `${CLOUDSMITH.registry}/acme/team-a/app:v1`;
+
+/**
+ * trustRecord's shape (5 rules, the last one matching team-a), but the matching rule federates
+ * with the Cloudsmith at `endpoint` (a loopback URL: the schema allows http for loopback only).
+ */
+export function federatedTrustRecord(iss, keys, endpoint, name = 'bench-cs') {
+  const record = trustRecord(iss, keys, name);
+  record.rules[record.rules.length - 1] = {
+    name: 'team-a-cloudsmith', namespaces: ['team-a'], registry: CLOUDSMITH.registry, repositories: ['acme/team-a/*'],
+    upstream: { type: 'cloudsmith', organization: CLOUDSMITH.organization, serviceAccount: CLOUDSMITH.serviceAccount, endpoint },
+  };
+  return record;
+}
+
+/**
+ * The loopback Cloudsmith of the tests (test/support/vendors/cloudsmith.mjs), with the
+ * organisation and service account above and no provider setting yet: trustEdge adds one
+ * once the edge's URL is known. It verifies each workload token by fetching the edge's
+ * discovery document and JWKS, and counts its calls (state.calls).
+ * @param {{ delayMs?: number }} [o] delayMs: answer each call only after this long (its 'slow' mode)
+ */
+export async function startBenchCloudsmith({ delayMs } = {}) {
+  const cs = await startCloudsmith({ organizations: { [CLOUDSMITH.organization]: { serviceAccounts: [CLOUDSMITH.serviceAccount], providers: [] } } });
+  if (delayMs !== undefined) Object.assign(cs.state, { mode: 'slow', slowMs: delayMs });
+  return cs;
+}
+
+/** Lets team-a's `builder` under record `record` of the edge at `edgeUrl` (its EDGE_ISSUER) log in to `cs`. */
+export function trustEdge(cs, edgeUrl, record) {
+  cs.state.organizations[CLOUDSMITH.organization].providers.push({
+    providerUrl: edgeUrl,
+    requiredClaims: { sub: `${record}:team-a:builder`, aud: cs.url },
+    serviceAccounts: [CLOUDSMITH.serviceAccount],
+  });
+}
 
 /** The kubelet's CredentialProviderRequest body, as the plugin forwards it. */
 export const kubeletRequest = (token, image = IMAGE) => sharedKubeletRequest(token, image);

@@ -1,7 +1,7 @@
 // The bench report: Markdown tables of the latest figures, with their inputs and the targets.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { MINIMAL_MAX_RATIO, OUTLIER_FRACTION } from '../sections/floor.mjs';
+import { MINIMAL_MAX_RATIO, OUTLIER_FRACTION, UPSTREAM_OP } from '../sections/floor.mjs';
 import { fmt, fmtInt, mib, minMax, table } from './stats.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -49,7 +49,9 @@ function floorTable(f) {
 }
 
 function stepTable(f) {
-  const rows = Object.entries(f.steps).map(([op, m]) => [`\`${op}\``, fmt(m.cpuUs, 2), range(m, 2), fmt(m.insideUs, 2), `${m.n} x ${m.runs}`, outliers(m)]);
+  // The upstream row stands only if the vendor was called once (sections/floor.mjs vendorCalls).
+  const invalid = (op) => (op === UPSTREAM_OP && f.upstream?.problem ? '**invalid**: the vendor was called during the runs' : '');
+  const rows = Object.entries(f.steps).map(([op, m]) => [`\`${op}\``, fmt(m.cpuUs, 2), range(m, 2), fmt(m.insideUs, 2), `${m.n} x ${m.runs}`, [invalid(op), outliers(m)].filter(Boolean).join('; ')]);
   return table(['step (one call, in the isolate)', 'µs CPU', 'min-max over runs', 'µs wall, inside', 'iterations x runs', 'runs > 10% off the median'], rows);
 }
 
@@ -70,6 +72,25 @@ function minimalTable(f) {
       x(ratio(a.cpuUs, us(floors.webcrypto))), x(ratio(a.cpuUs, us(floors.jose))), flags];
   });
   return table(['endpoint (in isolate)', 'µs CPU (min-max)', 'minimal Worker µs CPU (min-max)', '/ minimal Worker', 'per-run ratios', '/ WebCrypto floor', '/ jose floor', 'runs > 10% off the median'], rows);
+}
+
+/** Section 1's rows against a neighbouring edge row (floor.mjs NEIGHBOUR_TARGETS): the upstream row and its vendor calls. */
+function neighbourTable(f) {
+  const rows = (f.neighbours ?? []).map((t) => {
+    const a = f.steps[t.op];
+    const b = f.steps[t.base];
+    const flags = [outliers(a) && `row ${outliers(a)}`, outliers(b) && `\`${t.base}\` ${outliers(b)}`].filter(Boolean).join('; ');
+    return [`\`${t.op}\``, `${fmt(a.cpuUs, 1)} (${range(a)})`, `\`${t.base}\` ${fmt(b.cpuUs, 1)} (${range(b)})`, t.failed ? `**invalid** (${x(t.ratio)})` : x(t.ratio), xRange(t),
+      t.op === UPSTREAM_OP ? vendorCallsText(f.upstream) : '', flags];
+  });
+  return table(['row (in isolate)', 'µs CPU (min-max)', 'beside it, µs CPU (min-max)', 'ratio', 'per-run ratios', 'vendor calls', 'runs > 10% off the median'], rows);
+}
+
+/** The loopback Cloudsmith's calls over section 1 (floor.mjs vendorCalls). */
+function vendorCallsText(u) {
+  if (!u) return 'n/a';
+  const restarts = u.restarts ? ` (${u.restarts} restart(s) of the bench Worker; per setup: ${u.perSetup.join(', ')})` : '';
+  return `${u.calls} in all${restarts}, ${u.timed} during the ${fmtInt(u.iterations - 1)} requests after the first`;
 }
 
 function loadRows(rows) {
@@ -143,6 +164,21 @@ export function render({ results, errors, opts, command, tree, seconds }) {
       out.push(minimalTable(f));
       out.push('');
     }
+    if (f.upstream) {
+      out.push('### Through a vendor, credential in the isolate cache');
+      out.push('');
+      out.push(`\`${UPSTREAM_OP}\`: the same \`POST /v1/credentials\` through the app, for a second issuer whose trust record has the same shape (5 rules, keys inline, the last rule matching) `
+        + 'but whose matching rule federates with Cloudsmith: a loopback Cloudsmith fake (`test/support/vendors/cloudsmith.mjs`) started by the bench, at an `http://127.0.0.1` endpoint. '
+        + 'The bench Worker\'s EDGE_ISSUER is its own URL, where it serves the app\'s discovery document and JWKS, so the fake verifies the workload token as Cloudsmith does. '
+        + 'The first request, untimed (in the bench Worker\'s setup), asks Cloudsmith and fills the isolate\'s cache (`src/upstream/cache.ts`); every later one takes the credential from it: '
+        + 'verify the SA token, decide, hash the identity into the cache key, answer with the vendor\'s credential (no minting). '
+        + 'It runs right after `app/credentials/RS256` (same RS256 key size, same record shape) in every round; the ratio is taken round by round. '
+        + 'The fake counts its calls: one in all, none during the warm-up and timed runs, or the row is marked invalid.');
+      out.push('');
+      if (f.upstream.problem) out.push(`**FAILED**: \`${UPSTREAM_OP}\`: ${f.upstream.problem}.`);
+      if (f.neighbours?.length) out.push(neighbourTable(f));
+      out.push('');
+    }
   }
   if (w) {
     out.push('## 2. Warm `POST /v1/credentials` over loopback HTTP');
@@ -194,6 +230,18 @@ export function render({ results, errors, opts, command, tree, seconds }) {
       `${x(tg.ratio)} (runs ${xRange(tg)}${straddles}; ${fmt(a.cpuUs, 1)} / ${fmt(m.cpuUs, 1)} µs${noisy}). For reference: ${x(ratio(a.cpuUs, us(floors.webcrypto)))} the WebCrypto floor, ${x(ratio(a.cpuUs, us(floors.jose)))} the jose floor`,
       verdict(tg.ratio <= MINIMAL_MAX_RATIO)]);
   }
+  if (f?.upstream) {
+    const tg = f.neighbours?.find((n) => n.op === UPSTREAM_OP);
+    const label = `POST /v1/credentials through a Cloudsmith upstream, vendor credential in the isolate cache: CPU within ${tg?.maxRatio ?? 1.2}x of a plain exchange (\`app/credentials/RS256\`, in isolate)`;
+    if (!tg) targets.push([label, f.upstream.problem, '**failed**']);
+    else {
+      const a = f.steps[tg.op];
+      const b = f.steps[tg.base];
+      const straddles = tg.min <= tg.maxRatio && tg.max > tg.maxRatio ? `; runs on both sides of ${tg.maxRatio}x` : '';
+      targets.push([label, `${x(tg.ratio)} (runs ${xRange(tg)}${straddles}; ${fmt(a.cpuUs, 1)} / ${fmt(b.cpuUs, 1)} µs); vendor calls: ${vendorCallsText(f.upstream)}`,
+        tg.failed ? `**failed**: ${tg.failed}` : verdict(tg.ratio <= tg.maxRatio)]);
+    }
+  }
   const p = results.plugin;
   if (p) {
     out.push('## 4. The exec plugin');
@@ -223,6 +271,23 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     for (const [mode, m] of Object.entries(c.modes)) {
       const b = burstVerdict(mode, m);
       targets.push([`cold burst (${mode}): one JWKS fetch${mode === 'discovery' ? ' and one discovery fetch' : ''} in every run, no failure`, b.measured, verdict(b.ok)]);
+    }
+    const u = c.upstream;
+    if (u) {
+      out.push('### Cold burst through a vendor');
+      out.push('');
+      out.push(`Per run: a fresh edge (new isolate, empty KV and Cache API), a fresh issuer whose keys are inline in its record, and a fresh loopback Cloudsmith (\`test/support/vendors/cloudsmith.mjs\`) that waits ${u.vendorDelayMs} ms on each call `
+        + 'before it verifies the workload token (fetching the edge\'s discovery document and JWKS) and answers; the record\'s matching rule federates with it. '
+        + `Then ${c.burst} exchanges of one service account (team-a/builder, ${c.burst} pods: distinct SA tokens, one identity, so one cache key) sent at once, each on its own connection. `
+        + 'The fake counts every call it receives; "credentials" is how many distinct vendor credentials the granted answers carried. '
+        + `No answer can come before Cloudsmith's (${u.vendorDelayMs} ms, then its fetches of the edge's documents, which queue behind the burst in the edge), so the first answer marks when the credential arrived: `
+        + 'requests that reached the vendor step before then waited for that one call (the single flight), later ones found the credential in the isolate; how many did which, the fake cannot see.');
+      out.push('');
+      out.push(table(['run', 'Cloudsmith calls', 'credentials in the answers', 'edge discovery + JWKS fetched by Cloudsmith', 'failed', 'all answered, ms', 'first answer ms', 'p50 ms', 'p99 ms'],
+        u.runs.map((r) => [r.run, r.vendorCalls, r.credentials, `${r.edgeFetches.discovery} + ${r.edgeFetches.jwks}`, r.failed ? `${r.failed} (${Object.entries(r.statuses).map(([k, v]) => `${v} x ${k}`).join(', ')})` : 0, fmt(r.wallMs, 0), fmt(r.firstMs, 0), fmt(r.p50, 0), fmt(r.p99, 0)])));
+      out.push('');
+      const v = vendorBurstVerdict(u);
+      targets.push([`cold burst of ${c.burst} through a Cloudsmith upstream (one service account): one vendor call in every run, no failure`, v.measured, verdict(v.ok)]);
     }
   }
   const st = results.startup;
@@ -342,6 +407,15 @@ function burstVerdict(mode, m) {
   return { ok, allOne: bad.length === 0, measured, counts, what };
 }
 
+/** The vendor burst's target: "exactly one" only if every run called Cloudsmith once; otherwise each run's count. */
+function vendorBurstVerdict(u) {
+  const allOne = u.runs.every((r) => r.vendorCalls === 1);
+  const measured = allOne
+    ? `exactly one call in each of ${u.runs.length} runs; failed ${u.failed}`
+    : `calls per run ${u.runs.map((r) => r.vendorCalls).join(', ')} (runs with other than one: ${u.runs.filter((r) => r.vendorCalls !== 1).map((r) => r.run).join(', ')} of ${u.runs.length}); failed ${u.failed}`;
+  return { ok: allOne && u.failed === 0, allOne, measured };
+}
+
 /** One line per headline figure, for the README. */
 function summary(results) {
   const f = results.floor;
@@ -374,6 +448,13 @@ function summary(results) {
     for (const conc of [1, 64]) warmRow(`POST /v1/credentials ${alg}, c=${conc} (AUDIT_LOG=off)`, find(w?.rows, `edge ${alg} inline keys`, conc));
     inIsolate(`POST /v1/credentials ${alg}`, `app/credentials/${alg}`);
   }
+  const up = f?.neighbours?.find((n) => n.op === UPSTREAM_OP);
+  if (up) {
+    rows.push(['POST /v1/credentials through a Cloudsmith upstream, credential in the isolate cache, in isolate', `${fmt(f.steps[up.op].cpuUs, 1)} µs CPU (${range(f.steps[up.op])})`,
+      up.failed ? `**invalid**: ${up.failed}` : `${x(up.ratio)} a plain exchange (\`app/credentials/RS256\`, ${fmt(f.steps[up.base].cpuUs, 1)} µs; target ${up.maxRatio}x); vendor calls: ${vendorCallsText(f.upstream)}`]);
+  } else if (f?.upstream?.problem) {
+    rows.push(['POST /v1/credentials through a Cloudsmith upstream, in isolate', '**failed**', f.upstream.problem]);
+  }
   for (const form of ['GET', 'POST']) {
     for (const conc of [1, 64]) warmRow(`${form} /token, c=${conc}`, find(t?.rows, `token ${form}`, conc));
     inIsolate(`${form} /token`, `app/token/${form}`);
@@ -389,6 +470,12 @@ function summary(results) {
       const b = burstVerdict(mode, m);
       rows.push([`cold burst, ${c.burst} exchanges at once, ${mode}`, b.allOne ? `exactly one ${mode === 'discovery' ? 'JWKS and one discovery fetch' : 'JWKS fetch'} in each of ${m.runs.length} runs` : `${b.what} per run: ${b.counts.join(', ')}`,
         `${m.failed} failed, all answered in ${fmt(m.wallMs, 0)} ms (median)`]);
+    }
+    if (c.upstream) {
+      const v = vendorBurstVerdict(c.upstream);
+      rows.push([`cold burst, ${c.burst} exchanges of one service account at once, Cloudsmith upstream`,
+        v.allOne ? `exactly one Cloudsmith call in each of ${c.upstream.runs.length} runs` : `Cloudsmith calls per run: ${c.upstream.vendorCalls.join(', ')}`,
+        `${c.upstream.failed} failed, all answered in ${fmt(c.upstream.wallMs, 0)} ms (median; Cloudsmith answers after ${c.upstream.vendorDelayMs} ms)`]);
     }
   }
   if (st) {

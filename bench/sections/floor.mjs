@@ -43,6 +43,18 @@ export const TARGET_PAIRS = [
 /** Target: the edge's code adds at most 15% to what the minimal Worker spends. */
 export const MINIMAL_MAX_RATIO = 1.15;
 
+/**
+ * Rows judged against another edge row rather than the minimal Worker: each runs right after
+ * its `base` in every round, and the ratio is taken round by round, as for TARGET_PAIRS.
+ * The upstream row: a rule that federates with Cloudsmith, the vendor's credential already in
+ * the isolate's cache (src/upstream/cache.ts). It skips minting but adds the cache key (a
+ * SHA-256 of the identity), so it should cost about what a plain exchange costs.
+ */
+export const UPSTREAM_OP = 'app/credentials/upstream-cached';
+export const NEIGHBOUR_TARGETS = [
+  { label: 'POST /v1/credentials via Cloudsmith upstream, cached', op: UPSTREAM_OP, base: 'app/credentials/RS256', maxRatio: 1.2 },
+];
+
 /** A run further than this from its op's median is flagged in the report (fraction of the median). */
 export const OUTLIER_FRACTION = 0.1;
 
@@ -61,6 +73,7 @@ const ITERATIONS = {
   'crypto/verify/RS256': 15000, 'crypto/verify/ES256': 6000, 'crypto/sign/ES256': 15000, 'crypto/sha256/token': 20000,
   'app/minimal/RS256': 2000, 'app/minimal/ES256': 2000, 'app/minimal/token/GET': 2000, 'app/minimal/token/POST': 2000,
   'app/credentials/RS256': 2000, 'app/credentials/ES256': 2000, 'app/token/GET': 2000, 'app/token/POST': 2000,
+  'app/credentials/upstream-cached': 2000,
   'app/token/GET/64-hostile-scopes': 600,
   'step/new-request': 20000, 'step/read-body': 5000, 'step/req-json': 5000, 'step/json-parse': 200000,
   'step/zod-request': 100000, 'step/fingerprint': 20000, 'step/parse-image': 200000, 'step/peek-issuer': 40000,
@@ -76,6 +89,9 @@ function iterationsOf(op, quick) {
   const n = ITERATIONS[op] ?? DEFAULT_ITERATIONS;
   return quick ? Math.max(50, Math.round(n / 4)) : n;
 }
+
+/** The untimed warm-up run of an op in measureGroup: half a run. */
+const warmUpOf = (op, quick) => Math.max(50, Math.round(iterationsOf(op, quick) / 2));
 
 async function call(w, op, n, retry = true) {
   const t = process.hrtime.bigint();
@@ -153,7 +169,7 @@ export function summarizeRuns(op, n, runs) {
  */
 async function measureGroup(ctx, w, ops, { runs, base }) {
   const results = Object.fromEntries(ops.map((op) => [op, []]));
-  for (const op of ops) await call(w, op, Math.max(50, Math.round(iterationsOf(op, ctx.quick) / 2)));
+  for (const op of ops) await call(w, op, warmUpOf(op, ctx.quick));
   for (let r = 0; r < runs; r++) {
     for (const op of r % 2 ? [...ops].reverse() : ops) results[op].push(await runOnce(w, op, iterationsOf(op, ctx.quick), base));
   }
@@ -180,11 +196,22 @@ export async function floorSection(ctx) {
   }
   // The whole app in the isolate, each endpoint beside its minimal Worker: these make the targets.
   const appOps = w.ops.filter((o) => o.startsWith('app/'));
-  const paired = TARGET_PAIRS.filter((p) => appOps.includes(p.op) && appOps.includes(p.minimal)).flatMap((p) => [p.minimal, p.op]);
+  const paired = besideTheirBase(TARGET_PAIRS.filter((p) => appOps.includes(p.op) && appOps.includes(p.minimal)).flatMap((p) => [p.minimal, p.op]), appOps);
+  const vendorBefore = w.vendor && { calls: w.vendor.fake.state.calls, setups: w.vendor.setups.length };
   const steps = await measureGroup(ctx, w, [...paired, ...appOps.filter((o) => !paired.includes(o))], { runs, base });
   for (const m of Object.values(steps)) ctx.log(`  ${m.op.padEnd(32)} cpu ${m.cpuUs.toFixed(1)} µs (${m.cpuMin.toFixed(1)}-${m.cpuMax.toFixed(1)}; n=${m.n} x ${runs})${flagged(m)}`);
   const targets = TARGET_PAIRS.filter((p) => steps[p.op] && steps[p.minimal]).map((p) => ({ ...p, ...pairedRatio(steps[p.op], steps[p.minimal]) }));
   for (const t of targets) ctx.log(`  ${t.label}: ${t.ratio.toFixed(2)}x the minimal Worker (runs ${t.min.toFixed(2)}-${t.max.toFixed(2)}x)`);
+  // Rows against a neighbouring edge row; the upstream one stands only if the vendor was called once.
+  const upstream = w.vendor ? vendorCalls(ctx, w.vendor, vendorBefore, steps[UPSTREAM_OP]) : undefined;
+  const neighbours = NEIGHBOUR_TARGETS.filter((t) => steps[t.op] && steps[t.base]).map((t) => ({
+    ...t, ...pairedRatio(steps[t.op], steps[t.base]), ...(t.op === UPSTREAM_OP && upstream?.problem ? { failed: upstream.problem } : {}),
+  }));
+  for (const t of neighbours) ctx.log(`  ${t.label}: ${t.ratio.toFixed(2)}x ${t.base} (runs ${t.min.toFixed(2)}-${t.max.toFixed(2)}x)${t.failed ? ' [INVALID: see the FAILED line]' : ''}`);
+  if (upstream) {
+    if (upstream.problem) ctx.log(`  FAILED ${UPSTREAM_OP}: ${upstream.problem}`);
+    else ctx.log(`  ${UPSTREAM_OP}: ${upstream.calls} vendor call(s) in all (per bench Worker setup: ${upstream.perSetup.join(', ')}), none during the ${upstream.iterations - 1} warm-up and timed requests after the first; Cloudsmith fetched the discovery document ${upstream.discovery}x and the JWKS ${upstream.jwks}x`);
+  }
   // A hostile /token (64 scopes of 255-character names against **/**/**/app) beside the
   // plain one: glob matching must stay linear in the name, whatever the client sends.
   const hostile = hostileTokenRatio(steps);
@@ -204,7 +231,41 @@ export async function floorSection(ctx) {
     ? `the isolate clock and the outside clock DISAGREE by over 10% on ${apart.map((m) => m.op).join(', ')}: read the outside and CPU columns`
     : 'the isolate clock agrees with the outside clock within 10% on every op, so performance.now() advanced through the loops')
     + `; CPU reads over 5% above wall time on ${above} of ${all.length} ops (V8 background GC/compiler threads) and over 5% below on ${below} (waiting for a core; load average ${loadavg()[0].toFixed(2)})`;
-  return { ...base, runs, floor, steps, targets, tokenEndpoint: w.tokenEndpoint, clockCheck, hostile, loadavg: loadavg()[0] };
+  return { ...base, runs, floor, steps, targets, neighbours, upstream, tokenEndpoint: w.tokenEndpoint, clockCheck, hostile, loadavg: loadavg()[0] };
+}
+
+/** `order` with each NEIGHBOUR_TARGETS op that `available` offers placed right after its base. */
+export function besideTheirBase(order, available) {
+  const out = [...order];
+  for (const t of NEIGHBOUR_TARGETS) {
+    const at = out.indexOf(t.base);
+    if (at === -1 || !available.includes(t.op) || out.includes(t.op)) continue;
+    out.splice(at + 1, 0, t.op);
+  }
+  return out;
+}
+
+/**
+ * The loopback Cloudsmith's calls around the app rounds. Every request of the upstream row
+ * after the first must take the vendor's credential from the isolate: one call in all (made
+ * by the untimed first request, in the bench Worker's /setup), none during the warm-up and the
+ * timed runs. A bench Worker restarted by wrangler dev is set up again in a new isolate, which
+ * may call once more (its cache is empty); that is counted per setup, not as a miss.
+ * `problem` says why the row does not stand, if it does not.
+ */
+function vendorCalls(ctx, vendor, before, m) {
+  const perSetup = vendor.setups.map((s) => s.calls);
+  const inLaterSetups = perSetup.slice(before.setups).reduce((a, b) => a + b, 0);
+  const timed = vendor.fake.state.calls - before.calls - inLaterSetups;
+  const iterations = m ? 1 + warmUpOf(UPSTREAM_OP, ctx.quick) + m.n * m.runs : 0;
+  let problem;
+  if (!m) problem = `could not run: ${vendor.error ?? 'the bench Worker did not offer it'}`;
+  else if (timed > 0) problem = `the loopback Cloudsmith was called ${timed} time(s) during the ${iterations - 1} warm-up and timed requests, which should all have found its credential in the isolate cache: the figure is not that of a cached exchange`;
+  else if (perSetup.some((n) => n > 1)) problem = `vendor calls per bench Worker setup ${perSetup.join(', ')}: more than the one that fills the cache`;
+  return {
+    calls: vendor.fake.state.calls, perSetup, timed, iterations, restarts: perSetup.length - 1, problem,
+    discovery: vendor.fake.rp.counts.discovery, jwks: vendor.fake.rp.counts.jwks, accepted: vendor.fake.state.accepted.length,
+  };
 }
 
 /** The hostile /token request's CPU over the plain one's, run by run, in the isolate; undefined without /token. */
