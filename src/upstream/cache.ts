@@ -9,7 +9,9 @@
  *   from awaiting I/O another started ("Cannot perform I/O on behalf of a different
  *   request"), so concurrent identical requests do not await the first one's promise: the
  *   first marks the key in flight, the others poll (a timer of their own) until it has
- *   stored a settled value, a credential or a refusal, and take that.
+ *   stored a settled value, a credential or a refusal, and take that. This holds per
+ *   isolate: several cold isolates of one location may each call once, after which the
+ *   Cache API serves the location.
  * - The key covers every claim a vendor could put a condition on (sub, aud, record,
  *   cluster, namespace, service account name and uid) plus the upstream's settings, so a
  *   credential is never handed to a workload the vendor might have refused.
@@ -74,8 +76,13 @@ export async function singleFlight(key: string, fetcher: () => Promise<VendorCre
   if (hit && hit.usableUntil > deps.clock()) return hit.value;
 
   const running = inflight.get(key);
-  if (running && (!running.settled || deps.clock() - running.settled.at < REFUSAL_SHARE_MS)) return wait(key, deps);
+  if (running && (!running.settled || deps.clock() - running.settled.at < REFUSAL_SHARE_MS)) {
+    const shared = await wait(key, deps);
+    if (shared) return shared;
+    // The first request settled without a usable credential (one that expires within the margin): fetch it ourselves.
+  }
 
+  if (inflight.size >= MAX_ENTRIES) for (const [k, e] of inflight) if (e.settled) inflight.delete(k);
   inflight.set(key, { since: deps.clock() });
   const entry = inflight.get(key)!;
   try {
@@ -92,7 +99,8 @@ export async function singleFlight(key: string, fetcher: () => Promise<VendorCre
   }
 }
 
-async function wait(key: string, deps: CacheDeps): Promise<VendorCredential> {
+/** The first request's credential or refusal; undefined if it settled without a usable credential. */
+async function wait(key: string, deps: CacheDeps): Promise<VendorCredential | undefined> {
   const deadline = deps.clock() + WAIT_LIMIT_MS;
   while (deps.clock() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -100,7 +108,7 @@ async function wait(key: string, deps: CacheDeps): Promise<VendorCredential> {
     if (hit && hit.usableUntil > deps.clock()) return hit.value;
     const settled = inflight.get(key)?.settled;
     if (settled?.error) throw settled.error;
-    if (!inflight.has(key)) break; // settled and cleared without a usable value: try on our own below
+    if (!inflight.has(key)) return undefined;
   }
   throw new UpstreamUnavailable({ detail: 'waited too long for a concurrent vendor call', retryAfter: 1 });
 }

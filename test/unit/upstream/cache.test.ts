@@ -62,6 +62,14 @@ describe('singleFlight', () => {
     expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as UpstreamDenied).code === 'ERR_UPSTREAM_DENIED')).toBe(true);
   });
 
+  it('still answers every waiter when the credential is too short-lived to share (they fetch their own)', async () => {
+    const key = await freshKey();
+    const { calls, fetcher } = counting({ expiresAt: Math.floor(Date.now() / 1000) + 30 });
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => singleFlight(key, fetcher, deps())));
+    expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
+    expect(calls.n).toBeGreaterThanOrEqual(1);
+  });
+
   it('refetches a credential too close to its expiry', async () => {
     const key = await freshKey();
     const { calls, fetcher } = counting({ expiresAt: Math.floor(Date.now() / 1000) + 30 });
