@@ -1,21 +1,33 @@
 /**
  * `npm run upstream -- trust`, run as a process: offline, from a record file, it prints the
- * vendor-side trust entry the edge's own explain computes (src/upstream/federate.ts, imported
- * here directly for comparison), and refuses what it cannot describe with exit code 1.
+ * vendor-side trust entry the edge's own explain computes (src/upstream/federate.ts, bundled
+ * here the same way for comparison: src/ is Worker TypeScript, outside this Node project), and
+ * refuses what it cannot describe with exit code 1.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { TrustRecordSchema } from '../../../src/policy/schema';
-import { describeUpstream } from '../../../src/upstream/federate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadUpstreamTools } from '../../../scripts/lib/schema.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/upstream.mjs', import.meta.url));
 const ISSUER = 'https://ecp.example.com';
 const dir = mkdtempSync(join(tmpdir(), 'ecp-upstream-cli-'));
 
+interface Described {
+  workloadToken?: unknown;
+  trust: { commands?: string[]; document?: unknown };
+}
+let tools: {
+  TrustRecordSchema: { parse(v: unknown): { name: string; issuer: string; rules: Array<{ name: string; upstream?: unknown }> } };
+  describeUpstream(u: unknown, rule: unknown, workload: unknown, issuer: string, now: number): Described;
+};
+
+beforeAll(async () => {
+  tools = (await loadUpstreamTools()) as typeof tools;
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const record = {
@@ -65,11 +77,11 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 /** What explain computes for this rule and workload, from the source itself. */
-function explained(ruleName: string, namespace: string, serviceAccount: string) {
-  const parsed = TrustRecordSchema.parse(record);
+function explained(ruleName: string, namespace: string, serviceAccount: string): Described {
+  const parsed = tools.TrustRecordSchema.parse(record);
   const rule = parsed.rules.find((r) => r.name === ruleName)!;
   const workload = { cluster: parsed.issuer, record: parsed.name, namespace, serviceAccount: { name: serviceAccount, uid: '' }, expiresAt: 0 };
-  return describeUpstream(rule.upstream!, rule, workload, ISSUER, Math.floor(Date.now() / 1000));
+  return tools.describeUpstream(rule.upstream, rule, workload, ISSUER, Math.floor(Date.now() / 1000));
 }
 
 describe('npm run upstream -- trust', () => {
