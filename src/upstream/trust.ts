@@ -50,7 +50,6 @@ function cloudsmith(u: CloudsmithUpstream, t: TokenView): TrustEntry {
     where: `Cloudsmith workspace ${u.organization}: Settings → OpenID Connect → a provider setting (or the API below)`,
     commands: [`curl -fsS -X POST -H "X-Api-Key: $CLOUDSMITH_API_KEY" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} https://api.cloudsmith.io/orgs/${u.organization}/openid-connect/`],
     document,
-    notes: ['Provider URL is the edge\'s issuer, without /.well-known/openid-configuration; the claims must match exactly (Cloudsmith also takes a trailing ".*").'],
   };
 }
 
@@ -76,9 +75,8 @@ function ecr(u: EcrUpstream, t: TokenView): TrustEntry {
     ],
     document,
     notes: [
-      'The identity provider is made once per account (if it exists, add the audience with add-client-id-to-open-id-connect-provider).',
-      'update-assume-role-policy replaces the role\'s whole trust policy: merge this statement into an existing one. A namespace-wide grant is a StringLike on ":sub" with "<record>:<namespace>:*".',
-      'The role also needs ecr:GetAuthorizationToken (resource *) and pull rights on its repositories.',
+      'The provider is made once per account. update-assume-role-policy replaces the whole trust policy: merge into an existing one.',
+      'The role needs ecr:GetAuthorizationToken and pull rights on its repositories.',
     ],
   };
 }
@@ -93,7 +91,7 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
     `gcloud iam workload-identity-pools providers create-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool}`
       + ` --issuer-uri=${shellQuote(t.iss)} --attribute-mapping=${mapping}${t.aud === defaultAudience ? '' : ` --allowed-audiences=${shellQuote(t.aud)}`}`,
   ];
-  const notes = ['The pool and provider are made once for the edge; the binding below is per workload (or per namespace, with "subject": "namespace").'];
+  const notes = ['The pool and provider are made once for the edge; the binding is per workload.'];
   if (u.serviceAccount) {
     commands.push(`gcloud iam service-accounts add-iam-policy-binding ${u.serviceAccount} --role=roles/iam.workloadIdentityUser --member=${shellQuote(principal)}`);
     notes.push(`${u.serviceAccount} needs roles/artifactregistry.reader on the repositories.`);
@@ -127,7 +125,7 @@ function acr(u: AcrUpstream, rule: RuleView, t: TokenView): TrustEntry {
   const registryName = rule.registry.replace(/\.azurecr\.io$/, '');
   const notes = [
     `For a user-assigned managed identity instead of an app registration: az identity federated-credential create --name ${name} --identity-name <IDENTITY> --resource-group <GROUP> --issuer ${shellQuote(t.iss)} --subject ${shellQuote(t.sub)} --audiences ${shellQuote(t.aud)}`,
-    'Entra matches issuer and subject exactly and allows 20 federated credentials per application: use "subject": "namespace" for many service accounts.',
+    'At most 20 federated credentials per application: "subject": "namespace" serves a namespace with one.',
   ];
   if (t.sub.length > 600) notes.push(`sub is ${t.sub.length} characters; Entra takes at most 600.`);
   return {
@@ -153,7 +151,7 @@ function quay(u: QuayUpstream, rule: RuleView, t: TokenView): TrustEntry {
     document,
     notes: [
       'The POST replaces the robot\'s federation list: include its current entries (GET the same URL).',
-      `Quay releases that take "audiences" in an entry then check aud: add "audiences": [${JSON.stringify(t.aud)}] there.`,
+      `Where Quay takes "audiences" in an entry, add "audiences": [${JSON.stringify(t.aud)}].`,
     ],
   };
 }
@@ -163,10 +161,7 @@ function dockerHub(u: DockerHubUpstream, t: TokenView): TrustEntry {
     vendor: vendorName(u),
     where: `Docker Home, organization ${u.organization}: Settings → OIDC connections (Team and Business plans), connection ${u.connectionId}`,
     document: { issuer: t.iss, audience: t.aud, subject: t.sub, connectionId: u.connectionId },
-    notes: [
-      'A ruleset of the connection matches the token\'s sub ("*" is a wildcard) and names the repositories and scopes it grants.',
-      'Docker documents connections for GitHub Actions\' issuer; a connection that trusts another issuer (the edge) must be possible on your plan, or use a "static" upstream.',
-    ],
+    notes: ['A ruleset matches sub ("*" a wildcard). Docker documents connections for GitHub Actions\' issuer: see docs/upstreams.md.'],
   };
 }
 
@@ -175,10 +170,7 @@ function harbor(u: HarborUpstream, t: TokenView): TrustEntry {
     vendor: vendorName(u),
     where: 'Harbor (the 8gears build): a federated identity provider for the edge, and a federated robot account with claim rules',
     document: { openidConfigurationUrl: `${t.iss}/.well-known/openid-configuration`, claimRules: { iss: t.iss, aud: t.aud, sub: t.sub } },
-    notes: [
-      'Upstream Harbor has no federated robot accounts: this needs the 8gears build, which takes the workload token itself as the password.',
-      `The edge sends username ${JSON.stringify(u.username)}; Harbor picks the robot by the token's claims.`,
-    ],
+    notes: ['Needs the 8gears build of Harbor (federated robot accounts); the workload token is the password.'],
   };
 }
 
@@ -188,7 +180,7 @@ export function staticTrustEntry(u: StaticUpstream, rule: RuleView): TrustEntry 
     vendor: vendorName(u),
     where: `a Worker secret ${u.secret} holding the password of ${u.username} on ${rule.registry}`,
     commands: [`npx wrangler secret put ${u.secret}`],
-    notes: ['A long-lived central secret: rotate it at the registry and here; every workload the rule allows receives it.'],
+    notes: ['A long-lived central secret: every workload the rule allows receives it.'],
   };
 }
 
