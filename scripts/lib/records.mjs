@@ -15,18 +15,21 @@ export function readRecordFiles(dir) {
   return readdirSync(dir)
     .filter((f) => EXTENSIONS.has(extname(f)))
     .sort()
-    .map((f) => {
-      const file = join(dir, f);
-      const text = readFileSync(file, 'utf8');
-      let body;
-      try {
-        body = extname(f) === '.json' ? JSON.parse(text) : parseYaml(text);
-      } catch (err) {
-        return { file, name: basename(f, extname(f)), error: `not valid ${extname(f) === '.json' ? 'JSON' : 'YAML'}: ${String(err.message).split('\n')[0]}` };
-      }
-      const named = body && typeof body === 'object' && typeof body.name === 'string' ? body.name : basename(f, extname(f));
-      return { file, name: named, body };
-    });
+    .map((f) => readRecordFile(join(dir, f)));
+}
+
+/** One record file, parsed (not validated): `{ file, name, body }` or `{ file, name, error }`. */
+export function readRecordFile(file) {
+  const ext = extname(file);
+  const text = readFileSync(file, 'utf8');
+  let body;
+  try {
+    body = ext === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    return { file, name: basename(file, ext), error: `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${String(err.message).split('\n')[0]}` };
+  }
+  const named = body && typeof body === 'object' && typeof body.name === 'string' ? body.name : basename(file, ext);
+  return { file, name: named, body };
 }
 
 /**

@@ -1,14 +1,32 @@
-// The edge's own trust-record schema (src/policy/schema.ts), loaded in Node: bundled on the
-// fly with esbuild (a devDependency) so the CLI validates with the very source the Worker
-// uses, never a copy.
+// The edge's own code loaded in Node: bundled on the fly with esbuild (a devDependency) so the
+// CLIs validate and describe with the very source the Worker uses, never a copy.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('../../src/policy/schema.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Bundles `contents` (an ES module importing from src/, paths relative to the repository) and imports it. */
+async function loadBundle(contents) {
+  const out = await build({
+    stdin: { contents, resolveDir: ROOT, loader: 'ts', sourcefile: 'cli-entry.ts' },
+    bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', write: false, logLevel: 'silent', mainFields: ['module', 'main'],
+  });
+  return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
+}
 
 /** @returns {Promise<{ TrustRecordSchema: import('zod').ZodType, describeIssues: (e: unknown) => string[] }>} */
-export async function loadSchema() {
-  const out = await build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', write: false, logLevel: 'silent', mainFields: ['module', 'main'] });
-  const code = out.outputFiles[0].text;
-  return import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
+export function loadSchema() {
+  return loadBundle("export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';");
+}
+
+/**
+ * The schema, the name-glob matcher and explain's description of an upstream (with its
+ * vendor-side trust entry): what `npm run upstream -- trust` prints.
+ */
+export function loadUpstreamTools() {
+  return loadBundle([
+    "export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';",
+    "export { compileNameGlob } from './src/policy/pattern.ts';",
+    "export { describeUpstream } from './src/upstream/federate.ts';",
+  ].join('\n'));
 }

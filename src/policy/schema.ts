@@ -8,7 +8,7 @@
 import * as z from '../zod';
 import { HOSTNAME } from '../grammar';
 import { isHttpsOrLoopback } from '../net';
-import { ecrRegistryHost, UpstreamSchema } from '../upstream/schema';
+import { UpstreamSchema, upstreamRegistryProblem } from '../upstream/schema';
 import { ACTIONS } from './grant';
 
 /** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
@@ -99,7 +99,10 @@ export const RuleSchema = z.strictObject({
   repositories: z.array(repositoryPattern).check(z.minLength(1), z.maxLength(50)),
   /** Actions granted. Default: pull. */
   actions: z._default(z.array(z.enum(ACTIONS)).check(z.minLength(1)), ['pull']),
-  /** Credential lifetime in seconds, 60 to 43200. Default 3600. Not for upstreams: the vendor decides. */
+  /**
+   * Credential lifetime in seconds, 60 to 43200. Default 3600. With an upstream, a cap on how long the
+   * kubelet caches the vendor's credential (whose own expiry decides), and for `static` the whole of it.
+   */
   ttl: z._default(z.number().check(z.int(), z.gte(MIN_CREDENTIAL_TTL), z.lte(MAX_CREDENTIAL_TTL)), DEFAULT_CREDENTIAL_TTL),
   /**
    * Federate with a registry vendor instead of minting an edge credential: the edge signs a
@@ -110,9 +113,8 @@ export const RuleSchema = z.strictObject({
   if (!rule.upstream) return;
   // A federated rule's credentials come from the vendor and never reach /token.
   if (rule.service !== undefined) ctx.addIssue({ code: 'custom', path: ['service'], message: 'a rule with an upstream has no token service' });
-  if (rule.upstream.type === 'ecr' && rule.registry !== ecrRegistryHost(rule.upstream)) {
-    ctx.addIssue({ code: 'custom', path: ['registry'], message: `an ECR upstream serves ${ecrRegistryHost(rule.upstream)}` });
-  }
+  const problem = upstreamRegistryProblem(rule.upstream, rule.registry);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['registry'], message: problem });
 }));
 
 /**

@@ -29,7 +29,7 @@ function explanation(d: Decision, edgeIssuer: string, now: number) {
       decision: 'allow',
       ...common,
       grant: d.rule.upstream
-        ? { rule: d.rule.name, registry: d.image.registry, upstream: describeUpstream(d.rule.upstream, d.workload, edgeIssuer, now) }
+        ? { rule: d.rule.name, registry: d.image.registry, upstream: describeUpstream(d.rule.upstream, d.rule, d.workload, edgeIssuer, now) }
         : { rule: d.rule.name, registry: d.image.registry, service: d.service, grants: d.grants, ttl: d.ttl },
     };
   }

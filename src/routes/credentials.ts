@@ -33,6 +33,12 @@ function auditFields(d: Decision | undefined): LogFields {
   };
 }
 
+/** A string binding of the Worker by name (a `static` upstream's secret); KV and other bindings are not strings. */
+function secretBinding(env: object, name: string): string | undefined {
+  const value: unknown = (env as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
 export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) => {
   const config = c.get('config');
   const started = Date.now();
@@ -58,10 +64,12 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     const { upstream } = decision.rule;
     if (upstream) {
       // Federated: the vendor's own credential, good for the whole registry (cacheKeyType Registry),
-      // cached by the kubelet until shortly before it expires and never past the token's own ttl.
-      const vendor = await federate(upstream, decision.workload, {
+      // cached by the kubelet until shortly before it expires and never past the rule's ttl
+      // (a Harbor workload token: 5 minutes less the margin; a static secret: the ttl).
+      const vendor = await federate(upstream, decision.rule.registry, decision.workload, {
         ring, edgeIssuer: config.edgeIssuer, fetch: (...a) => fetch(...a), now, clock: Date.now,
         cache: caches.default, secret: c.env.EDGE_SIGNING_KEYS!, waitUntil: (p) => c.executionCtx.waitUntil(p),
+        secrets: (name) => secretBinding(c.env, name),
       });
       const remaining = vendor.expiresAt - now;
       const cacheFor = Math.min(cacheSeconds(decision.ttl), remaining - expiryMargin(remaining));

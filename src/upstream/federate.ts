@@ -2,14 +2,33 @@
  * Federation: for a workload a trust rule sends upstream, sign a workload token and trade
  * it with the registry vendor for the vendor's own credential, once per identity while the
  * credential lasts (cache.ts). Where the token goes is fixed by the rule (schema.ts).
+ *
+ * Two upstreams make no vendor call: `harbor` (the 8gears build takes the workload token
+ * itself as the password, so a fresh one is signed each time) and `static` (a password read
+ * from a Worker secret binding at exchange time). Neither is cached by the edge.
  */
+import { NotConfigured } from '../errors';
 import type { Workload } from '../identity/workload';
 import type { KeyRing } from '../signing/keys';
+import { acrCredential } from './acr';
 import { cacheKey, singleFlight, type VendorCredential } from './cache';
 import { cloudsmithCredential } from './cloudsmith';
+import { dockerHubCredential } from './dockerhub';
 import { ecrCredential, roleSessionName } from './ecr';
-import { cloudsmithBase, upstreamDefaults, type Upstream } from './schema';
-import { signWorkloadToken, workloadTokenClaims, type WorkloadTokenInput } from './workload-token';
+import { garCredential } from './gar';
+import { garbage } from './http';
+import { quayCredential } from './quay';
+import {
+  cloudsmithBase, garProviderAudience, isEdgeBinding, upstreamDefaults, vendorName, type StaticUpstream, type TokenUpstream, type Upstream,
+} from './schema';
+import { staticTrustEntry, trustEntry, type RuleView, type TokenView, type TrustEntry } from './trust';
+import { signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, type WorkloadTokenInput } from './workload-token';
+
+/**
+ * A static secret has no expiry the edge knows of. It is given this one, the longest a rule's
+ * `ttl` can be, so that the rule's `ttl` alone decides how long the kubelet caches it.
+ */
+const STATIC_LIFETIME = 12 * 60 * 60;
 
 export interface FederateDeps {
   ring: KeyRing;
@@ -23,33 +42,89 @@ export interface FederateDeps {
   /** Secret material for the cache's encryption key (EDGE_SIGNING_KEYS). */
   secret: string;
   waitUntil: (p: Promise<unknown>) => void;
+  /** A Worker secret binding's value by name (a `static` upstream's password), or undefined if unset. */
+  secrets: (name: string) => string | undefined;
 }
 
-function tokenInput(upstream: Upstream, workload: Workload, edgeIssuer: string, now: number): WorkloadTokenInput {
-  return { edgeIssuer, audience: upstreamDefaults(upstream).audience, subject: upstream.subject, workload, now };
+function tokenInput(upstream: TokenUpstream, registry: string, workload: Workload, edgeIssuer: string, now: number): WorkloadTokenInput {
+  return { edgeIssuer, audience: upstreamDefaults(upstream, registry).audience, subject: upstream.subject, workload, now };
 }
 
-export async function federate(upstream: Upstream, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
-  const { algorithm } = upstreamDefaults(upstream);
-  const input = tokenInput(upstream, workload, deps.edgeIssuer, deps.now);
+function staticCredential(u: StaticUpstream, deps: FederateDeps): VendorCredential {
+  // The schema refuses these names; checked again here because the value would leave the edge.
+  const value = isEdgeBinding(u.secret) ? undefined : deps.secrets(u.secret);
+  if (!value) {
+    throw new NotConfigured({ detail: `static upstream: secret binding ${u.secret} is not set`, message: `the edge has no secret ${u.secret} for this rule (wrangler secret put ${u.secret})` });
+  }
+  return { username: u.username, password: value, expiresAt: deps.now + STATIC_LIFETIME };
+}
+
+/** The vendor's credential for `workload`, under the rule whose `registry` and `upstream` these are. */
+export async function federate(upstream: Upstream, registry: string, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
+  if (upstream.type === 'static') return staticCredential(upstream, deps);
+  const { algorithm } = upstreamDefaults(upstream, registry);
+  const input = tokenInput(upstream, registry, workload, deps.edgeIssuer, deps.now);
+  if (upstream.type === 'harbor') {
+    // The token is the password: a fresh one each time, for its full 5 minutes.
+    const token = await signWorkloadToken(deps.ring, algorithm, input);
+    return { username: upstream.username, password: token, expiresAt: deps.now + WORKLOAD_TOKEN_TTL };
+  }
   // Everything a vendor could condition on, and nothing that changes per pod or per second.
   const { iat: _i, nbf: _n, exp: _e, ...identity } = workloadTokenClaims(input);
-  const key = await cacheKey({ upstream, algorithm, identity });
+  const key = await cacheKey({ upstream, registry, algorithm, identity });
   return singleFlight(key, async () => {
     const token = await signWorkloadToken(deps.ring, algorithm, input);
-    switch (upstream.type) {
-      case 'cloudsmith': return cloudsmithCredential(upstream, token, deps.fetch);
-      case 'ecr': return ecrCredential(upstream, token, workload, deps.fetch);
-    }
+    const credential = await exchange(upstream, registry, token, workload, deps);
+    if (credential.expiresAt <= deps.now) garbage(vendorName(upstream), 'credential has already expired');
+    return credential;
   }, { clock: deps.clock, ...(deps.cache ? { cache: deps.cache } : {}), secret: deps.secret, waitUntil: deps.waitUntil });
 }
 
-/** What `explain` shows: where the token would go and exactly what the vendor would see. No call is made. */
-export function describeUpstream(upstream: Upstream, workload: Workload, edgeIssuer: string, now: number) {
-  const { vendor, algorithm } = upstreamDefaults(upstream);
-  const { iss, sub, aud } = workloadTokenClaims(tokenInput(upstream, workload, edgeIssuer, now));
-  const target = upstream.type === 'cloudsmith'
-    ? { organization: upstream.organization, serviceAccount: upstream.serviceAccount, endpoint: `${cloudsmithBase(upstream)}/openid/${upstream.organization}/` }
-    : { roleArn: upstream.roleArn, region: upstream.region, roleSessionName: roleSessionName(workload) };
-  return { type: upstream.type, vendor, ...target, workloadToken: { iss, sub, aud, alg: algorithm } };
+function exchange(u: Exclude<TokenUpstream, { type: 'harbor' }>, registry: string, token: string, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
+  switch (u.type) {
+    case 'cloudsmith': return cloudsmithCredential(u, token, deps.fetch);
+    case 'ecr': return ecrCredential(u, token, workload, deps.fetch);
+    case 'gar': return garCredential(u, token, deps.now, deps.fetch);
+    case 'acr': return acrCredential(u, registry, token, deps.now, deps.fetch);
+    case 'quay': return quayCredential(u, registry, token, deps.fetch);
+    case 'dockerhub': return dockerHubCredential(u, token, deps.now, deps.fetch);
+  }
+}
+
+/** Where the workload token goes, per vendor: nothing secret. */
+function target(u: Upstream, rule: RuleView, workload: Workload) {
+  switch (u.type) {
+    case 'cloudsmith': return { organization: u.organization, serviceAccount: u.serviceAccount, endpoint: `${cloudsmithBase(u)}/openid/${u.organization}/` };
+    case 'ecr': return { roleArn: u.roleArn, region: u.region, roleSessionName: roleSessionName(workload) };
+    case 'gar': return { workloadIdentityProvider: u.workloadIdentityProvider, stsAudience: garProviderAudience(u), ...(u.serviceAccount ? { serviceAccount: u.serviceAccount } : {}) };
+    case 'acr': return { tenantId: u.tenantId, clientId: u.clientId, registry: rule.registry };
+    case 'quay': return { robot: u.robot, endpoint: `${(u.endpoint ?? `https://${rule.registry}`).replace(/\/+$/, '')}/oauth2/federation/robot/token` };
+    case 'dockerhub': return { organization: u.organization, connectionId: u.connectionId };
+    case 'harbor': return { username: u.username };
+    case 'static': return { username: u.username, secret: u.secret };
+  }
+}
+
+export interface UpstreamDescription {
+  type: Upstream['type'];
+  vendor: string;
+  /** Exactly what the vendor will see; absent for `static`, which sends none. */
+  workloadToken?: TokenView;
+  /** What to create at the vendor so that it accepts that token. */
+  trust: TrustEntry;
+  /** Where the token goes: the vendor's own fields (organization, roleArn, tenantId, robot, ...). */
+  [field: string]: unknown;
+}
+
+/**
+ * What `explain` shows: where the token would go, exactly what the vendor would see, and the
+ * vendor-side trust entry that makes it accept that token. No call is made.
+ */
+export function describeUpstream(upstream: Upstream, rule: RuleView, workload: Workload, edgeIssuer: string, now: number): UpstreamDescription {
+  const base = { type: upstream.type, vendor: vendorName(upstream), ...target(upstream, rule, workload) };
+  if (upstream.type === 'static') return { ...base, trust: staticTrustEntry(upstream, rule) };
+  const { algorithm } = upstreamDefaults(upstream, rule.registry);
+  const { iss, sub, aud } = workloadTokenClaims(tokenInput(upstream, rule.registry, workload, edgeIssuer, now));
+  const workloadToken = { iss, sub, aud, alg: algorithm };
+  return { ...base, workloadToken, trust: trustEntry(upstream, rule, workloadToken) };
 }

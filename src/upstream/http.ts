@@ -1,8 +1,9 @@
 /**
- * Calling a vendor: one POST with a timeout, the answer read with a byte limit, and the
+ * Calling a vendor: one request with a timeout, the answer read with a byte limit, and the
  * outcome classified the way the edge reports it. A vendor's body is parsed for what we
  * need and never echoed or logged: it can hold secrets.
  */
+import { decodeJwt } from 'jose';
 import { UpstreamDenied, UpstreamUnavailable } from '../errors';
 
 /** One vendor call may take this long, ms: two calls (AWS) fit in the plugin's 10 s attempt. */
@@ -22,7 +23,7 @@ export interface VendorAnswer {
   body: string;
 }
 
-/** POSTs and reads the answer. A timeout, a network error or an oversized answer is UpstreamUnavailable. */
+/** Sends the request and reads the answer. A timeout, a network error or an oversized answer is UpstreamUnavailable. */
 export async function vendorCall(vendor: string, request: Request, fetchFn: typeof fetch): Promise<VendorAnswer> {
   let res: Response;
   try {
@@ -86,4 +87,46 @@ export function vendorFailure(vendor: string, answer: VendorAnswer, cause: strin
 /** A 2xx answer whose body is not what the vendor documents. */
 export function garbage(vendor: string, what: string): never {
   throw new UpstreamUnavailable({ detail: `${vendor}: ${what}`, message: `${vendor} gave an answer the edge cannot use; retry later`, retryAfter: DEFAULT_RETRY_AFTER });
+}
+
+/** A 2xx answer's JSON object; anything else is garbage. */
+export function answerObject(vendor: string, body: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    garbage(vendor, 'answer is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) garbage(vendor, 'answer is not a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** An error answer's JSON object, or an empty one: error bodies are read for a code, nothing else. */
+export function errorObject(body: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A non-empty string field of a vendor's answer, or garbage. */
+export function stringField(vendor: string, answer: Record<string, unknown>, field: string): string {
+  const value = answer[field];
+  if (typeof value !== 'string' || value.length === 0) garbage(vendor, `answer has no ${field}`);
+  return value;
+}
+
+/**
+ * The `exp` of a vendor's token if it is a JWT that has one, else undefined. Read, not
+ * verified: the token is the vendor's, for the registry; we only learn how long it lasts.
+ */
+export function jwtExpiry(token: string): number | undefined {
+  try {
+    const exp = decodeJwt(token).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? Math.floor(exp) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,28 +1,46 @@
 /**
  * Upstreams: the registry vendors a trust rule may federate with instead of minting an edge
  * credential. Everything that decides where the workload token goes (organisation, role,
- * region, API host) comes from the trust record, never from the request: no image name or
- * annotation can send a token to another host.
+ * region, tenant, API host) comes from the trust record, never from the request: no image
+ * name or annotation can send a token to another host. Where a vendor's API host is the
+ * registry itself (ACR, Quay), it is the rule's `registry`, which the record fixes too.
  *
  * Defaults per vendor: the audience the vendor expects and the algorithm it accepts.
  */
 import * as z from '../zod';
+import type { Env } from '../env';
 import { isHttpsOrLoopback } from '../net';
 
 /** A vendor endpoint override: https, or http to loopback (tests, local fakes). Never from a request. */
 const endpoint = z.string().check(z.maxLength(2048), z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in tests)'));
+
+const subject = z._default(z.enum(['serviceAccount', 'namespace']), 'serviceAccount');
+const audience = z.optional(z.string().check(z.minLength(1), z.maxLength(1024)));
 
 const common = {
   /**
    * Granularity of the workload token's `sub`: "serviceAccount" (`<record>:<namespace>:<name>`,
    * default) or "namespace" (`<record>:<namespace>`: one vendor-side trust entry per namespace).
    */
-  subject: z._default(z.enum(['serviceAccount', 'namespace']), 'serviceAccount'),
+  subject,
   /** Signature algorithm of the workload token. Default: what the vendor is known to accept. */
   algorithm: z.optional(z.enum(['ES256', 'RS256'])),
   /** `aud` of the workload token. Default: the vendor's documented audience. */
-  audience: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+  audience,
 };
+
+/** For vendors that verify RSA signatures only (Entra ID, Quay): ES256 is refused when the record is written. */
+const rsaOnly = {
+  subject,
+  /** Only RS256: this vendor does not accept elliptic-curve signatures. */
+  algorithm: z.optional(z.literal('RS256', 'this vendor accepts RSA signatures only: RS256')),
+  audience,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const uuid = (what: string) => z.string().check(z.regex(UUID, `must be ${what} (a GUID)`));
+/** A Docker username: anything the registry takes but ':' (which ends the user in Basic auth). */
+const dockerUsername = z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[^:\s]+$/, 'must be a username without ":" or spaces'));
 
 const slug = z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Cloudsmith slug'));
 
@@ -55,19 +73,140 @@ export const EcrSchema = z.strictObject({
   ...common,
 });
 
-export const UpstreamSchema = z.discriminatedUnion('type', [CloudsmithSchema, EcrSchema]);
+/** Pool and provider ids: 4 to 32 of lowercase letters, digits and '-' (Google's rule). */
+const GCP_PROVIDER = /^projects\/\d{1,20}\/locations\/global\/workloadIdentityPools\/[a-z0-9-]{4,32}\/providers\/[a-z0-9-]{4,32}$/;
+
+export const GarSchema = z.strictObject({
+  type: z.literal('gar'),
+  /**
+   * The workload identity pool provider, as Google names it:
+   * `projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`.
+   */
+  workloadIdentityProvider: z.string().check(z.regex(GCP_PROVIDER, 'must be projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>')),
+  /**
+   * A service account to impersonate (`name@project.iam.gserviceaccount.com`). Default: none;
+   * the federated principal itself is granted on the repositories.
+   */
+  serviceAccount: z.optional(z.string().check(z.maxLength(320), z.regex(/^[a-z0-9-]{1,64}@[a-z0-9.-]{1,200}\.gserviceaccount\.com$/, 'must be a service account e-mail'))),
+  /** Seconds an impersonated token lives, 300 to 43200 (over 3600 needs Google's lifetime-extension org policy). Default 3600. */
+  tokenLifetime: z._default(z.number().check(z.int(), z.gte(300), z.lte(43200)), 3600),
+  /** STS endpoint override. Default https://sts.googleapis.com. */
+  stsEndpoint: z.optional(endpoint),
+  /** IAM Credentials endpoint override. Default https://iamcredentials.googleapis.com. */
+  iamEndpoint: z.optional(endpoint),
+  ...common,
+});
+
+export const AcrSchema = z.strictObject({
+  type: z.literal('acr'),
+  /** The Entra ID tenant (directory) id. */
+  tenantId: uuid('a tenant id'),
+  /** The application (client) id of the app registration or user-assigned managed identity holding the federated credential. */
+  clientId: uuid('an application (client) id'),
+  /** Entra ID base URL. Default https://login.microsoftonline.com. */
+  entraEndpoint: z.optional(endpoint),
+  /** The registry's base URL for /oauth2/exchange. Default https://<the rule's registry> (tests only). */
+  registryEndpoint: z.optional(endpoint),
+  ...rsaOnly,
+});
+
+export const QuaySchema = z.strictObject({
+  type: z.literal('quay'),
+  /** The robot account, `<organization>+<robot>`: also the Docker username. */
+  robot: z.string().check(z.maxLength(255), z.regex(/^[a-z0-9][a-z0-9_.-]{0,254}\+[a-z][a-z0-9_]{0,254}$/, 'must be a robot account like "acme+puller"')),
+  /** Quay's base URL. Default https://<the rule's registry>. */
+  endpoint: z.optional(endpoint),
+  ...rsaOnly,
+});
+
+export const DockerHubSchema = z.strictObject({
+  type: z.literal('dockerhub'),
+  /** The Docker organisation: the Docker username. */
+  organization: z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{1,254}$/, 'must be a Docker organisation name')),
+  /** The OIDC connection's id (Docker Home → organisation → OIDC connections). */
+  connectionId: uuid('a connection id'),
+  /** Seconds the Docker access token lives, 300 to 3600 (Docker's bounds). Default 3600. */
+  expiresIn: z._default(z.number().check(z.int(), z.gte(300), z.lte(3600)), 3600),
+  /** Docker's identity endpoint base. Default https://identity.docker.com. */
+  endpoint: z.optional(endpoint),
+  ...common,
+});
+
+export const HarborSchema = z.strictObject({
+  type: z.literal('harbor'),
+  /** The Docker username sent with the workload token; Harbor picks the robot by the token's claims. Default "jwt". */
+  username: z._default(dockerUsername, 'jwt'),
+  ...common,
+});
+
+/**
+ * Names of the edge's own bindings (wrangler.toml, secrets): a static upstream may not hand
+ * one out. `satisfies` plus the check below make typecheck fail when Env gains a binding this
+ * list lacks. Names under EDGE_, ADMIN_ and ACCESS_ are refused too, for bindings yet to come.
+ */
+export const EDGE_BINDINGS = ['TRUST', 'EDGE_ISSUER', 'REGISTRY_TOKEN_ISSUER', 'EDGE_SIGNING_KEYS', 'ADMIN_TOKEN', 'ADMIN_READ_TOKEN', 'ACCESS_TEAM_DOMAIN', 'ACCESS_AUD', 'ACCESS_WRITERS', 'JWKS_COOLDOWN_SECONDS', 'AUDIT_LOG'] as const satisfies readonly (keyof Env)[];
+const everyBindingListed: Exclude<keyof Env, (typeof EDGE_BINDINGS)[number]> extends never ? true : never = true;
+void everyBindingListed;
+
+export const isEdgeBinding = (name: string) => (EDGE_BINDINGS as readonly string[]).includes(name) || /^(EDGE|ADMIN|ACCESS)_/.test(name);
+
+export const StaticSchema = z.strictObject({
+  type: z.literal('static'),
+  /** The registry username that goes with the secret. */
+  username: dockerUsername,
+  /**
+   * The name of the Worker secret binding that holds the password (`wrangler secret put NAME`).
+   * Read at exchange time; never in KV, never logged.
+   */
+  secret: z.string().check(
+    z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a Worker secret name: A-Z, 0-9 and "_", starting with a letter, at most 64'),
+    z.refine((name) => !isEdgeBinding(name), 'names one of the edge\'s own bindings (or is under EDGE_ or ADMIN_): use a name of its own'),
+  ),
+});
+
+export const UpstreamSchema = z.discriminatedUnion('type', [CloudsmithSchema, EcrSchema, GarSchema, AcrSchema, QuaySchema, DockerHubSchema, HarborSchema, StaticSchema]);
 export type Upstream = z.infer<typeof UpstreamSchema>;
 export type CloudsmithUpstream = z.infer<typeof CloudsmithSchema>;
 export type EcrUpstream = z.infer<typeof EcrSchema>;
+export type GarUpstream = z.infer<typeof GarSchema>;
+export type AcrUpstream = z.infer<typeof AcrSchema>;
+export type QuayUpstream = z.infer<typeof QuaySchema>;
+export type DockerHubUpstream = z.infer<typeof DockerHubSchema>;
+export type HarborUpstream = z.infer<typeof HarborSchema>;
+export type StaticUpstream = z.infer<typeof StaticSchema>;
+/** Upstreams the edge signs a workload token for: all but `static`. */
+export type TokenUpstream = Exclude<Upstream, StaticUpstream>;
 
-/** Vendor defaults: audience and workload-token algorithm. */
-export function upstreamDefaults(u: Upstream): { audience: string; algorithm: 'ES256' | 'RS256'; vendor: string } {
+/** Entra ID's audience for workload identity federation. */
+export const AZURE_TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+export const DOCKER_IDENTITY = 'https://identity.docker.com';
+
+const VENDORS: Record<Upstream['type'], string> = {
+  cloudsmith: 'Cloudsmith', ecr: 'AWS', gar: 'Google Cloud', acr: 'Entra ID', quay: 'Quay', dockerhub: 'Docker Hub', harbor: 'Harbor', static: 'static',
+};
+export const vendorName = (u: Upstream) => VENDORS[u.type];
+
+/** Vendor defaults: audience and workload-token algorithm. `registry` is the rule's. */
+export function upstreamDefaults(u: TokenUpstream, registry: string): { audience: string; algorithm: 'ES256' | 'RS256'; vendor: string } {
+  const vendor = vendorName(u);
+  const algorithm = u.algorithm ?? 'RS256';
   switch (u.type) {
     case 'cloudsmith':
-      return { vendor: 'Cloudsmith', audience: u.audience ?? cloudsmithBase(u), algorithm: u.algorithm ?? 'RS256' };
+      return { vendor, audience: u.audience ?? cloudsmithBase(u), algorithm };
     case 'ecr':
       // An IAM OIDC identity provider lists its audiences ("client IDs"); sts.amazonaws.com is AWS's convention.
-      return { vendor: 'AWS', audience: u.audience ?? 'sts.amazonaws.com', algorithm: u.algorithm ?? 'RS256' };
+      return { vendor, audience: u.audience ?? 'sts.amazonaws.com', algorithm };
+    case 'gar':
+      // A provider without allowed audiences takes its own full resource name.
+      return { vendor, audience: u.audience ?? garProviderAudience(u), algorithm };
+    case 'acr':
+      return { vendor, audience: u.audience ?? AZURE_TOKEN_EXCHANGE_AUDIENCE, algorithm };
+    case 'dockerhub':
+      return { vendor, audience: u.audience ?? DOCKER_IDENTITY, algorithm };
+    case 'quay':
+    case 'harbor':
+      // Neither names an audience of its own; 8gears recommends the registry's domain, and Quay's optional audiences take any.
+      return { vendor, audience: u.audience ?? registry, algorithm };
   }
 }
 
@@ -75,3 +214,29 @@ export const cloudsmithBase = (u: CloudsmithUpstream) => (u.endpoint ?? 'https:/
 export const ecrRegistryId = (u: EcrUpstream) => u.registryId ?? u.roleArn.split(':')[4]!;
 /** The registry host an ECR upstream serves: `<account>.dkr.ecr.<region>.amazonaws.com`. */
 export const ecrRegistryHost = (u: EcrUpstream) => `${ecrRegistryId(u)}.dkr.ecr.${u.region}.amazonaws.com`;
+/** `//iam.googleapis.com/projects/…/providers/…`: the STS `audience` and the provider's default allowed audience. */
+export const garProviderAudience = (u: GarUpstream) => `//iam.googleapis.com/${u.workloadIdentityProvider}`;
+
+/** Artifact Registry's Docker hosts: `<location>-docker.pkg.dev` (`europe-west1-docker.pkg.dev`, `us-docker.pkg.dev`). */
+const GAR_HOST = /^[a-z0-9]+(-[a-z0-9]+)*-docker\.pkg\.dev$/;
+/** An ACR login server: `<name>.azurecr.io`, the name 5 to 50 letters and digits. */
+const ACR_HOST = /^[a-z0-9]{5,50}\.azurecr\.io$/;
+/** Docker Hub as image references name it (the edge reads index.docker.io as docker.io). */
+const DOCKER_HUB_HOSTS = ['docker.io', 'registry-1.docker.io'];
+
+/** What is wrong with serving `registry` from this upstream, if anything: a vendor serves its own hosts only. */
+export function upstreamRegistryProblem(u: Upstream, registry: string): string | undefined {
+  switch (u.type) {
+    case 'ecr':
+      return registry === ecrRegistryHost(u) ? undefined : `an ECR upstream serves ${ecrRegistryHost(u)}`;
+    case 'gar':
+      return GAR_HOST.test(registry) ? undefined : 'an Artifact Registry upstream serves <location>-docker.pkg.dev hosts';
+    case 'acr':
+      return ACR_HOST.test(registry) ? undefined : 'an ACR upstream serves <name>.azurecr.io (the registry\'s login server)';
+    case 'dockerhub':
+      if (registry === 'index.docker.io') return 'write docker.io: image references on index.docker.io are read as docker.io';
+      return DOCKER_HUB_HOSTS.includes(registry) ? undefined : 'a Docker Hub upstream serves docker.io (or registry-1.docker.io)';
+    default:
+      return undefined;
+  }
+}

@@ -147,8 +147,9 @@ describe('ECR federation through STS', () => {
     const before = { sts: aws.state.sts.calls, ecr: aws.state.ecr.calls };
     const res = await edgeAdmin(edge).explain({ token: await cluster.token({ serviceAccount: 'builder' }), image: IMAGE });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { decision: string; grant: { rule: string; upstream: unknown } };
+    const body = (await res.json()) as { decision: string; grant: { rule: string; upstream: { trust: { document: unknown } } } };
     expect(body.decision).toBe('allow');
+    const key = iamProviderKey(edge.url);
     expect(body.grant.upstream).toEqual({
       type: 'ecr',
       vendor: 'AWS',
@@ -156,6 +157,15 @@ describe('ECR federation through STS', () => {
       region: REGION,
       roleSessionName: 'ecp-team-a-builder',
       workloadToken: { iss: edge.url, sub: 'ecr:team-a:builder', aud: 'sts.amazonaws.com', alg: 'RS256' },
+      trust: expect.objectContaining({ vendor: 'AWS' }),
+    });
+    // The trust policy explain prints is the one the fake STS holds for this role: same principal, same conditions.
+    expect(body.grant.upstream.trust.document).toMatchObject({
+      Statement: [{
+        Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${key}` },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: aws.state.roles[role('puller')]!.conditions,
+      }],
     });
     expect({ sts: aws.state.sts.calls, ecr: aws.state.ecr.calls }).toEqual(before);
   });

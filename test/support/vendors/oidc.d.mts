@@ -15,8 +15,8 @@ export interface Verified {
 export interface RelyingParty {
   /** Discovery documents and JWKS fetched so far. */
   counts: { discovery: number; jwks: number };
-  verify(token: string, expect: { issuer: string; audience: string | string[] }): Promise<Verified>;
+  verify(token: string, expect: { issuer: string; audience?: string | string[] }): Promise<Verified>;
   forget(): void;
 }
 
-export declare function relyingParty(opts: { algorithms: string[]; clockTolerance?: number }): RelyingParty;
+export declare function relyingParty(opts: { algorithms: string[]; clockTolerance?: number; keyTypes?: string[] }): RelyingParty;

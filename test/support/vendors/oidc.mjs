@@ -23,9 +23,11 @@ export class RelyingPartyError extends Error {
 const FETCH_TIMEOUT_MS = 5_000;
 
 /**
- * @param {{ algorithms: string[], clockTolerance?: number }} opts
+ * @param {{ algorithms: string[], clockTolerance?: number, keyTypes?: string[] }} opts
  *   algorithms: what the vendor accepts (e.g. ['RS256'] for Cloudsmith in these tests, RS256 and
  *   ES256 for AWS STS). clockTolerance: seconds of skew allowed on exp/nbf/iat. Default 0.
+ *   keyTypes: the JWK `kty`s the vendor loads from the JWKS (['RSA'] for Entra ID and Quay, which
+ *   skip other keys). Default: all.
  */
 export function relyingParty(opts) {
   const algorithms = opts.algorithms;
@@ -69,9 +71,10 @@ export function relyingParty(opts) {
 
   /**
    * Verifies `token` as issued by `issuer` for `audience` (a string, or a list of which the
-   * token's aud must hold one). Answers { payload, header }; throws RelyingPartyError.
+   * token's aud must hold one; undefined for a vendor that does not check aud, as Quay without
+   * audiences). Answers { payload, header }; throws RelyingPartyError.
    * @param {string} token
-   * @param {{ issuer: string, audience: string | string[] }} expect
+   * @param {{ issuer: string, audience?: string | string[] }} expect
    */
   async function verify(token, expect) {
     let header;
@@ -94,7 +97,8 @@ export function relyingParty(opts) {
       provider.jwks = await fetchJwks(provider.jwksUri);
     }
     try {
-      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(provider.jwks), {
+      const jwks = opts.keyTypes ? { keys: provider.jwks.keys.filter((k) => opts.keyTypes.includes(k.kty)) } : provider.jwks;
+      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
         issuer: expect.issuer,
         audience: expect.audience,
         algorithms,

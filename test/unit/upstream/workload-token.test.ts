@@ -53,9 +53,11 @@ describe('workload token', () => {
 describe('explain of an upstream', () => {
   it('shows the vendor, where the token goes and exactly what the vendor sees', () => {
     const u = UpstreamSchema.parse({ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', subject: 'namespace' });
-    expect(describeUpstream(u, workload, 'https://edge.example', NOW)).toEqual({
+    const rule = { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repositories: ['team-a/*'] };
+    expect(describeUpstream(u, rule, workload, 'https://edge.example', NOW)).toMatchObject({
       type: 'ecr', vendor: 'AWS', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', roleSessionName: 'ecp-team-a-builder',
       workloadToken: { iss: 'https://edge.example', sub: 'prod:team-a', aud: 'sts.amazonaws.com', alg: 'RS256' },
+      trust: { vendor: 'AWS', document: { Statement: [{ Condition: { StringEquals: { 'edge.example:sub': 'prod:team-a', 'edge.example:aud': 'sts.amazonaws.com' } } }] } },
     });
   });
 });

@@ -37,15 +37,36 @@ export async function exchange(edge: Edge, image: string, token: string): Promis
 
 /**
  * Registers a record for a fresh cluster whose single rule sends team-a's pulls from
- * `registry` to `upstream`. Answers the cluster (to sign service-account tokens with).
+ * `registry` to `upstream` (`rule` overrides fields of that rule, e.g. its ttl). Answers the
+ * cluster (to sign service-account tokens with).
  */
-export async function federatedRecord(edge: Edge, name: string, registry: string, upstream: Record<string, unknown>): Promise<TestCluster> {
+export async function federatedRecord(edge: Edge, name: string, registry: string, upstream: Record<string, unknown>, rule: Record<string, unknown> = {}): Promise<TestCluster> {
   const cluster = await makeCluster();
   await edgeAdmin(edge).register(name, trustRecord(cluster, {
-    rules: [{ name: 'vendor', namespaces: ['team-a'], registry, repositories: ['**'], upstream }],
+    rules: [{ name: 'vendor', namespaces: ['team-a'], registry, repositories: ['**'], upstream, ...rule }],
   }));
   return cluster;
 }
+
+/** explain's answer for a granted federated pull: the upstream as the edge describes it. */
+export interface ExplainedUpstream {
+  type: string;
+  vendor: string;
+  workloadToken?: { iss: string; sub: string; aud: string; alg: string };
+  trust: { vendor: string; where: string; commands?: string[]; document?: unknown; notes?: string[] };
+  [field: string]: unknown;
+}
+
+/** POST /admin/v1/explain for a service account of `cluster` and `image`; the upstream of the grant. */
+export async function explainUpstream(edge: Edge, cluster: TestCluster, serviceAccount: string, image: string): Promise<ExplainedUpstream> {
+  const res = await edgeAdmin(edge).explain({ token: await cluster.token({ serviceAccount }), image });
+  const body = (await res.json()) as { decision: string; grant?: { upstream?: ExplainedUpstream } };
+  if (res.status !== 200 || body.decision !== 'allow' || !body.grant?.upstream) throw new Error(`explain: ${res.status} ${JSON.stringify(body)}`);
+  return body.grant.upstream;
+}
+
+/** Lets a refusal the edge shares with concurrent requests (for 1 s) expire. */
+export const pastSharedRefusal = () => new Promise((r) => setTimeout(r, 1_200));
 
 /** Seconds in a Go duration as the edge writes them (`1h2m3s`, `55m0s`, `7s`). */
 export function goSeconds(duration: string): number {
