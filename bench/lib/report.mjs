@@ -263,7 +263,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     out.push('## 5. Cold start of trust');
     out.push('');
     out.push(`Per run: a fresh edge (new isolate, empty KV), a fresh issuer on a loopback OIDC server that answers after ${c.issuerDelayMs} ms, `
-      + `then ${c.burst} exchanges (distinct RS256 tokens) sent at once, each on its own connection. One row per run: the issuer\'s server counts every fetch.`);
+      + `then ${c.burst} exchanges (distinct RS256 tokens) sent at once, each on its own connection. One row per run: the issuer's server counts every fetch.`);
     out.push('');
     out.push(table(['key source', 'run', 'JWKS fetches', 'discovery fetches', 'failed', 'burst wall ms', 'p50 ms', 'p99 ms'],
       Object.entries(c.modes).flatMap(([mode, m]) => m.runs.map((r) => [mode, r.run, r.fetches.jwks, mode === 'discovery' ? r.fetches.discovery : '', r.failed, fmt(r.wallMs, 0), fmt(r.p50, 0), fmt(r.p99, 0)]))));
@@ -307,7 +307,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
       + 'the workerd process\'s CPU time (/proc, all threads: compile, evaluation, GC) over that request, minus the same request right after, when the module is loaded. '
       + '**First request**: the first `POST /v1/credentials` on another fresh isolate: start-up, key ring import, trust record and revocations read from KV (not yet in the isolate), the issuer\'s JWKS from KV '
       + '(seeded by an earlier isolate, as a warm location has it; the issuer\'s fetch counter shows whether it was fetched), verify, sign. Then the same request warm, in that isolate: '
-      + `the mean of ${st.warmRequests} after a warm-up. Both include Miniflare\'s entry Worker and, for the edge, the local KV simulator in the same process: the warm row shows what that harness costs. `
+      + `the mean of ${st.warmRequests} after a warm-up. Both include Miniflare's entry Worker and, for the edge, the local KV simulator in the same process: the warm row shows what that harness costs. `
       + `Median of ${st.runs} runs, min-max beside; ratios are the median of run-by-run ratios.`);
     out.push('');
     const parts = (list) => list.slice(0, 4).map(([g, n]) => `${g} ${fmt(n / 1024, 1)}`).join(', ');

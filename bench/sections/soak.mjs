@@ -42,7 +42,7 @@ function summary(list) {
 }
 
 /** One sustained run against `target` ({ url, port, pids }), with RSS samples and, if `heap`, heap checkpoints. */
-async function sustain(ctx, { target, path, bodies, seconds, heap }) {
+async function sustain(_ctx, { target, path, bodies, seconds, heap }) {
   const base = { url: `${target.url}${path}`, method: 'POST', headers: { 'content-type': 'application/json' }, bodies, pids: { user: target.pids.user } };
   await runLoad({ ...base, connections: SOAK_CONNECTIONS, duration: 5 });
   const insp = heap ? await openInspector(target.port) : undefined;

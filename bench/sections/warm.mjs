@@ -2,7 +2,7 @@
 // reference endpoints of the bench Worker under the very same wrangler dev harness:
 //   /noop      reads the body, answers a response of the edge's size: the harness alone
 //   /exchange  parse, verify, sign, answer with jose and nothing else: the least an HTTP exchange costs
-import { inlineKeys, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
+import { kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
 import { loadScenario } from '../lib/scenario.mjs';
 
 const JSON_POST = { method: 'POST', headers: { 'content-type': 'application/json' } };

@@ -74,7 +74,8 @@ export async function startAzure(opts) {
 
   /** Adds a federated credential as Entra's API does: at most 20 per application, subject at most 600 characters. */
   function addCredential(clientId, credential) {
-    const app = (state.applications[clientId] ??= { credentials: [], acrPull: false });
+    state.applications[clientId] ??= { credentials: [], acrPull: false };
+    const app = state.applications[clientId];
     if (app.credentials.length >= MAX_FEDERATED_CREDENTIALS) throw new Error(`application ${clientId} already has ${MAX_FEDERATED_CREDENTIALS} federated credentials`);
     if (credential.subject.length > MAX_SUBJECT_LENGTH) throw new Error(`subject longer than ${MAX_SUBJECT_LENGTH} characters`);
     if (app.credentials.some((c) => c.issuer === credential.issuer && c.subject === credential.subject)) throw new Error('duplicate issuer and subject');
@@ -103,14 +104,23 @@ export async function startAzure(opts) {
 
   function misbehave(which, server, res, run) {
     const m = state[which].mode;
-    if (m === 'down') return sendJson(res, 500, { error: 'server_error', error_description: `AADSTS90033: A transient error has occurred. (${state.canary})` }), true;
-    if (m === 'throttle') return sendJson(res, 429, { error: 'temporarily_unavailable', error_description: `throttled (${state.canary})` }, { 'retry-after': String(state.retryAfter) }), true;
+    if (m === 'down') {
+      sendJson(res, 500, { error: 'server_error', error_description: `AADSTS90033: A transient error has occurred. (${state.canary})` });
+      return true;
+    }
+    if (m === 'throttle') {
+      sendJson(res, 429, { error: 'temporarily_unavailable', error_description: `throttled (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
+      return true;
+    }
     if (m === 'garbage') {
       if (state.garbage === 'no-token') sendJson(res, 200, { token_type: 'Bearer', expires_in: 3599, note: state.canary });
       else res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${state.canary}</html>`);
       return true;
     }
-    if (m === 'slow') return server.later(state.slowMs, () => void run()), true;
+    if (m === 'slow') {
+      server.later(state.slowMs, () => void run());
+      return true;
+    }
     return false;
   }
 

@@ -88,15 +88,24 @@ export async function startGoogle(opts = {}) {
   /** The outage modes both APIs share; true if it answered. */
   function misbehave(which, res, run) {
     const m = state[which].mode;
-    if (m === 'down') return sendJson(res, 500, { error: { code: 500, message: `Internal error (${state.canary})`, status: 'INTERNAL' } }), true;
-    if (m === 'throttle') return sendJson(res, 429, { error: { code: 429, message: `Quota exceeded (${state.canary})`, status: 'RESOURCE_EXHAUSTED' } }, { 'retry-after': String(state.retryAfter) }), true;
+    if (m === 'down') {
+      sendJson(res, 500, { error: { code: 500, message: `Internal error (${state.canary})`, status: 'INTERNAL' } });
+      return true;
+    }
+    if (m === 'throttle') {
+      sendJson(res, 429, { error: { code: 429, message: `Quota exceeded (${state.canary})`, status: 'RESOURCE_EXHAUSTED' } }, { 'retry-after': String(state.retryAfter) });
+      return true;
+    }
     if (m === 'garbage') {
       if (state.garbage === 'no-token') sendJson(res, 200, { note: state.canary, expires_in: 3600, expireTime: '2030-01-01T00:00:00Z' });
       else if (state.garbage === 'no-expiry') sendJson(res, 200, { access_token: `ya29.${state.canary}`, accessToken: `ya29.${state.canary}` });
       else res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${state.canary}</html>`);
       return true;
     }
-    if (m === 'slow') return (which === 'sts' ? stsServer : iamServer).later(state.slowMs, () => void run()), true;
+    if (m === 'slow') {
+      (which === 'sts' ? stsServer : iamServer).later(state.slowMs, () => void run());
+      return true;
+    }
     return false;
   }
 
