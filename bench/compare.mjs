@@ -28,12 +28,19 @@ function rows(run) {
 
 const ra = rows(a);
 const rb = rows(b);
-const diffs = [...ra.keys()].filter((k) => rb.has(k)).map((k) => {
-  const [x, y] = [ra.get(k), rb.get(k)];
-  return { k, x, y, rel: Math.abs(x - y) / Math.min(x, y) };
-});
+const diffs = [...ra.keys()]
+  .filter((k) => rb.has(k))
+  .map((k) => {
+    const [x, y] = [ra.get(k), rb.get(k)];
+    return { k, x, y, rel: Math.abs(x - y) / Math.min(x, y) };
+  });
 console.log(`${fileA} (${a.date}) vs ${fileB} (${b.date})\n`);
-console.log(table(['row', 'first', 'second', 'difference'], diffs.map((d) => [d.k, fmt(d.x, 2), fmt(d.y, 2), `${fmt(d.rel * 100, 1)}%`])));
+console.log(
+  table(
+    ['row', 'first', 'second', 'difference'],
+    diffs.map((d) => [d.k, fmt(d.x, 2), fmt(d.y, 2), `${fmt(d.rel * 100, 1)}%`]),
+  ),
+);
 const worst = (list) => list.reduce((m, d) => (d.rel > m.rel ? d : m), { rel: -1 });
 const cpu = worst(diffs.filter((d) => !d.k.endsWith('(ratio)')));
 const ratios = worst(diffs.filter((d) => d.k.endsWith('(ratio)')));

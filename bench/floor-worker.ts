@@ -125,7 +125,10 @@ const nowS = () => Math.floor(Date.now() / 1000);
 
 /** The edge's decision alone (KV in memory, keys inline): what routes/credentials.ts awaits before minting. */
 async function decideOnce(s: State, alg: 'RS256' | 'ES256') {
-  const d = await decide({ token: s.setup.tokens[alg], image: s.setup.image, annotations: {} }, { kv: s.env.TRUST, fetch, waitUntil: () => {}, jwksCooldownMs: 30_000, now: nowS() });
+  const d = await decide(
+    { token: s.setup.tokens[alg], image: s.setup.image, annotations: {} },
+    { kv: s.env.TRUST, fetch, waitUntil: () => {}, jwksCooldownMs: 30_000, now: nowS() },
+  );
   if (!d.granted) throw new Error(`decide denied: ${d.code}`);
   return d;
 }
@@ -141,14 +144,22 @@ const HOSTILE_SCOPES = Array.from({ length: 64 }, (_, i) => `repository:${'a/'.r
 /** As it arrives over HTTP: with a Content-Length (the plugin's fetch sends one). */
 function credentialsRequest(s: State, alg: 'RS256' | 'ES256') {
   const body = s.bodies[alg];
-  return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
+  return new Request('http://edge.bench/v1/credentials', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+    body,
+  });
 }
 
 /** The same for the federated record: another issuer's RS256 token, an image of the vendor's registry. */
 function upstreamRequest(s: State) {
   const body = s.upstreamBody;
   if (body === undefined) throw new Error('no upstream in /setup');
-  return new Request('http://edge.bench/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
+  return new Request('http://edge.bench/v1/credentials', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+    body,
+  });
 }
 
 /** GET /token as a registry client sends it: Basic auth, one scope. */
@@ -206,11 +217,21 @@ const OPS: Record<string, Op> = {
   },
   'floor/jose/token': async (s) => {
     const now = nowS();
-    await jwtVerify(s.credential, s.ring.active.publicKey, { algorithms: ['ES256'], issuer: s.setup.edgeIssuer, audience: s.credentialClaims.aud as string, currentDate: new Date(now * 1000) });
+    await jwtVerify(s.credential, s.ring.active.publicKey, {
+      algorithms: ['ES256'],
+      issuer: s.setup.edgeIssuer,
+      audience: s.credentialClaims.aud as string,
+      currentDate: new Date(now * 1000),
+    });
     await new SignJWT({ access: [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }] })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: s.ring.active.kid })
-      .setIssuer(s.setup.edgeIssuer).setSubject('system:serviceaccount:team-a:builder').setAudience('registry.bench:5000')
-      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 300).setJti(crypto.randomUUID())
+      .setIssuer(s.setup.edgeIssuer)
+      .setSubject('system:serviceaccount:team-a:builder')
+      .setAudience('registry.bench:5000')
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .setJti(crypto.randomUUID())
       .sign(s.ring.active.privateKey);
   },
 
@@ -243,14 +264,33 @@ const OPS: Record<string, Op> = {
   'step/decide/RS256': (s) => decideOnce(s, 'RS256'),
   'step/decide/ES256': (s) => decideOnce(s, 'ES256'),
   'step/key-ring-cached': (s) => loadKeyRing(s.env.EDGE_SIGNING_KEYS),
-  'step/mint': (s) => mintCredential(s.ring, {
-    edgeIssuer: s.setup.edgeIssuer,
-    workload: { cluster: s.record.issuer, record: s.record.name, namespace: 'team-a', serviceAccount: { name: 'builder', uid: 'u' }, pod: { name: 'p', uid: 'u' }, expiresAt: 0 },
-    registry: 'registry.bench:5000', service: 'registry.bench:5000', rule: 'team-a-pull',
-    grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600, now: nowS(),
-  }),
+  'step/mint': (s) =>
+    mintCredential(s.ring, {
+      edgeIssuer: s.setup.edgeIssuer,
+      workload: {
+        cluster: s.record.issuer,
+        record: s.record.name,
+        namespace: 'team-a',
+        serviceAccount: { name: 'builder', uid: 'u' },
+        pod: { name: 'p', uid: 'u' },
+        expiresAt: 0,
+      },
+      registry: 'registry.bench:5000',
+      service: 'registry.bench:5000',
+      rule: 'team-a-pull',
+      grants: [{ repositories: ['team-a/*'], actions: ['pull'] }],
+      ttl: 3600,
+      now: nowS(),
+    }),
   'step/jose-sign': (s) => signCredential(s.minimal, nowS()),
-  'step/response-json': (s) => Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } } }).text(),
+  'step/response-json': (s) =>
+    Response.json({
+      apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+      kind: 'CredentialProviderResponse',
+      cacheKeyType: 'Image',
+      cacheDuration: '55m0s',
+      auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } },
+    }).text(),
   'step/hono-noop': async () => {
     const res = await noopApp.fetch(new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' }));
     await res.text();
@@ -292,48 +332,91 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   const record0 = TrustRecordSchema.parse(setupBody.record);
   const rule = record0.rules[record0.rules.length - 1]!;
   const workload = {
-    cluster: record0.issuer, record: record0.name, namespace: 'team-a', expiresAt: 0,
-    serviceAccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' }, pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
+    cluster: record0.issuer,
+    record: record0.name,
+    namespace: 'team-a',
+    expiresAt: 0,
+    serviceAccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' },
+    pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
   };
   const minted = await mintCredential(ring, {
     edgeIssuer: setupBody.edgeIssuer,
     workload,
-    registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
-    grants: [{ repositories: rule.repositories, actions: rule.actions }], ttl: 3600, now: nowS(),
+    registry: rule.registry,
+    service: rule.service ?? rule.registry,
+    rule: rule.name,
+    grants: [{ repositories: rule.repositories, actions: rule.actions }],
+    ttl: 3600,
+    now: nowS(),
   });
   const credential = minted.password;
   const hostileCredential = await mintCredential(ring, {
     edgeIssuer: setupBody.edgeIssuer,
     workload,
-    registry: rule.registry, service: rule.service ?? rule.registry, rule: rule.name,
-    grants: [{ repositories: [HOSTILE_PATTERN], actions: ['pull'] }], ttl: 3600, now: nowS(),
+    registry: rule.registry,
+    service: rule.service ?? rule.registry,
+    rule: rule.name,
+    grants: [{ repositories: [HOSTILE_PATTERN], actions: ['pull'] }],
+    ttl: 3600,
+    now: nowS(),
   });
   const hostileQuery = new URLSearchParams([['service', rule.service ?? rule.registry], ...HOSTILE_SCOPES.map((scope) => ['scope', scope])]);
-  const body = (alg: 'RS256' | 'ES256') => JSON.stringify({
-    apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: setupBody.image,
-    serviceAccountToken: setupBody.tokens[alg], serviceAccountAnnotations: {},
-  });
+  const body = (alg: 'RS256' | 'ES256') =>
+    JSON.stringify({
+      apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+      kind: 'CredentialProviderRequest',
+      image: setupBody.image,
+      serviceAccountToken: setupBody.tokens[alg],
+      serviceAccountAnnotations: {},
+    });
   // A credential signing input of the real size: header.payload of a minted credential.
   const signInput = enc.encode(credential.slice(0, credential.lastIndexOf('.')));
   const s: State = {
-    setup: setupBody, record, compiled: compileRecord(record), getKey: createLocalJWKSet(setupBody.jwks),
-    rsaKey, ecKey, ring, env: benchEnv, body: body('RS256'), bodies: { RS256: body('RS256'), ES256: body('ES256') },
-    credential, signInput, credentialClaims: decodeJwt(credential),
+    setup: setupBody,
+    record,
+    compiled: compileRecord(record),
+    getKey: createLocalJWKSet(setupBody.jwks),
+    rsaKey,
+    ecKey,
+    ring,
+    env: benchEnv,
+    body: body('RS256'),
+    bodies: { RS256: body('RS256'), ES256: body('ES256') },
+    credential,
+    signInput,
+    credentialClaims: decodeJwt(credential),
     minimal: {
-      rsaKey, ecKey, issuer: record.issuer, audiences: record.audiences, edgeIssuer: setupBody.edgeIssuer,
+      rsaKey,
+      ecKey,
+      issuer: record.issuer,
+      audiences: record.audiences,
+      edgeIssuer: setupBody.edgeIssuer,
       signing: { kid: ring.active.kid, privateKey: ring.active.privateKey, publicKey: ring.active.publicKey },
-      credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ ?? 'JWT',
+      credentialClaims: decodeJwt(credential),
+      credentialTyp: decodeProtectedHeader(credential).typ ?? 'JWT',
     },
-    form: new URLSearchParams({ grant_type: 'password', username: 'team-a/builder', password: credential, service: 'registry.bench:5000', scope: 'repository:team-a/app:pull', client_id: 'containerd' }).toString(),
+    form: new URLSearchParams({
+      grant_type: 'password',
+      username: 'team-a/builder',
+      password: credential,
+      service: 'registry.bench:5000',
+      scope: 'repository:team-a/app:pull',
+      client_id: 'containerd',
+    }).toString(),
     hostile: { url: `http://edge.bench/token?${hostileQuery}`, authorization: `Basic ${btoa(`team-a/builder:${hostileCredential.password}`)}` },
     raw: { RS256: splitJws(setupBody.tokens.RS256), ES256: splitJws(setupBody.tokens.ES256), credential: splitJws(credential) },
     tokenApp: false,
-    ...(setupBody.upstream ? {
-      upstreamBody: JSON.stringify({
-        apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: setupBody.upstream.image,
-        serviceAccountToken: setupBody.upstream.token, serviceAccountAnnotations: {},
-      }),
-    } : {}),
+    ...(setupBody.upstream
+      ? {
+          upstreamBody: JSON.stringify({
+            apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+            kind: 'CredentialProviderRequest',
+            image: setupBody.upstream.image,
+            serviceAccountToken: setupBody.upstream.token,
+            serviceAccountAnnotations: {},
+          }),
+        }
+      : {}),
   };
   // The token endpoint may not exist yet: find out once, so /ops can say so.
   const probe = await app.fetch(new Request('http://edge.bench/token?service=x'), benchEnv, ctx);
@@ -385,7 +468,14 @@ export default {
     }
     if (url.pathname === '/noop') {
       const text = await req.text();
-      return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } }, n: text.length });
+      return Response.json({
+        apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+        kind: 'CredentialProviderResponse',
+        cacheKeyType: 'Image',
+        cacheDuration: '55m0s',
+        auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } },
+        n: text.length,
+      });
     }
     if (url.pathname === '/exchange' && req.method === 'POST') return minimalExchange(s.minimal, req);
     return Response.json({ error: 'not found' }, { status: 404 });

@@ -54,9 +54,21 @@ export async function minimalExchange(k: MinimalKeys, req: Request): Promise<Res
   // The header's first bytes say the alg: cheaper than any lookup, which the minimal Worker must not pay.
   const alg = token.startsWith('eyJhbGciOiJFUzI1') ? 'ES256' : 'RS256';
   const now = nowS();
-  await jwtVerify(token, alg === 'RS256' ? k.rsaKey : k.ecKey, { algorithms: [alg], issuer: k.issuer, audience: k.audiences, currentDate: new Date(now * 1000), clockTolerance: 60 });
+  await jwtVerify(token, alg === 'RS256' ? k.rsaKey : k.ecKey, {
+    algorithms: [alg],
+    issuer: k.issuer,
+    audience: k.audiences,
+    currentDate: new Date(now * 1000),
+    clockTolerance: 60,
+  });
   const password = await signCredential(k, now);
-  return Response.json({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderResponse', cacheKeyType: 'Image', cacheDuration: '55m0s', auth: { 'registry.bench:5000': { username: 'team-a/builder', password } } });
+  return Response.json({
+    apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+    kind: 'CredentialProviderResponse',
+    cacheKeyType: 'Image',
+    cacheDuration: '55m0s',
+    auth: { 'registry.bench:5000': { username: 'team-a/builder', password } },
+  });
 }
 
 /**
@@ -79,11 +91,21 @@ export async function minimalToken(k: MinimalKeys, req: Request): Promise<Respon
   const service = String(params.get('service') ?? '');
   const [type = '', name = '', actions = ''] = String(params.get('scope') ?? '').split(':');
   const now = nowS();
-  const { payload } = await jwtVerify(password, k.signing.publicKey, { algorithms: ['ES256'], issuer: k.edgeIssuer, audience: k.credentialClaims.aud as string, currentDate: new Date(now * 1000) });
+  const { payload } = await jwtVerify(password, k.signing.publicKey, {
+    algorithms: ['ES256'],
+    issuer: k.edgeIssuer,
+    audience: k.credentialClaims.aud as string,
+    currentDate: new Date(now * 1000),
+  });
   const token = await new SignJWT({ access: [{ type, name, actions: actions.split(',') }] })
     .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: k.signing.kid })
-    .setIssuer(k.edgeIssuer).setSubject(payload.sub as string).setAudience(service)
-    .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 300).setJti(crypto.randomUUID())
+    .setIssuer(k.edgeIssuer)
+    .setSubject(payload.sub as string)
+    .setAudience(service)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 300)
+    .setJti(crypto.randomUUID())
     .sign(k.signing.privateKey);
   return Response.json({ token, access_token: token, expires_in: 300, issued_at: new Date(now * 1000).toISOString() });
 }

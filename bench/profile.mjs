@@ -17,9 +17,13 @@ try {
   const port = Number(new URL(w.url).port);
   await fetch(`${w.url}/run?op=${encodeURIComponent(op)}&n=${Math.ceil(n / 10)}`); // warm the JIT
   let result;
-  const prof = await profileDuring(port, async () => {
-    result = await (await fetch(`${w.url}/run?op=${encodeURIComponent(op)}&n=${n}`)).json();
-  }, { samplingIntervalUs: 50 });
+  const prof = await profileDuring(
+    port,
+    async () => {
+      result = await (await fetch(`${w.url}/run?op=${encodeURIComponent(op)}&n=${n}`)).json();
+    },
+    { samplingIntervalUs: 50 },
+  );
   const pct = (v) => `${((100 * v) / prof.totalMs).toFixed(1).padStart(5)}%`;
   console.log(`${op}: ${n} iterations, ${((result.ms * 1000) / n).toFixed(1)} µs each while profiled; profile ${prof.totalMs.toFixed(0)} ms`);
   console.log('\nby module');

@@ -24,7 +24,15 @@ import { startupSection } from './sections/startup.mjs';
 import { tokenSection } from './sections/token.mjs';
 import { warmSection } from './sections/warm.mjs';
 
-const SECTIONS = { floor: floorSection, warm: warmSection, token: tokenSection, plugin: pluginSection, cold: coldSection, startup: startupSection, soak: soakSection };
+const SECTIONS = {
+  floor: floorSection,
+  warm: warmSection,
+  token: tokenSection,
+  plugin: pluginSection,
+  cold: coldSection,
+  startup: startupSection,
+  soak: soakSection,
+};
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Set in the snapshot's run: the tree the snapshot was taken from (its bench/out gets the report). */
 const ORIGIN = process.env.ECP_BENCH_ORIGIN;
@@ -40,7 +48,9 @@ if (!ORIGIN && !argv.includes('--in-place')) {
   process.on('SIGTERM', () => {});
   try {
     const r = spawnSync(process.execPath, [join(snapshot, 'bench', 'run.mjs'), ...argv], {
-      cwd: snapshot, stdio: 'inherit', env: { ...process.env, ECP_BENCH_ORIGIN: ROOT, ECP_BENCH_TREE: describeTree(ROOT) },
+      cwd: snapshot,
+      stdio: 'inherit',
+      env: { ...process.env, ECP_BENCH_ORIGIN: ROOT, ECP_BENCH_TREE: describeTree(ROOT) },
     });
     status = r.status ?? 1;
   } finally {
@@ -60,8 +70,10 @@ function parseArgs(argv) {
       return v;
     };
     if (a.startsWith('--only')) o.only = value().split(',');
-    else if (a.startsWith('--skip')) { const skip = value().split(','); o.only = o.only.filter((s) => !skip.includes(s)); }
-    else if (a.startsWith('--runs')) o.runs = Math.max(1, Number(value()));
+    else if (a.startsWith('--skip')) {
+      const skip = value().split(',');
+      o.only = o.only.filter((s) => !skip.includes(s));
+    } else if (a.startsWith('--runs')) o.runs = Math.max(1, Number(value()));
     else if (a === '--quick') o.quick = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -75,7 +87,10 @@ const ctx = new BenchContext({ runs: opts.runs, quick: opts.quick, log });
 const started = Date.now();
 const results = {};
 const errors = {};
-const stopAll = async () => { await ctx.close(); process.exit(130); };
+const stopAll = async () => {
+  await ctx.close();
+  process.exit(130);
+};
 process.once('SIGINT', stopAll);
 process.once('SIGTERM', stopAll);
 try {
@@ -98,7 +113,10 @@ const tree = process.env.ECP_BENCH_TREE ?? describeTree(ROOT);
 const report = render({ results, errors, opts, command, tree, seconds: (Date.now() - started) / 1000 });
 mkdirSync(OUT, { recursive: true });
 writeFileSync(join(OUT, 'latest.md'), report);
-writeFileSync(join(OUT, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), command, tree, seconds: (Date.now() - started) / 1000, opts, results, errors }, null, 2));
+writeFileSync(
+  join(OUT, 'latest.json'),
+  JSON.stringify({ date: new Date().toISOString(), command, tree, seconds: (Date.now() - started) / 1000, opts, results, errors }, null, 2),
+);
 process.stdout.write(report);
 log(`[bench] done in ${((Date.now() - started) / 1000).toFixed(0)} s; report in bench/out/latest.md`);
 process.exitCode = Object.keys(errors).length ? 1 : 0;

@@ -11,7 +11,9 @@ let admin = process.env.ADMIN_TOKEN;
 if (!admin) {
   try {
     admin = /^ADMIN_TOKEN='?([^'\n]+)'?$/m.exec(readFileSync(new URL('../.dev.vars', import.meta.url), 'utf8'))?.[1];
-  } catch { /* no .dev.vars */ }
+  } catch {
+    /* no .dev.vars */
+  }
 }
 if (!admin) {
   console.error('demo: set ADMIN_TOKEN, or run `npm start` first so .dev.vars exists');
@@ -44,8 +46,12 @@ const token = await new SignJWT({
   'kubernetes.io': { namespace: 'team-a', serviceaccount: { name: 'web', uid: crypto.randomUUID() }, pod: { name: 'web-0', uid: crypto.randomUUID() } },
 })
   .setProtectedHeader({ alg: 'RS256', kid: 'demo-1' })
-  .setIssuer(issuer).setSubject('system:serviceaccount:team-a:web').setAudience(['edge-credential-provider'])
-  .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 3600)
+  .setIssuer(issuer)
+  .setSubject('system:serviceaccount:team-a:web')
+  .setAudience(['edge-credential-provider'])
+  .setIssuedAt(now)
+  .setNotBefore(now)
+  .setExpirationTime(now + 3600)
   .sign(privateKey);
 
 const image = 'registry.example.com/team-a/app:v1';

@@ -7,9 +7,7 @@
 // `npm run -s keys -- bundle --ring FILE > registry-certs.pem` gives a clean file.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, retireKey, rotateKeyRing,
-} from './lib/keys.mjs';
+import { certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, retireKey, rotateKeyRing } from './lib/keys.mjs';
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
@@ -84,7 +82,13 @@ function main(argv) {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ring: { type: 'string' }, days: { type: 'string' }, force: { type: 'boolean' }, rsa: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        ring: { type: 'string' },
+        days: { type: 'string' },
+        force: { type: 'boolean' },
+        rsa: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     fail(`${err.message}\n${USAGE}`);
@@ -103,7 +107,8 @@ function main(argv) {
     case 'generate': {
       const file = needRing();
       if (existsSync(file) && !values.force && !isDotenv(file)) fail(`${file} exists; rotate it, or pass --force to replace it`);
-      if (isDotenv(file) && DOTENV_LINE.test(readFileSync(file, 'utf8')) && !values.force) fail(`${file} already has EDGE_SIGNING_KEYS; rotate it, or pass --force`);
+      if (isDotenv(file) && DOTENV_LINE.test(readFileSync(file, 'utf8')) && !values.force)
+        fail(`${file} already has EDGE_SIGNING_KEYS; rotate it, or pass --force`);
       const ring = generateKeyRing({ days });
       writeRing(file, ring);
       nextSteps(file, ring, 'Generated a key ring.');
@@ -116,10 +121,16 @@ function main(argv) {
       if (values.rsa) {
         // RS256 keys are for vendors, who refetch the JWKS: no registry bundle to update.
         const edge = isDotenv(file) ? `restart \`npm start\` to load ${file}` : `npx wrangler secret put EDGE_SIGNING_KEYS < ${file}`;
-        process.stderr.write(`Added RS256 key ${added}; the previous ones are retiring (retire them once every workload token they signed has expired, 5 min).\nNext: ${edge}.\n`);
+        process.stderr.write(
+          `Added RS256 key ${added}; the previous ones are retiring (retire them once every workload token they signed has expired, 5 min).\nNext: ${edge}.\n`,
+        );
         return;
       }
-      nextSteps(file, ring, `Added ${added}; the previous keys are retiring (retire them once every credential and token they signed has expired, 12 h at most).`);
+      nextSteps(
+        file,
+        ring,
+        `Added ${added}; the previous keys are retiring (retire them once every credential and token they signed has expired, 12 h at most).`,
+      );
       return;
     }
     case 'retire': {

@@ -44,7 +44,11 @@ function edge() {
     }
     const text = await res.text();
     let json;
-    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
     return { status: res.status, etag: res.headers.get('etag') ?? undefined, json };
   };
 }
@@ -100,7 +104,8 @@ function show(steps) {
 
 async function main(argv) {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: { prune: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, yaml: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, ...rest] = positionals;
@@ -108,7 +113,11 @@ async function main(argv) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const dirArg = () => rest[0] ?? (() => { throw new Failure(`${command} needs a directory`); })();
+  const dirArg = () =>
+    rest[0] ??
+    (() => {
+      throw new Failure(`${command} needs a directory`);
+    })();
 
   switch (command) {
     case 'validate': {
@@ -134,9 +143,8 @@ async function main(argv) {
         if (s.op === 'extra') continue;
         // If-Match: a record someone changed since we read it is refused (412), never overwritten.
         const headers = s.op === 'create' ? { 'if-none-match': '*' } : { 'if-match': s.etag };
-        const res = s.op === 'delete'
-          ? await call('DELETE', `/issuers/${s.name}`, { headers })
-          : await call('PUT', `/issuers/${s.name}`, { body: s.record, headers });
+        const res =
+          s.op === 'delete' ? await call('DELETE', `/issuers/${s.name}`, { headers }) : await call('PUT', `/issuers/${s.name}`, { body: s.record, headers });
         if (res.status >= 300) throw refused(`${s.op} ${s.name}`, res);
       }
       process.stdout.write(`applied ${steps.filter((s) => s.op !== 'extra').length} change(s)\n`);
@@ -176,7 +184,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`records: ${err instanceof Failure ? err.message : err?.message ?? err}\n`);
+    process.stderr.write(`records: ${err instanceof Failure ? err.message : (err?.message ?? err)}\n`);
     process.exit(1);
   },
 );

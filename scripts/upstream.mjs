@@ -50,12 +50,17 @@ function workloadFor(record, rule, values, compileNameGlob) {
   };
 }
 
-const comment = (text) => text.split('\n').map((l) => `# ${l}`).join('\n');
+const comment = (text) =>
+  text
+    .split('\n')
+    .map((l) => `# ${l}`)
+    .join('\n');
 
 function render(description) {
   const { trust, workloadToken } = description;
   const lines = [comment(`${trust.vendor}: ${trust.where}`)];
-  if (workloadToken) lines.push(comment(`the workload token: iss ${workloadToken.iss}, sub ${workloadToken.sub}, aud ${workloadToken.aud}, ${workloadToken.alg}`));
+  if (workloadToken)
+    lines.push(comment(`the workload token: iss ${workloadToken.iss}, sub ${workloadToken.sub}, aud ${workloadToken.aud}, ${workloadToken.alg}`));
   if (trust.commands?.length) lines.push(...trust.commands);
   else if (trust.document !== undefined) lines.push(comment(`enter:\n${JSON.stringify(trust.document, null, 2)}`));
   for (const note of trust.notes ?? []) lines.push(comment(note));
@@ -83,7 +88,7 @@ async function main(argv) {
   if (command !== 'trust') throw new Failure(`unknown command ${command}\n${USAGE}`);
   if (!file || !ruleName) throw new Failure(`trust takes <record-file> <rule-name>\n${USAGE}`);
   const issuer = values.issuer ?? process.env.EDGE_ISSUER;
-  if (!issuer) throw new Failure('the edge\'s issuer is needed: --issuer https://ecp.example.com, or EDGE_ISSUER');
+  if (!issuer) throw new Failure("the edge's issuer is needed: --issuer https://ecp.example.com, or EDGE_ISSUER");
 
   const { TrustRecordSchema, describeIssues, compileNameGlob, describeUpstream } = await loadUpstreamTools();
   let read;
@@ -99,7 +104,8 @@ async function main(argv) {
   const record = parsed.data;
   const rule = record.rules.find((r) => r.name === ruleName);
   if (!rule) throw new Failure(`${record.name} has no rule ${ruleName} (rules: ${record.rules.map((r) => r.name).join(', ') || 'none'})`);
-  if (!rule.upstream) throw new Failure(`rule ${ruleName} mints edge credentials (no upstream): the registry trusts the edge's certificate bundle, see docs/registry.md`);
+  if (!rule.upstream)
+    throw new Failure(`rule ${ruleName} mints edge credentials (no upstream): the registry trusts the edge's certificate bundle, see docs/registry.md`);
 
   const workload = workloadFor(record, rule, values, compileNameGlob);
   const description = describeUpstream(rule.upstream, rule, workload, issuer, Math.floor(Date.now() / 1000));
@@ -114,7 +120,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`upstream: ${err instanceof Failure ? err.message : err?.message ?? err}\n`);
+    process.stderr.write(`upstream: ${err instanceof Failure ? err.message : (err?.message ?? err)}\n`);
     process.exit(1);
   },
 );

@@ -63,7 +63,10 @@ function accessSettings(team: string | undefined, aud: string | undefined, write
   if (team === undefined && aud === undefined) return writers ? { accessProblem: 'ACCESS_WRITERS is set without ACCESS_TEAM_DOMAIN and ACCESS_AUD' } : {};
   if (team === undefined || aud === undefined) return { accessProblem: 'ACCESS_TEAM_DOMAIN and ACCESS_AUD must be set together' };
   if (!isHttpsOrLoopback(team)) return { accessProblem: 'ACCESS_TEAM_DOMAIN must be an https URL' };
-  const list = (writers ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+  const list = (writers ?? '')
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
   return { access: { teamDomain: team.replace(/\/+$/, ''), aud, writers: list } };
 }
 

@@ -3,13 +3,29 @@
 // cleanup. Everything started here is stopped by close().
 import { startEdge } from '../../test/support/edge.mjs';
 import { generateKeyRing } from '../../scripts/lib/keys.mjs';
-import { federatedTrustRecord, IMAGE, inlineKeys, makeIssuer, putTrustRecord, saToken, startBenchCloudsmith, trustEdge, trustRecord, UPSTREAM_IMAGE } from './fixtures.mjs';
+import {
+  federatedTrustRecord,
+  IMAGE,
+  inlineKeys,
+  makeIssuer,
+  putTrustRecord,
+  saToken,
+  startBenchCloudsmith,
+  trustEdge,
+  trustRecord,
+  UPSTREAM_IMAGE,
+} from './fixtures.mjs';
 import { wranglerProcesses, wranglerProcessesByPort } from './proc.mjs';
 import { startWorker } from './wrangler.mjs';
 
 /** The last lines of a wrangler dev's output, indented, without the per-request lines. */
 function tail(output, lines = 12) {
-  return output.split('\n').filter((l) => l.trim() && !/\[wrangler:info\] (GET|POST|PUT) /.test(l)).slice(-lines).map((l) => `    | ${l}`).join('\n');
+  return output
+    .split('\n')
+    .filter((l) => l.trim() && !/\[wrangler:info\] (GET|POST|PUT) /.test(l))
+    .slice(-lines)
+    .map((l) => `    | ${l}`)
+    .join('\n');
 }
 
 /** True for the error runLoad throws when a Worker's workerd went away during a run. */
@@ -72,7 +88,13 @@ export class BenchContext {
       };
       const info = await reset();
       const target = {
-        ...w, iss, setup, ops: info.ops, tokenEndpoint: info.tokenEndpoint, vendor, pids: wranglerProcesses(w.pid),
+        ...w,
+        iss,
+        setup,
+        ops: info.ops,
+        tokenEndpoint: info.tokenEndpoint,
+        vendor,
+        pids: wranglerProcesses(w.pid),
         /** After workerd was restarted under us: find the new process, set up again. */
         refresh: async () => {
           this.log(`  (the bench Worker's workerd was restarted; wrangler said:\n${tail(w.logs())})`);
@@ -95,7 +117,10 @@ export class BenchContext {
       const iss = await makeIssuer();
       await putTrustRecord(edge, 'bench', trustRecord(iss, inlineKeys(iss)));
       const target = {
-        ...edge, iss, pids: wranglerProcessesByPort(edge.port), audit,
+        ...edge,
+        iss,
+        pids: wranglerProcessesByPort(edge.port),
+        audit,
         /** After workerd was restarted under us: find the new process (KV and its records persist). */
         refresh: async () => {
           this.log(`  (the edge's workerd was restarted; wrangler said:\n${tail(edge.logs())})`);

@@ -58,8 +58,13 @@ export function trustRecord(iss, keys, name = 'bench') {
     issuer: iss.issuer,
     audiences: [AUDIENCE],
     keys,
-    rules: [other('x'), other('y'), other('z'), other('w'),
-      { name: 'team-a-pull', namespaces: ['team-a'], registry: REGISTRY, repositories: ['team-a/*'], actions: ['pull'] }],
+    rules: [
+      other('x'),
+      other('y'),
+      other('z'),
+      other('w'),
+      { name: 'team-a-pull', namespaces: ['team-a'], registry: REGISTRY, repositories: ['team-a/*'], actions: ['pull'] },
+    ],
   };
 }
 
@@ -76,7 +81,10 @@ export const UPSTREAM_IMAGE = `${CLOUDSMITH.registry}/acme/team-a/app:v1`;
 export function federatedTrustRecord(iss, keys, endpoint, name = 'bench-cs') {
   const record = trustRecord(iss, keys, name);
   record.rules[record.rules.length - 1] = {
-    name: 'team-a-cloudsmith', namespaces: ['team-a'], registry: CLOUDSMITH.registry, repositories: ['acme/team-a/*'],
+    name: 'team-a-cloudsmith',
+    namespaces: ['team-a'],
+    registry: CLOUDSMITH.registry,
+    repositories: ['acme/team-a/*'],
     upstream: { type: 'cloudsmith', organization: CLOUDSMITH.organization, serviceAccount: CLOUDSMITH.serviceAccount, endpoint },
   };
   return record;
@@ -123,7 +131,13 @@ export async function startOidcServer(iss, { delayMs = 50 } = {}) {
     const send = (body) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)), delayMs);
     if (path === '/.well-known/openid-configuration') {
       counts.discovery++;
-      send({ issuer: iss.issuer, jwks_uri: `${url}/openid/v1/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256', 'ES256'] });
+      send({
+        issuer: iss.issuer,
+        jwks_uri: `${url}/openid/v1/jwks`,
+        response_types_supported: ['id_token'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+      });
     } else if (path === '/openid/v1/jwks') {
       counts.jwks++;
       send(iss.jwks);
@@ -139,6 +153,10 @@ export async function startOidcServer(iss, { delayMs = 50 } = {}) {
     url,
     counts,
     jwksUri: `${url}/openid/v1/jwks`,
-    stop: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(resolve);
+      }),
   };
 }

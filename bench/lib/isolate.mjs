@@ -38,19 +38,21 @@ export default {
  */
 export async function startIsolate(o) {
   const before = new Set(descendants(process.pid).map((p) => p.pid));
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    name: 'bench',
-    compatibilityDate: o.compatibilityDate,
-    modulesRoot: '/',
-    modules: [
-      { type: 'ESModule', path: '/bench-wrapper.mjs', contents: WRAPPER },
-      { type: 'ESModule', path: '/worker.js', contents: o.code },
-    ],
-    bindings: o.bindings ?? {},
-    kvNamespaces: Object.fromEntries((o.kv ?? []).map((name) => [name, `bench-${name.toLowerCase()}`])),
-    ...(o.persistDir ? { resourcePersistencePath: o.persistDir } : {}),
-    handleStructuredLogs: () => {},
-  }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      name: 'bench',
+      compatibilityDate: o.compatibilityDate,
+      modulesRoot: '/',
+      modules: [
+        { type: 'ESModule', path: '/bench-wrapper.mjs', contents: WRAPPER },
+        { type: 'ESModule', path: '/worker.js', contents: o.code },
+      ],
+      bindings: o.bindings ?? {},
+      kvNamespaces: Object.fromEntries((o.kv ?? []).map((name) => [name, `bench-${name.toLowerCase()}`])),
+      ...(o.persistDir ? { resourcePersistencePath: o.persistDir } : {}),
+      handleStructuredLogs: () => {},
+    }),
+  );
   let url;
   try {
     url = await mf.ready;
@@ -66,18 +68,19 @@ export async function startIsolate(o) {
   const pid = workerds[0].pid;
   // One connection for all requests, as a client in production keeps one.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const request = (path, init = {}) => new Promise((resolve, reject) => {
-    const c0 = threadCpuSeconds(pid);
-    const headers = { ...init.headers, ...(init.body !== undefined ? { 'content-length': Buffer.byteLength(init.body) } : {}) };
-    const req = http.request(new URL(path, url), { method: init.method ?? 'GET', headers, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, text, cpuMs: (threadCpuSeconds(pid) - c0) * 1e3 }));
+  const request = (path, init = {}) =>
+    new Promise((resolve, reject) => {
+      const c0 = threadCpuSeconds(pid);
+      const headers = { ...init.headers, ...(init.body !== undefined ? { 'content-length': Buffer.byteLength(init.body) } : {}) };
+      const req = http.request(new URL(path, url), { method: init.method ?? 'GET', headers, agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, text, cpuMs: (threadCpuSeconds(pid) - c0) * 1e3 }));
+      });
+      req.on('error', reject);
+      req.end(init.body);
     });
-    req.on('error', reject);
-    req.end(init.body);
-  });
   return {
     url: url.href.replace(/\/$/, ''),
     pid,

@@ -23,14 +23,16 @@ export async function runLoad(o) {
     ...(o.headers ? { headers: o.headers } : {}),
     ...(o.bodies ? { body: o.bodies[0] } : {}),
     ...(o.paths ? { path: o.paths[0] } : {}),
-    ...(rotate ? {
-      setupRequest: (req) => {
-        const k = i++;
-        if (o.bodies) req.body = o.bodies[k % o.bodies.length];
-        if (o.paths) req.path = o.paths[k % o.paths.length];
-        return req;
-      },
-    } : {}),
+    ...(rotate
+      ? {
+          setupRequest: (req) => {
+            const k = i++;
+            if (o.bodies) req.body = o.bodies[k % o.bodies.length];
+            if (o.paths) req.path = o.paths[k % o.paths.length];
+            return req;
+          },
+        }
+      : {}),
   };
   const before = cpuSnapshot(o.pids);
   const started = process.hrtime.bigint();
@@ -51,7 +53,8 @@ export async function runLoad(o) {
   const cpu = cpuDelta(before, cpuSnapshot(o.pids));
   for (const [name, pid] of Object.entries(o.pids)) {
     for (const p of [pid].flat()) {
-      if (p && !alive(p)) throw new Error(`the ${name} process (pid ${p}) is gone after the run: wrangler dev restarted the Worker? (it does when a bundled source changes)`);
+      if (p && !alive(p))
+        throw new Error(`the ${name} process (pid ${p}) is gone after the run: wrangler dev restarted the Worker? (it does when a bundled source changes)`);
     }
   }
   const expect = String(o.expectStatus ?? 200);

@@ -24,7 +24,9 @@ export function processes() {
       const s = readStat(Number(name));
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
       out.push({ pid: s.pid, ppid: s.ppid, comm: s.comm, cmdline });
-    } catch { /* exited while we looked */ }
+    } catch {
+      /* exited while we looked */
+    }
   }
   return out;
 }
@@ -34,7 +36,11 @@ export function descendants(root) {
   const all = processes();
   const found = [];
   const walk = (pid) => {
-    for (const p of all) if (p.ppid === pid) { found.push(p); walk(p.pid); }
+    for (const p of all)
+      if (p.ppid === pid) {
+        found.push(p);
+        walk(p.pid);
+      }
   };
   walk(root);
   return found;
@@ -87,7 +93,9 @@ export function threadCpuSeconds(pid) {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch { /* thread gone */ }
+    } catch {
+      /* thread gone */
+    }
   }
   return ns / 1e9;
 }
@@ -119,7 +127,11 @@ export function cpuSnapshot(pids) {
 }
 
 function safeCpu(pid) {
-  try { return cpuSeconds(pid); } catch { return 0; }
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
+  }
 }
 
 export function cpuDelta(before, after) {

@@ -123,7 +123,9 @@ export async function profileDuring(port, during, { samplingIntervalUs = 100 } =
       try {
         const { scriptSource } = await insp.send('Debugger.getScriptSource', { scriptId: id });
         maps.set(id, moduleMap(scriptSource));
-      } catch { /* native or gone */ }
+      } catch {
+        /* native or gone */
+      }
     }
     await insp.send('Debugger.disable').catch(() => {});
     return summarize(profile, maps);

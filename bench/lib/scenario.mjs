@@ -49,7 +49,9 @@ export async function loadScenario(ctx, s) {
       // when their runs do not overlap (report.mjs, httpNet).
       cpuUsRuns: all.map((r) => r.cpuPerReqUs.user),
     };
-    ctx.log(`  ${s.name} c=${c}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, workerd ${row.cpuUs.user.toFixed(0)} µs/req, proxy ${row.cpuUs.proxy.toFixed(0)}, node ${row.cpuUs.node.toFixed(0)}${row.failed ? `, FAILED ${row.failed}` : ''}`);
+    ctx.log(
+      `  ${s.name} c=${c}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, workerd ${row.cpuUs.user.toFixed(0)} µs/req, proxy ${row.cpuUs.proxy.toFixed(0)}, node ${row.cpuUs.node.toFixed(0)}${row.failed ? `, FAILED ${row.failed}` : ''}`,
+    );
     out.push(row);
   }
   return out;

@@ -31,8 +31,12 @@ export function removeSnapshot(dir) {
 export function describeTree(root) {
   try {
     const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const changed = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src', 'plugin/src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-      .split('\n').filter(Boolean).length;
+    const changed = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src', 'plugin/src'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter(Boolean).length;
     return changed ? `${head} + ${changed} uncommitted change${changed === 1 ? '' : 's'} in src/ and plugin/src/` : head;
   } catch {
     return '';

@@ -6,7 +6,19 @@
 // pods) at once: the edge's single flight (src/upstream/cache.ts) should call Cloudsmith once.
 import http from 'node:http';
 import { startEdge } from '../../test/support/edge.mjs';
-import { federatedTrustRecord, inlineKeys, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startBenchCloudsmith, startOidcServer, trustEdge, trustRecord, UPSTREAM_IMAGE } from '../lib/fixtures.mjs';
+import {
+  federatedTrustRecord,
+  inlineKeys,
+  kubeletRequest,
+  makeIssuer,
+  putTrustRecord,
+  saTokens,
+  startBenchCloudsmith,
+  startOidcServer,
+  trustEdge,
+  trustRecord,
+  UPSTREAM_IMAGE,
+} from '../lib/fixtures.mjs';
 import { request } from '../lib/http.mjs';
 import { median, percentile } from '../lib/stats.mjs';
 
@@ -20,7 +32,9 @@ export const VENDOR_DELAY_MS = 250;
 async function burst(edge, bodies) {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const t = process.hrtime.bigint();
-  const results = await Promise.all(bodies.map((body) => request(`${edge.url}/v1/credentials`, { body, agent, headers: { 'content-type': 'application/json' } })));
+  const results = await Promise.all(
+    bodies.map((body) => request(`${edge.url}/v1/credentials`, { body, agent, headers: { 'content-type': 'application/json' } })),
+  );
   const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
   agent.destroy();
   const statuses = {};
@@ -29,10 +43,21 @@ async function burst(edge, bodies) {
   return {
     results,
     figures: {
-      burst: bodies.length, wallMs,
-      ok: results.length - failed.length, failed: failed.length, statuses,
+      burst: bodies.length,
+      wallMs,
+      ok: results.length - failed.length,
+      failed: failed.length,
+      statuses,
       firstError: failed[0] ? `${failed[0].status} ${failed[0].text.slice(0, 160)}` : undefined,
-      firstMs: Math.min(...results.map((r) => r.ms)), p50: percentile(results.map((r) => r.ms), 50), p99: percentile(results.map((r) => r.ms), 99),
+      firstMs: Math.min(...results.map((r) => r.ms)),
+      p50: percentile(
+        results.map((r) => r.ms),
+        50,
+      ),
+      p99: percentile(
+        results.map((r) => r.ms),
+        99,
+      ),
     },
   };
 }
@@ -40,14 +65,19 @@ async function burst(edge, bodies) {
 async function burstOnce(ctx, mode, run) {
   const iss = await makeIssuer();
   const oidc = await startOidcServer(iss, { delayMs: ISSUER_DELAY_MS });
-  const edge = await startEdge({ vars: { AUDIT_LOG: 'off' } }).catch(async (err) => { await oidc.stop(); throw err; });
+  const edge = await startEdge({ vars: { AUDIT_LOG: 'off' } }).catch(async (err) => {
+    await oidc.stop();
+    throw err;
+  });
   try {
     const keys = mode === 'discovery' ? { type: 'discovery' } : { type: 'jwks_uri', uri: oidc.jwksUri };
     await putTrustRecord(edge, 'cold', trustRecord(iss, keys));
     const bodies = (await saTokens(iss, BURST, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
     const { figures } = await burst(edge, bodies);
     const row = { mode, run, ...figures, fetches: { ...oidc.counts } };
-    ctx.log(`  cold ${mode} run ${run}: ${row.ok}/${BURST} ok in ${row.wallMs.toFixed(0)} ms, JWKS fetched ${row.fetches.jwks}x, discovery ${row.fetches.discovery}x${row.firstError ? `, first failure: ${row.firstError}` : ''}`);
+    ctx.log(
+      `  cold ${mode} run ${run}: ${row.ok}/${BURST} ok in ${row.wallMs.toFixed(0)} ms, JWKS fetched ${row.fetches.jwks}x, discovery ${row.fetches.discovery}x${row.firstError ? `, first failure: ${row.firstError}` : ''}`,
+    );
     return row;
   } finally {
     await edge.stop();
@@ -63,7 +93,10 @@ async function burstOnce(ctx, mode, run) {
 async function upstreamBurstOnce(ctx, run) {
   const iss = await makeIssuer();
   const cloudsmith = await startBenchCloudsmith({ delayMs: VENDOR_DELAY_MS });
-  const edge = await startEdge({ vars: { AUDIT_LOG: 'off' } }).catch(async (err) => { await cloudsmith.stop(); throw err; });
+  const edge = await startEdge({ vars: { AUDIT_LOG: 'off' } }).catch(async (err) => {
+    await cloudsmith.stop();
+    throw err;
+  });
   try {
     const record = federatedTrustRecord(iss, inlineKeys(iss), cloudsmith.url, 'cold-cs');
     await putTrustRecord(edge, record.name, record);
@@ -73,12 +106,18 @@ async function upstreamBurstOnce(ctx, run) {
     // Every granted answer should carry the one credential Cloudsmith issued.
     const passwords = new Set(results.filter((r) => r.status === 200).map((r) => Object.values(JSON.parse(r.text).auth ?? {})[0]?.password));
     const row = {
-      mode: 'cloudsmith', run, ...figures,
-      vendorCalls: cloudsmith.state.calls, issued: cloudsmith.state.issued.length, credentials: passwords.size,
+      mode: 'cloudsmith',
+      run,
+      ...figures,
+      vendorCalls: cloudsmith.state.calls,
+      issued: cloudsmith.state.issued.length,
+      credentials: passwords.size,
       edgeFetches: { ...cloudsmith.rp.counts },
     };
-    ctx.log(`  cold cloudsmith run ${run}: ${row.ok}/${BURST} ok in ${row.wallMs.toFixed(0)} ms (first answer after ${row.firstMs.toFixed(0)} ms, p50 ${row.p50.toFixed(0)}), Cloudsmith called ${row.vendorCalls}x (${row.issued} issued, ${row.credentials} distinct in the answers), `
-      + `it fetched the edge's discovery ${row.edgeFetches.discovery}x and JWKS ${row.edgeFetches.jwks}x${row.firstError ? `, first failure: ${row.firstError} (statuses ${JSON.stringify(row.statuses)})` : ''}`);
+    ctx.log(
+      `  cold cloudsmith run ${run}: ${row.ok}/${BURST} ok in ${row.wallMs.toFixed(0)} ms (first answer after ${row.firstMs.toFixed(0)} ms, p50 ${row.p50.toFixed(0)}), Cloudsmith called ${row.vendorCalls}x (${row.issued} issued, ${row.credentials} distinct in the answers), ` +
+        `it fetched the edge's discovery ${row.edgeFetches.discovery}x and JWKS ${row.edgeFetches.jwks}x${row.firstError ? `, first failure: ${row.firstError} (statuses ${JSON.stringify(row.statuses)})` : ''}`,
+    );
     return row;
   } finally {
     await edge.stop();

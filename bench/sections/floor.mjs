@@ -24,9 +24,15 @@ import { alive, threadCpuSeconds } from '../lib/proc.mjs';
 import { median, minMax } from '../lib/stats.mjs';
 
 export const FLOOR_OPS = [
-  'floor/webcrypto/RS256', 'floor/webcrypto/ES256', 'floor/jose/RS256', 'floor/jose/ES256',
-  'floor/webcrypto/token', 'floor/jose/token',
-  'crypto/verify/RS256', 'crypto/verify/ES256', 'crypto/sign/ES256',
+  'floor/webcrypto/RS256',
+  'floor/webcrypto/ES256',
+  'floor/jose/RS256',
+  'floor/jose/ES256',
+  'floor/webcrypto/token',
+  'floor/jose/token',
+  'crypto/verify/RS256',
+  'crypto/verify/ES256',
+  'crypto/sign/ES256',
 ];
 
 /**
@@ -68,19 +74,51 @@ export const OUTLIER_FRACTION = 0.1;
  * The empty request's CPU is subtracted, so short runs are not biased by it. --quick runs a quarter.
  */
 const ITERATIONS = {
-  'floor/webcrypto/RS256': 8000, 'floor/webcrypto/ES256': 4000, 'floor/jose/RS256': 4000, 'floor/jose/ES256': 3000,
-  'floor/webcrypto/token': 4000, 'floor/jose/token': 3000,
-  'crypto/verify/RS256': 15000, 'crypto/verify/ES256': 6000, 'crypto/sign/ES256': 15000, 'crypto/sha256/token': 20000,
-  'app/minimal/RS256': 2000, 'app/minimal/ES256': 2000, 'app/minimal/token/GET': 2000, 'app/minimal/token/POST': 2000,
-  'app/credentials/RS256': 2000, 'app/credentials/ES256': 2000, 'app/token/GET': 2000, 'app/token/POST': 2000,
+  'floor/webcrypto/RS256': 8000,
+  'floor/webcrypto/ES256': 4000,
+  'floor/jose/RS256': 4000,
+  'floor/jose/ES256': 3000,
+  'floor/webcrypto/token': 4000,
+  'floor/jose/token': 3000,
+  'crypto/verify/RS256': 15000,
+  'crypto/verify/ES256': 6000,
+  'crypto/sign/ES256': 15000,
+  'crypto/sha256/token': 20000,
+  'app/minimal/RS256': 2000,
+  'app/minimal/ES256': 2000,
+  'app/minimal/token/GET': 2000,
+  'app/minimal/token/POST': 2000,
+  'app/credentials/RS256': 2000,
+  'app/credentials/ES256': 2000,
+  'app/token/GET': 2000,
+  'app/token/POST': 2000,
   'app/credentials/upstream-cached': 2000,
   'app/token/GET/64-hostile-scopes': 600,
-  'step/new-request': 20000, 'step/read-body': 5000, 'step/req-json': 5000, 'step/json-parse': 200000,
-  'step/zod-request': 100000, 'step/fingerprint': 20000, 'step/parse-image': 200000, 'step/peek-issuer': 40000,
-  'step/record-cached': 1000000, 'step/record-parse': 10000, 'step/record-compile': 30000, 'step/jwks-local-new': 30000,
-  'step/importJWK/RSA': 15000, 'step/importJWK/EC': 10000, 'step/verify-sa/RS256': 4000, 'step/verify-sa/ES256': 2000,
-  'step/jose-verify/RS256': 4000, 'step/evaluate': 100000, 'step/decide/RS256': 3000, 'step/decide/ES256': 2000,
-  'step/key-ring-cached': 1000000, 'step/mint': 5000, 'step/jose-sign': 4000, 'step/response-json': 10000, 'step/hono-noop': 5000,
+  'step/new-request': 20000,
+  'step/read-body': 5000,
+  'step/req-json': 5000,
+  'step/json-parse': 200000,
+  'step/zod-request': 100000,
+  'step/fingerprint': 20000,
+  'step/parse-image': 200000,
+  'step/peek-issuer': 40000,
+  'step/record-cached': 1000000,
+  'step/record-parse': 10000,
+  'step/record-compile': 30000,
+  'step/jwks-local-new': 30000,
+  'step/importJWK/RSA': 15000,
+  'step/importJWK/EC': 10000,
+  'step/verify-sa/RS256': 4000,
+  'step/verify-sa/ES256': 2000,
+  'step/jose-verify/RS256': 4000,
+  'step/evaluate': 100000,
+  'step/decide/RS256': 3000,
+  'step/decide/ES256': 2000,
+  'step/key-ring-cached': 1000000,
+  'step/mint': 5000,
+  'step/jose-sign': 4000,
+  'step/response-json': 10000,
+  'step/hono-noop': 5000,
 };
 /** For an op added to the bench Worker without a count above: a count that is safe for any op so far. */
 const DEFAULT_ITERATIONS = 2000;
@@ -122,7 +160,11 @@ async function emptyRequest(w) {
   const cpus = [];
   for (let i = 0; i < 15; i++) {
     const r = await timedCall(w, 'crypto/randomUUID', 0);
-    if (r.restarted) { await w.refresh(); i--; continue; }
+    if (r.restarted) {
+      await w.refresh();
+      i--;
+      continue;
+    }
     walls.push(r.wallMs);
     cpus.push(r.cpuMs);
   }
@@ -156,8 +198,17 @@ export function summarizeRuns(op, n, runs) {
   const outliers = cpuRuns.map((x, i) => ({ run: i + 1, off: x / cpuUs - 1 })).filter((o) => Math.abs(o.off) > OUTLIER_FRACTION);
   const frozen = runs.some((r) => r.frozen);
   return {
-    op, n, runs: runs.length, cpuUs, cpuMin, cpuMax, cpuRuns, outliers,
-    insideUs: frozen ? NaN : median(runs.map((r) => r.insideUs)), outsideUs: median(runs.map((r) => r.outsideUs)), frozen,
+    op,
+    n,
+    runs: runs.length,
+    cpuUs,
+    cpuMin,
+    cpuMax,
+    cpuRuns,
+    outliers,
+    insideUs: frozen ? NaN : median(runs.map((r) => r.insideUs)),
+    outsideUs: median(runs.map((r) => r.outsideUs)),
+    frozen,
   };
 }
 
@@ -192,30 +243,45 @@ export async function floorSection(ctx) {
   const runs = Math.max(5, 2 * ctx.runs + 1);
   const floor = await measureGroup(ctx, w, FLOOR_OPS, { runs, base });
   for (const m of Object.values(floor)) {
-    ctx.log(`  ${m.op.padEnd(24)} cpu ${m.cpuUs.toFixed(1)} µs (${m.cpuMin.toFixed(1)}-${m.cpuMax.toFixed(1)}), inside ${m.insideUs.toFixed(1)} µs, outside ${m.outsideUs.toFixed(1)} µs (n=${m.n} x ${runs})${flagged(m)}`);
+    ctx.log(
+      `  ${m.op.padEnd(24)} cpu ${m.cpuUs.toFixed(1)} µs (${m.cpuMin.toFixed(1)}-${m.cpuMax.toFixed(1)}), inside ${m.insideUs.toFixed(1)} µs, outside ${m.outsideUs.toFixed(1)} µs (n=${m.n} x ${runs})${flagged(m)}`,
+    );
   }
   // The whole app in the isolate, each endpoint beside its minimal Worker: these make the targets.
   const appOps = w.ops.filter((o) => o.startsWith('app/'));
-  const paired = besideTheirBase(TARGET_PAIRS.filter((p) => appOps.includes(p.op) && appOps.includes(p.minimal)).flatMap((p) => [p.minimal, p.op]), appOps);
+  const paired = besideTheirBase(
+    TARGET_PAIRS.filter((p) => appOps.includes(p.op) && appOps.includes(p.minimal)).flatMap((p) => [p.minimal, p.op]),
+    appOps,
+  );
   const vendorBefore = w.vendor && { calls: w.vendor.fake.state.calls, setups: w.vendor.setups.length };
   const steps = await measureGroup(ctx, w, [...paired, ...appOps.filter((o) => !paired.includes(o))], { runs, base });
-  for (const m of Object.values(steps)) ctx.log(`  ${m.op.padEnd(32)} cpu ${m.cpuUs.toFixed(1)} µs (${m.cpuMin.toFixed(1)}-${m.cpuMax.toFixed(1)}; n=${m.n} x ${runs})${flagged(m)}`);
+  for (const m of Object.values(steps))
+    ctx.log(`  ${m.op.padEnd(32)} cpu ${m.cpuUs.toFixed(1)} µs (${m.cpuMin.toFixed(1)}-${m.cpuMax.toFixed(1)}; n=${m.n} x ${runs})${flagged(m)}`);
   const targets = TARGET_PAIRS.filter((p) => steps[p.op] && steps[p.minimal]).map((p) => ({ ...p, ...pairedRatio(steps[p.op], steps[p.minimal]) }));
   for (const t of targets) ctx.log(`  ${t.label}: ${t.ratio.toFixed(2)}x the minimal Worker (runs ${t.min.toFixed(2)}-${t.max.toFixed(2)}x)`);
   // Rows against a neighbouring edge row; the upstream one stands only if the vendor was called once.
   const upstream = w.vendor ? vendorCalls(ctx, w.vendor, vendorBefore, steps[UPSTREAM_OP]) : undefined;
   const neighbours = NEIGHBOUR_TARGETS.filter((t) => steps[t.op] && steps[t.base]).map((t) => ({
-    ...t, ...pairedRatio(steps[t.op], steps[t.base]), ...(t.op === UPSTREAM_OP && upstream?.problem ? { failed: upstream.problem } : {}),
+    ...t,
+    ...pairedRatio(steps[t.op], steps[t.base]),
+    ...(t.op === UPSTREAM_OP && upstream?.problem ? { failed: upstream.problem } : {}),
   }));
-  for (const t of neighbours) ctx.log(`  ${t.label}: ${t.ratio.toFixed(2)}x ${t.base} (runs ${t.min.toFixed(2)}-${t.max.toFixed(2)}x)${t.failed ? ' [INVALID: see the FAILED line]' : ''}`);
+  for (const t of neighbours)
+    ctx.log(
+      `  ${t.label}: ${t.ratio.toFixed(2)}x ${t.base} (runs ${t.min.toFixed(2)}-${t.max.toFixed(2)}x)${t.failed ? ' [INVALID: see the FAILED line]' : ''}`,
+    );
   if (upstream) {
     if (upstream.problem) ctx.log(`  FAILED ${UPSTREAM_OP}: ${upstream.problem}`);
-    else ctx.log(`  ${UPSTREAM_OP}: ${upstream.calls} vendor call(s) in all (per bench Worker setup: ${upstream.perSetup.join(', ')}), none during the ${upstream.iterations - 1} warm-up and timed requests after the first; Cloudsmith fetched the discovery document ${upstream.discovery}x and the JWKS ${upstream.jwks}x`);
+    else
+      ctx.log(
+        `  ${UPSTREAM_OP}: ${upstream.calls} vendor call(s) in all (per bench Worker setup: ${upstream.perSetup.join(', ')}), none during the ${upstream.iterations - 1} warm-up and timed requests after the first; Cloudsmith fetched the discovery document ${upstream.discovery}x and the JWKS ${upstream.jwks}x`,
+      );
   }
   // A hostile /token (64 scopes of 255-character names against **/**/**/app) beside the
   // plain one: glob matching must stay linear in the name, whatever the client sends.
   const hostile = hostileTokenRatio(steps);
-  if (hostile) ctx.log(`  GET /token, 64 hostile scopes / plain: ${hostile.ratio.toFixed(2)}x (${hostile.hostileUs.toFixed(1)} / ${hostile.plainUs.toFixed(1)} µs CPU)`);
+  if (hostile)
+    ctx.log(`  GET /token, 64 hostile scopes / plain: ${hostile.ratio.toFixed(2)}x (${hostile.hostileUs.toFixed(1)} / ${hostile.plainUs.toFixed(1)} µs CPU)`);
   // Each step alone: where the time goes. Three rounds are enough for a breakdown.
   const stepOps = w.ops.filter((o) => !FLOOR_OPS.includes(o) && !o.startsWith('app/') && o !== 'crypto/randomUUID');
   Object.assign(steps, await measureGroup(ctx, w, stepOps, { runs: 3, base }));
@@ -227,10 +293,11 @@ export async function floorSection(ctx) {
   const apart = all.filter((m) => Math.abs(m.insideUs - m.outsideUs) > 0.1 * m.outsideUs + 0.5);
   const above = all.filter((m) => m.cpuUs > 1.05 * m.outsideUs).length;
   const below = all.filter((m) => m.cpuUs < 0.95 * m.outsideUs).length;
-  const clockCheck = (apart.length
-    ? `the isolate clock and the outside clock DISAGREE by over 10% on ${apart.map((m) => m.op).join(', ')}: read the outside and CPU columns`
-    : 'the isolate clock agrees with the outside clock within 10% on every op, so performance.now() advanced through the loops')
-    + `; CPU reads over 5% above wall time on ${above} of ${all.length} ops (V8 background GC/compiler threads) and over 5% below on ${below} (waiting for a core; load average ${loadavg()[0].toFixed(2)})`;
+  const clockCheck =
+    (apart.length
+      ? `the isolate clock and the outside clock DISAGREE by over 10% on ${apart.map((m) => m.op).join(', ')}: read the outside and CPU columns`
+      : 'the isolate clock agrees with the outside clock within 10% on every op, so performance.now() advanced through the loops') +
+    `; CPU reads over 5% above wall time on ${above} of ${all.length} ops (V8 background GC/compiler threads) and over 5% below on ${below} (waiting for a core; load average ${loadavg()[0].toFixed(2)})`;
   return { ...base, runs, floor, steps, targets, neighbours, upstream, tokenEndpoint: w.tokenEndpoint, clockCheck, hostile, loadavg: loadavg()[0] };
 }
 
@@ -260,11 +327,19 @@ function vendorCalls(ctx, vendor, before, m) {
   const iterations = m ? 1 + warmUpOf(UPSTREAM_OP, ctx.quick) + m.n * m.runs : 0;
   let problem;
   if (!m) problem = `could not run: ${vendor.error ?? 'the bench Worker did not offer it'}`;
-  else if (timed > 0) problem = `the loopback Cloudsmith was called ${timed} time(s) during the ${iterations - 1} warm-up and timed requests, which should all have found its credential in the isolate cache: the figure is not that of a cached exchange`;
+  else if (timed > 0)
+    problem = `the loopback Cloudsmith was called ${timed} time(s) during the ${iterations - 1} warm-up and timed requests, which should all have found its credential in the isolate cache: the figure is not that of a cached exchange`;
   else if (perSetup.some((n) => n > 1)) problem = `vendor calls per bench Worker setup ${perSetup.join(', ')}: more than the one that fills the cache`;
   return {
-    calls: vendor.fake.state.calls, perSetup, timed, iterations, restarts: perSetup.length - 1, problem,
-    discovery: vendor.fake.rp.counts.discovery, jwks: vendor.fake.rp.counts.jwks, accepted: vendor.fake.state.accepted.length,
+    calls: vendor.fake.state.calls,
+    perSetup,
+    timed,
+    iterations,
+    restarts: perSetup.length - 1,
+    problem,
+    discovery: vendor.fake.rp.counts.discovery,
+    jwks: vendor.fake.rp.counts.jwks,
+    accepted: vendor.fake.state.accepted.length,
   };
 }
 

@@ -92,8 +92,15 @@ export async function pluginSection(ctx) {
   for (const r of rows) ctx.log(`  ${r.label.padEnd(12)} median ${r.median.toFixed(1)} ms, p90 ${r.p90.toFixed(1)} ms`);
   ctx.log(`  loopback round trip (fresh connection, warm client) median ${rttMs.toFixed(2)} ms`);
   return {
-    runs, node: process.version, files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { path: v.path.slice(ROOT.length), bytes: statSync(v.path).size, build: v.build }])),
-    rows, node0, rttMs, budget, minimal, loadavg: loadavg()[0],
+    runs,
+    node: process.version,
+    files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { path: v.path.slice(ROOT.length), bytes: statSync(v.path).size, build: v.build }])),
+    rows,
+    node0,
+    rttMs,
+    budget,
+    minimal,
+    loadavg: loadavg()[0],
     ratios: Object.fromEntries(rows.filter((r) => r.label.startsWith('plugin')).map((r) => [r.label, r.median / budget])),
     vsMinimal: Object.fromEntries(rows.filter((r) => r.label.startsWith('plugin')).map((r) => [r.label, r.median / minimal])),
   };

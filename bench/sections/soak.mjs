@@ -61,7 +61,9 @@ async function sustain(_ctx, { target, path, bodies, seconds, heap }) {
         samples.user.push({ t, rss: user });
         if (proxy !== undefined) samples.proxy.push({ t, rss: proxy });
         samples.node.push({ t, rss: node });
-      } catch { /* a process went away between the check and the read */ }
+      } catch {
+        /* a process went away between the check and the read */
+      }
     };
     sample();
     const timer = setInterval(sample, 1000);
@@ -88,7 +90,11 @@ async function sustain(_ctx, { target, path, bodies, seconds, heap }) {
       rps: loads.reduce((n, l) => n + l.rps, 0) / loads.length,
       p50: Math.max(...loads.map((l) => l.p50)),
       p99: Math.max(...loads.map((l) => l.p99)),
-      rss: Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length).map(([k, v]) => [k, summary(v)])),
+      rss: Object.fromEntries(
+        Object.entries(samples)
+          .filter(([, v]) => v.length)
+          .map(([k, v]) => [k, summary(v)]),
+      ),
       samples: samples.user.map((p) => [Number(p.t.toFixed(1)), p.rss]),
       heaps,
     };
@@ -118,12 +124,18 @@ export async function soakSection(ctx) {
   const h0 = e.heaps[0].used;
   const h1 = e.heaps[e.heaps.length - 1].used;
   const leak = h1 - h0 > Math.max(2 * MiB, 0.1 * h0);
-  ctx.log(`  soak edge ${seconds}s c=${SOAK_CONNECTIONS}: ${e.requests} requests (${e.failed} failed ${JSON.stringify(e.statuses)}), `
-    + `retained heap ${e.heaps.map((h) => (h.used / MiB).toFixed(1)).join(' -> ')} MiB, workerd RSS ${(e.rss.user.start / MiB).toFixed(0)} -> ${(e.rss.user.end / MiB).toFixed(0)} MiB`);
+  ctx.log(
+    `  soak edge ${seconds}s c=${SOAK_CONNECTIONS}: ${e.requests} requests (${e.failed} failed ${JSON.stringify(e.statuses)}), ` +
+      `retained heap ${e.heaps.map((h) => (h.used / MiB).toFixed(1)).join(' -> ')} MiB, workerd RSS ${(e.rss.user.start / MiB).toFixed(0)} -> ${(e.rss.user.end / MiB).toFixed(0)} MiB`,
+  );
 
   const w = await ctx.floorWorker();
   const wBodies = (await saTokens(w.iss, 64, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
-  const n = await retryOnRestart(w, () => sustain(ctx, { target: { ...w, port: Number(new URL(w.url).port) }, path: '/noop', bodies: wBodies, seconds, heap: false }));
-  ctx.log(`  soak harness /noop ${seconds}s: ${n.requests} requests (${n.failed} failed), workerd RSS ${(n.rss.user.start / MiB).toFixed(0)} -> ${(n.rss.user.end / MiB).toFixed(0)} MiB`);
+  const n = await retryOnRestart(w, () =>
+    sustain(ctx, { target: { ...w, port: Number(new URL(w.url).port) }, path: '/noop', bodies: wBodies, seconds, heap: false }),
+  );
+  ctx.log(
+    `  soak harness /noop ${seconds}s: ${n.requests} requests (${n.failed} failed), workerd RSS ${(n.rss.user.start / MiB).toFixed(0)} -> ${(n.rss.user.end / MiB).toFixed(0)} MiB`,
+  );
   return { seconds, connections: SOAK_CONNECTIONS, tokenPool: TOKEN_POOL, edge: e, harness: n, leak };
 }

@@ -86,7 +86,12 @@ async function checkStartup(dir, name, upload, i) {
   const num = (re) => Number(re.exec(said)?.[1] ?? NaN);
   const active = num(/Active: ([\d.]+) ms/);
   if (!Number.isFinite(active)) throw new Error(`wrangler check startup printed no Active figure for ${name}:\n${said}`);
-  return { activeMs: active, gcMs: num(/including ([\d.]+) ms garbage collection/), windowMs: num(/Profile window: ([\d.]+) ms/), samples: num(/Samples: (\d+)/) };
+  return {
+    activeMs: active,
+    gcMs: num(/including ([\d.]+) ms garbage collection/),
+    windowMs: num(/Profile window: ([\d.]+) ms/),
+    samples: num(/Samples: (\d+)/),
+  };
 }
 
 /**
@@ -162,7 +167,9 @@ export async function startupSection(ctx) {
     for (const [name, w] of Object.entries(WORKERS)) {
       bundles[name] = await build(dir, name, w);
       const b = bundles[name];
-      ctx.log(`  ${name} bundle: ${(b.bytes / 1024).toFixed(1)} KiB minified, ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (wrangler: ${b.wranglerKiB} KiB); esbuild with wrangler's options ${b.sameAsEsbuild ? 'gives the same bytes' : `DIFFERS (${b.esbuildBytes} B)`}`);
+      ctx.log(
+        `  ${name} bundle: ${(b.bytes / 1024).toFixed(1)} KiB minified, ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (wrangler: ${b.wranglerKiB} KiB); esbuild with wrangler's options ${b.sameAsEsbuild ? 'gives the same bytes' : `DIFFERS (${b.esbuildBytes} B)`}`,
+      );
     }
 
     // The edge's KV, seeded once; every fresh edge isolate below reads it.
@@ -178,8 +185,14 @@ export async function startupSection(ctx) {
       minimal: {
         bindings: {
           MINIMAL_SETUP: JSON.stringify({
-            issuer: iss.issuer, audiences: [AUDIENCE], jwks: iss.jwks, signingJwk: active.privateJwk, kid: active.kid,
-            edgeIssuer: edgeBindings.EDGE_ISSUER, credentialClaims: decodeJwt(credential), credentialTyp: decodeProtectedHeader(credential).typ,
+            issuer: iss.issuer,
+            audiences: [AUDIENCE],
+            jwks: iss.jwks,
+            signingJwk: active.privateJwk,
+            kid: active.kid,
+            edgeIssuer: edgeBindings.EDGE_ISSUER,
+            credentialClaims: decodeJwt(credential),
+            credentialTyp: decodeProtectedHeader(credential).typ,
           }),
         },
       },
@@ -194,7 +207,9 @@ export async function startupSection(ctx) {
         const cpu = await startupCpu(bundles[name].code, options[name]);
         const req = await firstAndWarm(bundles[name].code, options[name], bodies, oidc);
         raw[name].push({ check, cpu, req });
-        ctx.log(`  ${name} run ${r + 1}: check startup active ${check.activeMs.toFixed(1)} ms; start-up CPU ${cpu.startupMs.toFixed(1)} ms; first request ${req.firstMs.toFixed(1)} ms (JWKS fetched ${req.jwksFetches}x), warm ${req.warmMs.toFixed(2)} ms`);
+        ctx.log(
+          `  ${name} run ${r + 1}: check startup active ${check.activeMs.toFixed(1)} ms; start-up CPU ${cpu.startupMs.toFixed(1)} ms; first request ${req.firstMs.toFixed(1)} ms (JWKS fetched ${req.jwksFetches}x), warm ${req.warmMs.toFixed(2)} ms`,
+        );
       }
     }
     const summary = {};

@@ -30,7 +30,17 @@ export async function warmSection(ctx) {
   const rows = [];
   const edgeUrl = `${edge.url}/v1/credentials`;
   for (const alg of ['RS256', 'ES256']) {
-    rows.push(...await loadScenario(ctx, { name: `edge ${alg} inline keys`, url: edgeUrl, ...JSON_POST, bodies: edgeBodies[alg], target: edge, concurrency, seconds }));
+    rows.push(
+      ...(await loadScenario(ctx, {
+        name: `edge ${alg} inline keys`,
+        url: edgeUrl,
+        ...JSON_POST,
+        bodies: edgeBodies[alg],
+        target: edge,
+        concurrency,
+        seconds,
+      })),
+    );
   }
 
   // The same exchange with the issuer's keys from a jwks_uri (cached after the first fetch).
@@ -38,7 +48,17 @@ export async function warmSection(ctx) {
   const oidc = await startOidcServer(remoteIss, { delayMs: 0 });
   try {
     await putTrustRecord(edge, 'bench-remote', trustRecord(remoteIss, { type: 'jwks_uri', uri: oidc.jwksUri }));
-    rows.push(...await loadScenario(ctx, { name: 'edge RS256 jwks_uri keys', url: edgeUrl, ...JSON_POST, bodies: await bodies(remoteIss, 'RS256'), target: edge, concurrency: [64], seconds }));
+    rows.push(
+      ...(await loadScenario(ctx, {
+        name: 'edge RS256 jwks_uri keys',
+        url: edgeUrl,
+        ...JSON_POST,
+        bodies: await bodies(remoteIss, 'RS256'),
+        target: edge,
+        concurrency: [64],
+        seconds,
+      })),
+    );
     sizes.jwksFetchesDuringWarm = oidc.counts.jwks;
   } finally {
     await oidc.stop();
@@ -47,11 +67,39 @@ export async function warmSection(ctx) {
   // Audit log on (the production default): one JSON line per exchange to wrangler's console.
   const audited = await ctx.edge({ audit: true });
   const auditBodies = await bodies(audited.iss, 'RS256');
-  rows.push(...await loadScenario(ctx, { name: 'edge RS256 inline keys, AUDIT_LOG=on', url: `${audited.url}/v1/credentials`, ...JSON_POST, bodies: auditBodies, target: audited, concurrency: [64], seconds }));
+  rows.push(
+    ...(await loadScenario(ctx, {
+      name: 'edge RS256 inline keys, AUDIT_LOG=on',
+      url: `${audited.url}/v1/credentials`,
+      ...JSON_POST,
+      bodies: auditBodies,
+      target: audited,
+      concurrency: [64],
+      seconds,
+    })),
+  );
 
-  const harness = await loadScenario(ctx, { name: 'harness /noop', url: `${w.url}/noop`, ...JSON_POST, bodies: floorBodies.RS256, target: w, concurrency, seconds });
+  const harness = await loadScenario(ctx, {
+    name: 'harness /noop',
+    url: `${w.url}/noop`,
+    ...JSON_POST,
+    bodies: floorBodies.RS256,
+    target: w,
+    concurrency,
+    seconds,
+  });
   for (const alg of ['RS256', 'ES256']) {
-    harness.push(...await loadScenario(ctx, { name: `minimal exchange ${alg}`, url: `${w.url}/exchange`, ...JSON_POST, bodies: floorBodies[alg], target: w, concurrency: [64], seconds }));
+    harness.push(
+      ...(await loadScenario(ctx, {
+        name: `minimal exchange ${alg}`,
+        url: `${w.url}/exchange`,
+        ...JSON_POST,
+        bodies: floorBodies[alg],
+        target: w,
+        concurrency: [64],
+        seconds,
+      })),
+    );
   }
   return { rows, harness, sizes, tokenPool: TOKEN_POOL };
 }

@@ -1,9 +1,5 @@
 /** Reads an async stream of chunks into one buffer, refusing to hold more than `max` bytes. */
-export async function readBounded(
-  source: AsyncIterable<Uint8Array | string>,
-  max: number,
-  tooLarge: () => Error,
-): Promise<Uint8Array> {
+export async function readBounded(source: AsyncIterable<Uint8Array | string>, max: number, tooLarge: () => Error): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const encoder = new TextEncoder();

@@ -32,10 +32,7 @@ export interface HttpResponse {
 }
 
 /** POST `body` to `url`; rejects on network errors and on abort. See transport.ts. */
-export type HttpPost = (
-  url: URL | string,
-  init: { headers: Record<string, string>; body: string; signal: AbortSignal },
-) => Promise<HttpResponse>;
+export type HttpPost = (url: URL | string, init: { headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<HttpResponse>;
 
 export interface ExchangeDeps {
   post: HttpPost;
@@ -45,9 +42,7 @@ export interface ExchangeDeps {
   userAgent: string;
 }
 
-type Outcome =
-  | { ok: true; text: string }
-  | { ok: false; reason: string; retryAfterMs?: number };
+type Outcome = { ok: true; text: string } | { ok: false; reason: string; retryAfterMs?: number };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 

@@ -119,8 +119,8 @@ export function annotationKeyProblem(key: string): string | undefined {
   const k = key.toLowerCase();
   const parts = k.split('/');
   if (parts.length > 2) return 'has more than one "/"';
-  const name = parts.length === 2 ? parts[1] ?? '' : parts[0] ?? '';
-  const prefix = parts.length === 2 ? parts[0] ?? '' : undefined;
+  const name = parts.length === 2 ? (parts[1] ?? '') : (parts[0] ?? '');
+  const prefix = parts.length === 2 ? (parts[0] ?? '') : undefined;
   if (prefix !== undefined) {
     if (prefix === '' || prefix.length > 253) return 'has an empty or too long prefix';
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix)) return 'has a prefix that is not a DNS subdomain';
@@ -165,7 +165,10 @@ export function validateCredentialProviderConfig(config: CredentialProviderConfi
       if (!t.requireServiceAccount && required.length > 0) {
         errs.push('providers.tokenAttributes.requiredServiceAccountAnnotationKeys: requireServiceAccount cannot be false when annotation keys are required');
       }
-      for (const [field, keys] of [['requiredServiceAccountAnnotationKeys', required], ['optionalServiceAccountAnnotationKeys', optional]] as const) {
+      for (const [field, keys] of [
+        ['requiredServiceAccountAnnotationKeys', required],
+        ['optionalServiceAccountAnnotationKeys', optional],
+      ] as const) {
         const seen = new Set<string>();
         for (const k of keys) {
           const problem = annotationKeyProblem(k);
@@ -213,7 +216,8 @@ export function buildConfig(argv: readonly string[]): { config: CredentialProvid
   }
 
   const cacheType = one('cache-type') ?? 'ServiceAccount';
-  if (!(CACHE_TYPES as readonly string[]).includes(cacheType)) throw usageError(`--cache-type must be ServiceAccount or Token, got ${JSON.stringify(cacheType)}`);
+  if (!(CACHE_TYPES as readonly string[]).includes(cacheType))
+    throw usageError(`--cache-type must be ServiceAccount or Token, got ${JSON.stringify(cacheType)}`);
   if (minor < FIRST_MINOR_WITH_CACHE_TYPE && flags.has('cache-type')) {
     throw usageError('--cache-type needs Kubernetes 1.34 or newer (1.33 has no tokenAttributes.cacheType)');
   }

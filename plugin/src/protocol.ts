@@ -48,15 +48,14 @@ export interface CredentialProviderResponse {
   auth?: Record<string, AuthConfig>;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const isApiVersion = (v: unknown): v is ApiVersion => (API_VERSIONS as readonly unknown[]).includes(v);
 
 /** Quotes a value we did not produce, short and on one line, for an error message. */
 export function quote(value: unknown, max = 60): string {
   if (value === undefined) return '(missing)';
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this replaces.
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return JSON.stringify(clean.length > max ? `${clean.slice(0, max)}...` : clean);
@@ -79,9 +78,7 @@ export function parseRequest(text: string): CredentialProviderRequest {
     throw inputError(`the request on stdin has kind ${quote(value.kind)}, expected "CredentialProviderRequest"`);
   }
   if (!isApiVersion(value.apiVersion)) {
-    throw inputError(
-      `the request on stdin has apiVersion ${quote(value.apiVersion)}, expected one of ${API_VERSIONS.join(', ')}`,
-    );
+    throw inputError(`the request on stdin has apiVersion ${quote(value.apiVersion)}, expected one of ${API_VERSIONS.join(', ')}`);
   }
   if (typeof value.image !== 'string' || value.image === '') {
     throw inputError('the request on stdin has no image');

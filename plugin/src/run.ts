@@ -111,18 +111,24 @@ export async function run(io: RunIO): Promise<number> {
     const text = await readStdin(io.stdin, MAX_STDIN_BYTES, clock, deadline);
     const request = parseRequest(text);
     redactor.add(request.serviceAccountToken);
-    if (opts.verbose) debug(
-      `request: ${request.apiVersion}, image ${JSON.stringify(request.image)}, ` +
-        (request.serviceAccountToken ? `service-account token ${fingerprint(request.serviceAccountToken)}` : 'no service-account token') +
-        `, ${Object.keys(request.serviceAccountAnnotations ?? {}).length} annotation(s)`,
-    );
+    if (opts.verbose)
+      debug(
+        `request: ${request.apiVersion}, image ${JSON.stringify(request.image)}, ` +
+          (request.serviceAccountToken ? `service-account token ${fingerprint(request.serviceAccountToken)}` : 'no service-account token') +
+          `, ${Object.keys(request.serviceAccountAnnotations ?? {}).length} annotation(s)`,
+      );
 
-    const answer = await exchange(JSON.stringify(request), opts, {
-      post: io.post,
-      clock,
-      debug,
-      userAgent: `${NAME}/${VERSION}`,
-    }, deadline);
+    const answer = await exchange(
+      JSON.stringify(request),
+      opts,
+      {
+        post: io.post,
+        clock,
+        debug,
+        userAgent: `${NAME}/${VERSION}`,
+      },
+      deadline,
+    );
 
     let body: unknown;
     try {

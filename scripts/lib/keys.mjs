@@ -159,5 +159,8 @@ export function certifyKeyRing(ring, opts) {
 /** The PEM bundle for a registry's `auth.token.rootcertbundle`: active key first. */
 export function certificateBundle(ring) {
   const ordered = [...ring.keys].sort((a, b) => (a.kid === ring.active ? -1 : b.kid === ring.active ? 1 : 0));
-  return ordered.filter((k) => k.certificate).map((k) => k.certificate.trim() + '\n').join('');
+  return ordered
+    .filter((k) => k.certificate)
+    .map((k) => k.certificate.trim() + '\n')
+    .join('');
 }

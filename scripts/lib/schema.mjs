@@ -9,7 +9,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 async function loadBundle(contents) {
   const out = await build({
     stdin: { contents, resolveDir: ROOT, loader: 'ts', sourcefile: 'cli-entry.ts' },
-    bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', write: false, logLevel: 'silent', mainFields: ['module', 'main'],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    mainFields: ['module', 'main'],
   });
   return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
 }
@@ -24,9 +30,11 @@ export function loadSchema() {
  * vendor-side trust entry): what `npm run upstream -- trust` prints.
  */
 export function loadUpstreamTools() {
-  return loadBundle([
-    "export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';",
-    "export { compileNameGlob } from './src/policy/pattern.ts';",
-    "export { describeUpstream } from './src/upstream/federate.ts';",
-  ].join('\n'));
+  return loadBundle(
+    [
+      "export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';",
+      "export { compileNameGlob } from './src/policy/pattern.ts';",
+      "export { describeUpstream } from './src/upstream/federate.ts';",
+    ].join('\n'),
+  );
 }

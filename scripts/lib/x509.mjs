@@ -95,8 +95,7 @@ export const DEFAULT_CERT_DAYS = 3650;
 /** notBefore is set this far in the past so a registry whose clock lags still accepts it. */
 const BACKDATE_MS = 60 * 60 * 1000;
 
-const extension = (oid, critical, value) =>
-  der.sequence(der.oid(oid), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
+const extension = (oid, critical, value) => der.sequence(der.oid(oid), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
 
 /**
  * @param {{ privateKey: import('node:crypto').KeyObject, commonName: string, days?: number, now?: Date }} opts
@@ -137,6 +136,8 @@ export function createSelfSignedCertificate({ privateKey, commonName, days = DEF
 }
 
 export function toPem(derBytes) {
-  const lines = Buffer.from(derBytes).toString('base64').match(/.{1,64}/g);
+  const lines = Buffer.from(derBytes)
+    .toString('base64')
+    .match(/.{1,64}/g);
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }

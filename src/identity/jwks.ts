@@ -13,8 +13,15 @@
  * Any failure to get keys is ERR_JWKS_UNAVAILABLE (503): fail closed, never skip a check.
  */
 import {
-  createLocalJWKSet, createRemoteJWKSet, customFetch, jwksCache,
-  type ExportedJWKSCache, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey, type RemoteJWKSet,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  jwksCache,
+  type ExportedJWKSCache,
+  type FetchImplementation,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+  type RemoteJWKSet,
 } from 'jose';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
@@ -275,7 +282,12 @@ async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
   let doc: unknown;
   try {
     const fetchDoc = sharedFetch(deps.fetch, reuseWindowMs(deps));
-    const res = await fetchDoc(discoveryUrl(issuer), { headers: new Headers({ accept: 'application/json' }), method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(JWKS_TIMEOUT_MS) });
+    const res = await fetchDoc(discoveryUrl(issuer), {
+      headers: new Headers({ accept: 'application/json' }),
+      method: 'GET',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(JWKS_TIMEOUT_MS),
+    });
     if (res.status !== 200) throw new JwksUnavailable({ detail: `discovery answered ${res.status}` });
     doc = JSON.parse(await res.text());
   } catch (err) {

@@ -12,8 +12,17 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTV
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import {
-  AlgorithmNotAllowed, AudienceMismatch, BadSignature, ClaimsInvalid, EdgeError, TokenExpired,
-  TokenLifetimeTooLong, TokenMalformed, TokenNotYetValid, UnknownIssuer, UnknownKey,
+  AlgorithmNotAllowed,
+  AudienceMismatch,
+  BadSignature,
+  ClaimsInvalid,
+  EdgeError,
+  TokenExpired,
+  TokenLifetimeTooLong,
+  TokenMalformed,
+  TokenNotYetValid,
+  UnknownIssuer,
+  UnknownKey,
 } from '../errors';
 import type { Workload } from './workload';
 
@@ -63,11 +72,16 @@ function mapJoseError(err: unknown): EdgeError {
   if (err instanceof joseErrors.JWTExpired) return new TokenExpired();
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     switch (err.claim) {
-      case 'aud': return new AudienceMismatch({ detail: err.reason });
-      case 'iss': return new UnknownIssuer({ detail: 'iss mismatch after lookup' });
-      case 'nbf': return new TokenNotYetValid({ detail: 'nbf in the future' });
-      case 'iat': return err.reason === 'check_failed' ? new TokenNotYetValid({ detail: 'iat in the future' }) : new TokenMalformed({ detail: 'bad iat' });
-      default: return new TokenMalformed({ detail: `claim ${err.claim}: ${err.reason}` });
+      case 'aud':
+        return new AudienceMismatch({ detail: err.reason });
+      case 'iss':
+        return new UnknownIssuer({ detail: 'iss mismatch after lookup' });
+      case 'nbf':
+        return new TokenNotYetValid({ detail: 'nbf in the future' });
+      case 'iat':
+        return err.reason === 'check_failed' ? new TokenNotYetValid({ detail: 'iat in the future' }) : new TokenMalformed({ detail: 'bad iat' });
+      default:
+        return new TokenMalformed({ detail: `claim ${err.claim}: ${err.reason}` });
     }
   }
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed();

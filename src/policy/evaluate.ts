@@ -59,9 +59,7 @@ export interface RuleTrace {
   reason?: string;
 }
 
-export type Evaluation =
-  | { allowed: true; rule: Rule; grants: Grant[]; service: string; trace: RuleTrace[] }
-  | { allowed: false; trace: RuleTrace[] };
+export type Evaluation = { allowed: true; rule: Rule; grants: Grant[]; service: string; trace: RuleTrace[] } | { allowed: false; trace: RuleTrace[] };
 
 type Who = Pick<Workload, 'namespace' | 'serviceAccount'>;
 
@@ -74,7 +72,8 @@ function identityMismatch(c: CompiledRule, who: Who): string | undefined {
   const { rule } = c;
   if (!c.namespace(who.namespace)) return `namespace "${who.namespace}" is not in [${rule.namespaces.join(', ')}]`;
   if (!c.serviceAccount(who.serviceAccount.name)) return `service account "${who.serviceAccount.name}" is not in [${rule.serviceAccounts.join(', ')}]`;
-  if (rule.serviceAccountUids && !rule.serviceAccountUids.includes(who.serviceAccount.uid)) return `service account uid ${who.serviceAccount.uid} is not pinned by the rule`;
+  if (rule.serviceAccountUids && !rule.serviceAccountUids.includes(who.serviceAccount.uid))
+    return `service account uid ${who.serviceAccount.uid} is not pinned by the rule`;
   return undefined;
 }
 
@@ -139,16 +138,17 @@ export interface Recheck {
 
 /** Re-evaluates a credential at the moment of use. `trust` is undefined when the record is gone. Throws. */
 export function recheck(trust: Trust | undefined, held: HeldCredential, now: number): Recheck {
-  if (!trust) throw new Revoked({ detail: 'the trust record of the credential\'s cluster no longer exists' });
+  if (!trust) throw new Revoked({ detail: "the trust record of the credential's cluster no longer exists" });
   const { record } = trust.compiled;
   if (record.disabled) throw new IssuerDisabled({ detail: `record ${record.name} is disabled` });
   const c = trust.compiled.rules.find((r) => r.rule.name === held.rule);
   if (!c) throw new Revoked({ detail: `rule ${held.rule} no longer exists in record ${record.name}` });
   const who = { namespace: held.namespace, serviceAccount: held.serviceAccount };
-  const reason = (c.rule.upstream ? `the rule now federates with ${c.rule.upstream.type}` : undefined)
-    ?? identityMismatch(c, who)
-    ?? (c.rule.registry !== held.registry ? `the rule now covers registry ${c.rule.registry}` : undefined)
-    ?? (ruleService(c.rule) !== held.service ? `the rule now serves ${ruleService(c.rule)}` : undefined);
+  const reason =
+    (c.rule.upstream ? `the rule now federates with ${c.rule.upstream.type}` : undefined) ??
+    identityMismatch(c, who) ??
+    (c.rule.registry !== held.registry ? `the rule now covers registry ${c.rule.registry}` : undefined) ??
+    (ruleService(c.rule) !== held.service ? `the rule now serves ${ruleService(c.rule)}` : undefined);
   if (reason) throw new Revoked({ detail: `rule ${held.rule} no longer matches: ${reason}` });
   const revocation = findRevocation(trust.revocations, { workload: who, credential: { jti: held.jti, issuedAt: held.issuedAt } }, now);
   if (revocation) throw new Revoked({ detail: `revoked by ${describeRevocation(revocation)}` });

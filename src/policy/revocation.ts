@@ -30,7 +30,12 @@ const entryBase = {
 
 export const RevocationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase }),
-  z.strictObject({ kind: z.literal('serviceAccount'), namespace: z.string().check(z.minLength(1), z.maxLength(63)), name: z.string().check(z.minLength(1), z.maxLength(253)), ...entryBase }),
+  z.strictObject({
+    kind: z.literal('serviceAccount'),
+    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
+    name: z.string().check(z.minLength(1), z.maxLength(253)),
+    ...entryBase,
+  }),
   z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase }),
   z.strictObject({ kind: z.literal('issuedBefore'), before: z.number().check(z.int()), ...entryBase }),
 ]);
@@ -51,10 +56,14 @@ export function findRevocation(list: readonly Revocation[], subject: RevocationS
   const { workload: w, credential } = subject;
   const voids = (r: Revocation): boolean => {
     switch (r.kind) {
-      case 'serviceAccountUid': return r.uid === w.serviceAccount.uid;
-      case 'serviceAccount': return r.namespace === w.namespace && r.name === w.serviceAccount.name;
-      case 'credential': return credential !== undefined && r.jti === credential.jti;
-      case 'issuedBefore': return credential !== undefined && credential.issuedAt < r.before;
+      case 'serviceAccountUid':
+        return r.uid === w.serviceAccount.uid;
+      case 'serviceAccount':
+        return r.namespace === w.namespace && r.name === w.serviceAccount.name;
+      case 'credential':
+        return credential !== undefined && r.jti === credential.jti;
+      case 'issuedBefore':
+        return credential !== undefined && credential.issuedAt < r.before;
     }
   };
   return list.find((r) => r.expiresAt > now && voids(r));
@@ -63,9 +72,13 @@ export function findRevocation(list: readonly Revocation[], subject: RevocationS
 /** For explain and the audit log: which entry, without anything secret (there is nothing secret in one). */
 export function describeRevocation(r: Revocation): string {
   switch (r.kind) {
-    case 'serviceAccountUid': return `${r.id}: service account uid ${r.uid}`;
-    case 'serviceAccount': return `${r.id}: service account ${r.namespace}/${r.name}`;
-    case 'credential': return `${r.id}: credential ${r.jti}`;
-    case 'issuedBefore': return `${r.id}: credentials issued before ${new Date(r.before * 1000).toISOString()}`;
+    case 'serviceAccountUid':
+      return `${r.id}: service account uid ${r.uid}`;
+    case 'serviceAccount':
+      return `${r.id}: service account ${r.namespace}/${r.name}`;
+    case 'credential':
+      return `${r.id}: credential ${r.jti}`;
+    case 'issuedBefore':
+      return `${r.id}: credentials issued before ${new Date(r.before * 1000).toISOString()}`;
   }
 }

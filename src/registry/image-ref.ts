@@ -66,7 +66,10 @@ export function parseImageRef(input: string): ImageRef {
   if (registry === 'docker.io' && components.length === 1) components.unshift('library');
   const repository = components.join('/');
   if (repository.length > MAX_NAME_LENGTH) {
-    throw new BadImage({ detail: `repository name of ${repository.length} characters`, message: `the repository name is longer than ${MAX_NAME_LENGTH} characters` });
+    throw new BadImage({
+      detail: `repository name of ${repository.length} characters`,
+      message: `the repository name is longer than ${MAX_NAME_LENGTH} characters`,
+    });
   }
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }

@@ -76,7 +76,8 @@ export const records = new Hono<AppEnv>()
   .put('/admin/v1/issuers/:name', requireWrite, async (c) => {
     const name = recordName(c.req.param('name'));
     const body = await readJsonBody(c.req.raw);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
     const parsed = TrustRecordSchema.safeParse({ name, ...body });
     if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
     if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
@@ -89,9 +90,13 @@ export const records = new Hono<AppEnv>()
     const history = await readHistory(c.env.TRUST, name);
     const entry = await appendHistory(c.env.TRUST, name, { action: previous ? 'replace' : 'create', at: seconds(), by, etag, record });
     logEvent('admin', {
-      action: entry.action, by, record: name, issuer: record.issuer,
+      action: entry.action,
+      by,
+      record: name,
+      issuer: record.issuer,
       fields: previous ? changedFields(previous, record).slice(0, 50) : undefined,
-      from: history[0]?.version, to: entry.version,
+      from: history[0]?.version,
+      to: entry.version,
     });
     c.header('ETag', `"${etag}"`);
     return c.json(record, previous ? 200 : 201);

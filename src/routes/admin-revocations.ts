@@ -32,7 +32,12 @@ const revocationOptions = {
 };
 const RevokeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions }),
-  z.strictObject({ kind: z.literal('serviceAccount'), namespace: z.string().check(z.minLength(1), z.maxLength(63)), name: z.string().check(z.minLength(1), z.maxLength(253)), ...revocationOptions }),
+  z.strictObject({
+    kind: z.literal('serviceAccount'),
+    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
+    name: z.string().check(z.minLength(1), z.maxLength(253)),
+    ...revocationOptions,
+  }),
   z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions }),
   /** `before`, seconds since the epoch, at most now. Default: the next second, so every credential minted so far is void. */
   z.strictObject({ kind: z.literal('issuedBefore'), before: z.optional(z.number().check(z.int())), ...revocationOptions }),

@@ -67,13 +67,26 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
       // cached by the kubelet until shortly before it expires and never past the rule's ttl
       // (a Harbor workload token: 5 minutes less the margin; a static secret: the ttl).
       const vendor = await federate(upstream, decision.rule.registry, decision.workload, {
-        ring, edgeIssuer: config.edgeIssuer, fetch: (...a) => fetch(...a), now, clock: Date.now,
-        cache: caches.default, secret: c.env.EDGE_SIGNING_KEYS!, waitUntil: (p) => c.executionCtx.waitUntil(p),
+        ring,
+        edgeIssuer: config.edgeIssuer,
+        fetch: (...a) => fetch(...a),
+        now,
+        clock: Date.now,
+        cache: caches.default,
+        secret: c.env.EDGE_SIGNING_KEYS!,
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
         secrets: (name) => secretBinding(c.env, name),
       });
       const remaining = vendor.expiresAt - now;
       const cacheFor = Math.min(cacheSeconds(decision.ttl), remaining - expiryMargin(remaining));
-      logEvent('exchange', { outcome: 'granted', ...auditFields(decision), upstream: upstream.type, cache: Math.max(0, cacheFor), token, ms: Date.now() - started });
+      logEvent('exchange', {
+        outcome: 'granted',
+        ...auditFields(decision),
+        upstream: upstream.type,
+        cache: Math.max(0, cacheFor),
+        token,
+        ms: Date.now() - started,
+      });
       return c.json(credentialProviderResponse(req.apiVersion, 'Registry', cacheFor, decision.image.registry, vendor));
     }
 

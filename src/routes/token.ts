@@ -126,9 +126,7 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
     c.header('Cache-Control', 'no-store');
     c.header('Pragma', 'no-cache');
     const common = { expires_in: token.expiresIn, issued_at: new Date(token.issuedAt * 1000).toISOString() };
-    return req.form === 'get'
-      ? c.json({ token: token.token, access_token: token.token, ...common })
-      : c.json({ access_token: token.token, scope, ...common });
+    return req.form === 'get' ? c.json({ token: token.token, access_token: token.token, ...common }) : c.json({ access_token: token.token, scope, ...common });
   } catch (err) {
     if (err instanceof EdgeError) {
       logEvent('registry_token', { outcome: 'denied', ...trace, code: err.code, reason: err.detail, ms: Date.now() - started });

@@ -23,7 +23,11 @@ export const wellKnown = new Hono<AppEnv>()
   .get('/.well-known/openid-configuration', async (c) => {
     const { edgeIssuer } = c.get('config');
     // Vendors fetch `<iss>/.well-known/openid-configuration`: only a URL can be an OIDC issuer.
-    if (!isHttpsOrLoopback(edgeIssuer)) throw new NotConfigured({ detail: 'EDGE_ISSUER is not an https URL', message: 'EDGE_ISSUER must be the edge\'s https URL for it to serve as an OpenID Connect provider' });
+    if (!isHttpsOrLoopback(edgeIssuer))
+      throw new NotConfigured({
+        detail: 'EDGE_ISSUER is not an https URL',
+        message: "EDGE_ISSUER must be the edge's https URL for it to serve as an OpenID Connect provider",
+      });
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     c.header('Cache-Control', 'public, max-age=300');
     return c.json({

@@ -22,12 +22,17 @@ const b64url = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/));
 
 const RsaRingSchema = z.object({
   active: z.string().check(z.minLength(1)),
-  keys: z.array(z.object({
-    kid: z.string().check(z.minLength(1)),
-    privateJwk: z.object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
-      // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
-      .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
-  })).check(z.minLength(1)),
+  keys: z
+    .array(
+      z.object({
+        kid: z.string().check(z.minLength(1)),
+        privateJwk: z
+          .object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
+          // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
+          .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
+      }),
+    )
+    .check(z.minLength(1)),
 });
 
 const KeyRingSchema = z.object({

@@ -33,7 +33,12 @@ export async function readStoredJwks(kv: KVNamespace, url: string): Promise<Stor
  * `value` is jose's export as it stands (its JWK type has `kty` optional); the read parses it.
  * `ttlSeconds`: how long KV keeps it (clamped to KV's 60 s minimum in kv.ts).
  */
-export async function writeStoredJwks(kv: KVNamespace, url: string, value: { uat: number; jwks: { keys: readonly object[] } }, ttlSeconds: number): Promise<void> {
+export async function writeStoredJwks(
+  kv: KVNamespace,
+  url: string,
+  value: { uat: number; jwks: { keys: readonly object[] } },
+  ttlSeconds: number,
+): Promise<void> {
   const key = keys.jwks(url);
   if (fits(key)) await writeJson(kv, key, value, ttlSeconds);
 }

@@ -25,17 +25,24 @@ async function store(kv: KVNamespace, issuer: string, items: Revocation[], now: 
 /** The same thing revoked twice is one entry: the newer one replaces it (and its expiry). */
 function sameTarget(a: Revocation, b: Revocation): boolean {
   switch (a.kind) {
-    case 'serviceAccountUid': return b.kind === a.kind && b.uid === a.uid;
-    case 'serviceAccount': return b.kind === a.kind && b.namespace === a.namespace && b.name === a.name;
-    case 'credential': return b.kind === a.kind && b.jti === a.jti;
-    case 'issuedBefore': return b.kind === a.kind;
+    case 'serviceAccountUid':
+      return b.kind === a.kind && b.uid === a.uid;
+    case 'serviceAccount':
+      return b.kind === a.kind && b.namespace === a.namespace && b.name === a.name;
+    case 'credential':
+      return b.kind === a.kind && b.jti === a.jti;
+    case 'issuedBefore':
+      return b.kind === a.kind;
   }
 }
 
 export async function addRevocation(kv: KVNamespace, issuer: string, entry: Revocation, now: number): Promise<Revocation[]> {
   const items = (await listRevocations(kv, issuer, now)).filter((r) => !sameTarget(r, entry));
   if (items.length >= MAX_REVOCATIONS) {
-    throw new BadRequest({ detail: `${items.length} revocations`, message: `at most ${MAX_REVOCATIONS} live revocations per record; tighten the rules instead` });
+    throw new BadRequest({
+      detail: `${items.length} revocations`,
+      message: `at most ${MAX_REVOCATIONS} live revocations per record; tighten the rules instead`,
+    });
   }
   items.push(entry);
   await store(kv, issuer, items, now);

@@ -47,21 +47,30 @@ function acrCode(body: string): string | undefined {
 
 async function entraToken(u: AcrUpstream, workloadToken: string, now: number, fetchFn: typeof fetch): Promise<{ token: string; expiresAt: number }> {
   const base = (u.entraEndpoint ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
-  const answer = await vendorCall(ENTRA, new Request(`${base}/${u.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams({
-      client_id: u.clientId,
-      scope: ACR_SCOPE,
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: workloadToken,
-    }).toString(),
-  }), fetchFn);
+  const answer = await vendorCall(
+    ENTRA,
+    new Request(`${base}/${u.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        client_id: u.clientId,
+        scope: ACR_SCOPE,
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: workloadToken,
+      }).toString(),
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200) {
     const code = entraCode(answer.body);
-    vendorFailure(ENTRA, answer, `check the federated credential on application ${u.clientId} (issuer = the edge's issuer, subject, audience) in tenant ${u.tenantId}`,
-      code, code === 'temporarily_unavailable');
+    vendorFailure(
+      ENTRA,
+      answer,
+      `check the federated credential on application ${u.clientId} (issuer = the edge's issuer, subject, audience) in tenant ${u.tenantId}`,
+      code,
+      code === 'temporarily_unavailable',
+    );
   }
   const body = answerObject(ENTRA, answer.body);
   const token = stringField(ENTRA, body, 'access_token');
@@ -75,11 +84,15 @@ async function entraToken(u: AcrUpstream, workloadToken: string, now: number, fe
 export async function acrCredential(u: AcrUpstream, registry: string, workloadToken: string, now: number, fetchFn: typeof fetch): Promise<VendorCredential> {
   const entra = await entraToken(u, workloadToken, now, fetchFn);
   const base = (u.registryEndpoint ?? `https://${registry}`).replace(/\/+$/, '');
-  const answer = await vendorCall(ACR, new Request(`${base}/oauth2/exchange`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams({ grant_type: 'access_token', service: registry, tenant: u.tenantId, access_token: entra.token }).toString(),
-  }), fetchFn);
+  const answer = await vendorCall(
+    ACR,
+    new Request(`${base}/oauth2/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ grant_type: 'access_token', service: registry, tenant: u.tenantId, access_token: entra.token }).toString(),
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200) {
     vendorFailure(ACR, answer, `check that application ${u.clientId} has a pull role (AcrPull) on ${registry}`, acrCode(answer.body));
   }

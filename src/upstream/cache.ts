@@ -136,10 +136,15 @@ function encryptionKey(secret: string): Promise<CryptoKey> {
   if (derived?.secret !== secret) {
     const key = crypto.subtle
       .importKey('raw', new TextEncoder().encode(secret), 'HKDF', false, ['deriveKey'])
-      .then((ikm) => crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode('edge-credential-provider'), info: new TextEncoder().encode('upstream cache v1') },
-        ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'],
-      ));
+      .then((ikm) =>
+        crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode('edge-credential-provider'), info: new TextEncoder().encode('upstream cache v1') },
+          ikm,
+          { name: 'AES-GCM', length: 256 },
+          false,
+          ['encrypt', 'decrypt'],
+        ),
+      );
     derived = { secret, key };
   }
   return derived.key;
@@ -151,7 +156,9 @@ const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 async function writeCache(key: string, value: VendorCredential, ttl: number, deps: CacheDeps): Promise<void> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const plain = new TextEncoder().encode(JSON.stringify(value));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(key) }, await encryptionKey(deps.secret), plain));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(key) }, await encryptionKey(deps.secret), plain),
+  );
   await deps.cache!.put(`${CACHE_ORIGIN}/${key}`, new Response(`${b64(iv)}.${b64(sealed)}`, { headers: { 'Cache-Control': `max-age=${ttl}` } }));
 }
 
@@ -162,7 +169,11 @@ async function readCache(key: string, deps: CacheDeps): Promise<VendorCredential
     const res = await deps.cache.match(`${CACHE_ORIGIN}/${key}`);
     if (!res) return undefined;
     const [iv, sealed] = (await res.text()).split('.');
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(iv!), additionalData: new TextEncoder().encode(key) }, await encryptionKey(deps.secret), unb64(sealed!));
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: unb64(iv!), additionalData: new TextEncoder().encode(key) },
+      await encryptionKey(deps.secret),
+      unb64(sealed!),
+    );
     const value = JSON.parse(new TextDecoder().decode(plain)) as VendorCredential;
     if (typeof value.password !== 'string' || typeof value.username !== 'string' || typeof value.expiresAt !== 'number') return undefined;
     return usable(value, deps.clock()) ? value : undefined;

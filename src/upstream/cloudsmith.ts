@@ -17,15 +17,20 @@ const VENDOR = 'Cloudsmith';
 
 export async function cloudsmithCredential(u: CloudsmithUpstream, workloadToken: string, fetchFn: typeof fetch): Promise<VendorCredential> {
   const url = `${cloudsmithBase(u)}/openid/${encodeURIComponent(u.organization)}/`;
-  const answer = await vendorCall(VENDOR, new Request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ oidc_token: workloadToken, service_slug: u.serviceAccount }),
-  }), fetchFn);
+  const answer = await vendorCall(
+    VENDOR,
+    new Request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ oidc_token: workloadToken, service_slug: u.serviceAccount }),
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200 && answer.status !== 201) {
-    const cause = answer.status === 404
-      ? `no organization "${u.organization}" or service account "${u.serviceAccount}" there`
-      : 'check its OIDC provider setting (provider URL = the edge\'s issuer, required claims such as sub and aud) and the service account it maps to';
+    const cause =
+      answer.status === 404
+        ? `no organization "${u.organization}" or service account "${u.serviceAccount}" there`
+        : "check its OIDC provider setting (provider URL = the edge's issuer, required claims such as sub and aud) and the service account it maps to";
     vendorFailure(VENDOR, answer, cause);
   }
   let token: unknown;

@@ -20,17 +20,21 @@ const VENDOR = 'Docker Hub';
 
 export async function dockerHubCredential(u: DockerHubUpstream, workloadToken: string, now: number, fetchFn: typeof fetch): Promise<VendorCredential> {
   const base = (u.endpoint ?? DOCKER_IDENTITY).replace(/\/+$/, '');
-  const answer = await vendorCall(VENDOR, new Request(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-      subject_token: workloadToken,
-      connection_id: u.connectionId,
-      expires_in: String(u.expiresIn),
-    }).toString(),
-  }), fetchFn);
+  const answer = await vendorCall(
+    VENDOR,
+    new Request(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+        subject_token: workloadToken,
+        connection_id: u.connectionId,
+        expires_in: String(u.expiresIn),
+      }).toString(),
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200) {
     vendorFailure(VENDOR, answer, `check OIDC connection ${u.connectionId} of ${u.organization} (issuer = the edge's issuer, its subject rules)`);
   }

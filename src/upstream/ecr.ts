@@ -46,7 +46,12 @@ interface SessionCredentials {
   sessionToken: string;
 }
 
-async function assumeRole(u: EcrUpstream, workloadToken: string, w: Pick<Workload, 'namespace' | 'serviceAccount'>, fetchFn: typeof fetch): Promise<SessionCredentials> {
+async function assumeRole(
+  u: EcrUpstream,
+  workloadToken: string,
+  w: Pick<Workload, 'namespace' | 'serviceAccount'>,
+  fetchFn: typeof fetch,
+): Promise<SessionCredentials> {
   const form = new URLSearchParams({
     Action: 'AssumeRoleWithWebIdentity',
     Version: '2011-06-15',
@@ -55,14 +60,24 @@ async function assumeRole(u: EcrUpstream, workloadToken: string, w: Pick<Workloa
     WebIdentityToken: workloadToken,
     DurationSeconds: String(u.sessionDuration),
   });
-  const answer = await vendorCall(STS, new Request(`${stsBase(u)}/`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: 'application/xml' },
-    body: form.toString(),
-  }), fetchFn);
+  const answer = await vendorCall(
+    STS,
+    new Request(`${stsBase(u)}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: 'application/xml' },
+      body: form.toString(),
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200) {
     const code = xmlText(answer.body, 'Code');
-    vendorFailure(STS, answer, `check the IAM OIDC identity provider (URL = the edge's issuer, audience) and the trust policy of ${u.roleArn} (its sub and aud conditions)`, code, code !== undefined && STS_TRANSIENT.has(code));
+    vendorFailure(
+      STS,
+      answer,
+      `check the IAM OIDC identity provider (URL = the edge's issuer, audience) and the trust policy of ${u.roleArn} (its sub and aud conditions)`,
+      code,
+      code !== undefined && STS_TRANSIENT.has(code),
+    );
   }
   const accessKeyId = xmlText(answer.body, 'AccessKeyId');
   const secretAccessKey = xmlText(answer.body, 'SecretAccessKey');
@@ -71,19 +86,31 @@ async function assumeRole(u: EcrUpstream, workloadToken: string, w: Pick<Workloa
   return { accessKeyId, secretAccessKey, sessionToken };
 }
 
-export async function ecrCredential(u: EcrUpstream, workloadToken: string, w: Pick<Workload, 'namespace' | 'serviceAccount'>, fetchFn: typeof fetch): Promise<VendorCredential> {
+export async function ecrCredential(
+  u: EcrUpstream,
+  workloadToken: string,
+  w: Pick<Workload, 'namespace' | 'serviceAccount'>,
+  fetchFn: typeof fetch,
+): Promise<VendorCredential> {
   const session = await assumeRole(u, workloadToken, w, fetchFn);
-  const signed = await signAws(`${ecrBase(u)}/`, {
-    method: 'POST',
-    headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'content-type': 'application/x-amz-json-1.1' },
-    body: JSON.stringify({ registryIds: [ecrRegistryId(u)] }),
-  }, session, { region: u.region, service: 'ecr' });
+  const signed = await signAws(
+    `${ecrBase(u)}/`,
+    {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ registryIds: [ecrRegistryId(u)] }),
+    },
+    session,
+    { region: u.region, service: 'ecr' },
+  );
   const answer = await vendorCall(ECR, signed, fetchFn);
   if (answer.status !== 200) {
     let type: string | undefined;
     try {
       type = (JSON.parse(answer.body) as { __type?: string }).__type?.split('#').pop();
-    } catch { /* no code */ }
+    } catch {
+      /* no code */
+    }
     vendorFailure(ECR, answer, `check that ${u.roleArn} may call ecr:GetAuthorizationToken`, type, type === 'ThrottlingException');
   }
   let data: { authorizationToken?: unknown; expiresAt?: unknown } | undefined;

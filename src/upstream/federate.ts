@@ -19,7 +19,14 @@ import { garCredential } from './gar';
 import { garbage } from './http';
 import { quayCredential } from './quay';
 import {
-  cloudsmithBase, garProviderAudience, isEdgeBinding, upstreamDefaults, vendorName, type StaticUpstream, type TokenUpstream, type Upstream,
+  cloudsmithBase,
+  garProviderAudience,
+  isEdgeBinding,
+  upstreamDefaults,
+  vendorName,
+  type StaticUpstream,
+  type TokenUpstream,
+  type Upstream,
 } from './schema';
 import { staticTrustEntry, trustEntry, type RuleView, type TokenView, type TrustEntry } from './trust';
 import { signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, type WorkloadTokenInput } from './workload-token';
@@ -54,7 +61,10 @@ function staticCredential(u: StaticUpstream, deps: FederateDeps): VendorCredenti
   // The schema refuses these names; checked again here because the value would leave the edge.
   const value = isEdgeBinding(u.secret) ? undefined : deps.secrets(u.secret);
   if (!value) {
-    throw new NotConfigured({ detail: `static upstream: secret binding ${u.secret} is not set`, message: `the edge has no secret ${u.secret} for this rule (wrangler secret put ${u.secret})` });
+    throw new NotConfigured({
+      detail: `static upstream: secret binding ${u.secret} is not set`,
+      message: `the edge has no secret ${u.secret} for this rule (wrangler secret put ${u.secret})`,
+    });
   }
   return { username: u.username, password: value, expiresAt: deps.now + STATIC_LIFETIME };
 }
@@ -72,36 +82,64 @@ export async function federate(upstream: Upstream, registry: string, workload: W
   // Everything a vendor could condition on, and nothing that changes per pod or per second.
   const { iat: _i, nbf: _n, exp: _e, ...identity } = workloadTokenClaims(input);
   const key = await cacheKey({ upstream, registry, algorithm, identity });
-  return singleFlight(key, async () => {
-    const token = await signWorkloadToken(deps.ring, algorithm, input);
-    const credential = await exchange(upstream, registry, token, workload, deps);
-    if (credential.expiresAt <= deps.now) garbage(vendorName(upstream), 'credential has already expired');
-    return credential;
-  }, { clock: deps.clock, ...(deps.cache ? { cache: deps.cache } : {}), secret: deps.secret, waitUntil: deps.waitUntil });
+  return singleFlight(
+    key,
+    async () => {
+      const token = await signWorkloadToken(deps.ring, algorithm, input);
+      const credential = await exchange(upstream, registry, token, workload, deps);
+      if (credential.expiresAt <= deps.now) garbage(vendorName(upstream), 'credential has already expired');
+      return credential;
+    },
+    { clock: deps.clock, ...(deps.cache ? { cache: deps.cache } : {}), secret: deps.secret, waitUntil: deps.waitUntil },
+  );
 }
 
-function exchange(u: Exclude<TokenUpstream, { type: 'harbor' }>, registry: string, token: string, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
+function exchange(
+  u: Exclude<TokenUpstream, { type: 'harbor' }>,
+  registry: string,
+  token: string,
+  workload: Workload,
+  deps: FederateDeps,
+): Promise<VendorCredential> {
   switch (u.type) {
-    case 'cloudsmith': return cloudsmithCredential(u, token, deps.fetch);
-    case 'ecr': return ecrCredential(u, token, workload, deps.fetch);
-    case 'gar': return garCredential(u, token, deps.now, deps.fetch);
-    case 'acr': return acrCredential(u, registry, token, deps.now, deps.fetch);
-    case 'quay': return quayCredential(u, registry, token, deps.fetch);
-    case 'dockerhub': return dockerHubCredential(u, token, deps.now, deps.fetch);
+    case 'cloudsmith':
+      return cloudsmithCredential(u, token, deps.fetch);
+    case 'ecr':
+      return ecrCredential(u, token, workload, deps.fetch);
+    case 'gar':
+      return garCredential(u, token, deps.now, deps.fetch);
+    case 'acr':
+      return acrCredential(u, registry, token, deps.now, deps.fetch);
+    case 'quay':
+      return quayCredential(u, registry, token, deps.fetch);
+    case 'dockerhub':
+      return dockerHubCredential(u, token, deps.now, deps.fetch);
   }
 }
 
 /** Where the workload token goes, per vendor: nothing secret. */
 function target(u: Upstream, rule: RuleView, workload: Workload) {
   switch (u.type) {
-    case 'cloudsmith': return { organization: u.organization, serviceAccount: u.serviceAccount, endpoint: `${cloudsmithBase(u)}/openid/${u.organization}/` };
-    case 'ecr': return { roleArn: u.roleArn, region: u.region, roleSessionName: roleSessionName(workload) };
-    case 'gar': return { workloadIdentityProvider: u.workloadIdentityProvider, stsAudience: garProviderAudience(u), ...(u.serviceAccount ? { serviceAccount: u.serviceAccount } : {}) };
-    case 'acr': return { tenantId: u.tenantId, clientId: u.clientId, registry: rule.registry };
-    case 'quay': return { robot: u.robot, endpoint: `${(u.endpoint ?? `https://${rule.registry}`).replace(/\/+$/, '')}/oauth2/federation/robot/token` };
-    case 'dockerhub': return { organization: u.organization, connectionId: u.connectionId };
-    case 'harbor': return { username: u.username };
-    case 'static': return { username: u.username, secret: u.secret };
+    case 'cloudsmith':
+      return { organization: u.organization, serviceAccount: u.serviceAccount, endpoint: `${cloudsmithBase(u)}/openid/${u.organization}/` };
+    case 'ecr':
+      return { roleArn: u.roleArn, region: u.region, roleSessionName: roleSessionName(workload) };
+    case 'gar':
+      return {
+        workloadIdentityProvider: u.workloadIdentityProvider,
+        stsAudience: garProviderAudience(u),
+        ...(u.serviceAccount ? { serviceAccount: u.serviceAccount } : {}),
+      };
+    case 'acr':
+      return { tenantId: u.tenantId, clientId: u.clientId, registry: rule.registry };
+    case 'quay':
+      return { robot: u.robot, endpoint: `${(u.endpoint ?? `https://${rule.registry}`).replace(/\/+$/, '')}/oauth2/federation/robot/token` };
+    case 'dockerhub':
+      return { organization: u.organization, connectionId: u.connectionId };
+    case 'harbor':
+      return { username: u.username };
+    case 'static':
+      return { username: u.username, secret: u.secret };
   }
 }
 

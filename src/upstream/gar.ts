@@ -42,20 +42,29 @@ export function rfc3339Seconds(text: string): number | undefined {
 }
 
 async function exchange(u: GarUpstream, workloadToken: string, now: number, fetchFn: typeof fetch): Promise<{ token: string; expiresAt: number }> {
-  const answer = await vendorCall(STS, new Request(`${stsBase(u)}/v1/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      audience: garProviderAudience(u),
-      scope: CLOUD_PLATFORM,
-      requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      subject_token: workloadToken,
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+  const answer = await vendorCall(
+    STS,
+    new Request(`${stsBase(u)}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        audience: garProviderAudience(u),
+        scope: CLOUD_PLATFORM,
+        requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        subject_token: workloadToken,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      }),
     }),
-  }), fetchFn);
+    fetchFn,
+  );
   if (answer.status !== 200) {
-    vendorFailure(STS, answer, `check the workload identity provider ${u.workloadIdentityProvider} (issuer = the edge's issuer, allowed audiences, attribute condition)`, googleCode(answer.body));
+    vendorFailure(
+      STS,
+      answer,
+      `check the workload identity provider ${u.workloadIdentityProvider} (issuer = the edge's issuer, allowed audiences, attribute condition)`,
+      googleCode(answer.body),
+    );
   }
   const body = answerObject(STS, answer.body);
   const token = stringField(STS, body, 'access_token');
@@ -66,11 +75,15 @@ async function exchange(u: GarUpstream, workloadToken: string, now: number, fetc
 
 async function impersonate(u: GarUpstream, serviceAccount: string, federated: string, fetchFn: typeof fetch): Promise<{ token: string; expiresAt: number }> {
   // The schema's pattern for the e-mail ([a-z0-9.-@] only) keeps it a single path segment as written.
-  const answer = await vendorCall(IAM, new Request(`${iamBase(u)}/v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${federated}`, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ scope: [CLOUD_PLATFORM], lifetime: `${u.tokenLifetime}s` }),
-  }), fetchFn);
+  const answer = await vendorCall(
+    IAM,
+    new Request(`${iamBase(u)}/v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${federated}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ scope: [CLOUD_PLATFORM], lifetime: `${u.tokenLifetime}s` }),
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200) {
     vendorFailure(IAM, answer, `check that the federated principal has roles/iam.workloadIdentityUser on ${serviceAccount}`, googleCode(answer.body));
   }

@@ -29,7 +29,11 @@ export async function vendorCall(vendor: string, request: Request, fetchFn: type
   try {
     res = await fetchFn(request, { redirect: 'manual', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
   } catch {
-    throw new UpstreamUnavailable({ detail: `${vendor}: no answer within ${UPSTREAM_TIMEOUT_MS} ms or connection failed`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
+    throw new UpstreamUnavailable({
+      detail: `${vendor}: no answer within ${UPSTREAM_TIMEOUT_MS} ms or connection failed`,
+      message: unavailable(vendor),
+      retryAfter: DEFAULT_RETRY_AFTER,
+    });
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > MAX_ANSWER_BYTES) {
@@ -86,7 +90,11 @@ export function vendorFailure(vendor: string, answer: VendorAnswer, cause: strin
 
 /** A 2xx answer whose body is not what the vendor documents. */
 export function garbage(vendor: string, what: string): never {
-  throw new UpstreamUnavailable({ detail: `${vendor}: ${what}`, message: `${vendor} gave an answer the edge cannot use; retry later`, retryAfter: DEFAULT_RETRY_AFTER });
+  throw new UpstreamUnavailable({
+    detail: `${vendor}: ${what}`,
+    message: `${vendor} gave an answer the edge cannot use; retry later`,
+    retryAfter: DEFAULT_RETRY_AFTER,
+  });
 }
 
 /** A 2xx answer's JSON object; anything else is garbage. */

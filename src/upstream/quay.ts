@@ -21,13 +21,22 @@ const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${passw
 
 export async function quayCredential(u: QuayUpstream, registry: string, workloadToken: string, fetchFn: typeof fetch): Promise<VendorCredential> {
   const base = (u.endpoint ?? `https://${registry}`).replace(/\/+$/, '');
-  const answer = await vendorCall(VENDOR, new Request(`${base}/oauth2/federation/robot/token`, {
-    method: 'GET',
-    headers: { authorization: basic(u.robot, workloadToken), accept: 'application/json' },
-  }), fetchFn);
+  const answer = await vendorCall(
+    VENDOR,
+    new Request(`${base}/oauth2/federation/robot/token`, {
+      method: 'GET',
+      headers: { authorization: basic(u.robot, workloadToken), accept: 'application/json' },
+    }),
+    fetchFn,
+  );
   if (answer.status !== 200) {
     const error = errorObject(answer.body).error;
-    vendorFailure(VENDOR, answer, `check the federation entries of robot ${u.robot} (issuer = the edge's issuer, subject)`, typeof error === 'string' ? safeCode(error) : undefined);
+    vendorFailure(
+      VENDOR,
+      answer,
+      `check the federation entries of robot ${u.robot} (issuer = the edge's issuer, subject)`,
+      typeof error === 'string' ? safeCode(error) : undefined,
+    );
   }
   const token = stringField(VENDOR, answerObject(VENDOR, answer.body), 'token');
   // Quay's robot tokens are JWTs: their own exp is the lifetime.

@@ -82,12 +82,16 @@ export const GarSchema = z.strictObject({
    * The workload identity pool provider, as Google names it:
    * `projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`.
    */
-  workloadIdentityProvider: z.string().check(z.regex(GCP_PROVIDER, 'must be projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>')),
+  workloadIdentityProvider: z
+    .string()
+    .check(z.regex(GCP_PROVIDER, 'must be projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>')),
   /**
    * A service account to impersonate (`name@project.iam.gserviceaccount.com`). Default: none;
    * the federated principal itself is granted on the repositories.
    */
-  serviceAccount: z.optional(z.string().check(z.maxLength(320), z.regex(/^[a-z0-9-]{1,64}@[a-z0-9.-]{1,200}\.gserviceaccount\.com$/, 'must be a service account e-mail'))),
+  serviceAccount: z.optional(
+    z.string().check(z.maxLength(320), z.regex(/^[a-z0-9-]{1,64}@[a-z0-9.-]{1,200}\.gserviceaccount\.com$/, 'must be a service account e-mail')),
+  ),
   /** Seconds an impersonated token lives, 300 to 43200 (over 3600 needs Google's lifetime-extension org policy). Default 3600. */
   tokenLifetime: z._default(z.number().check(z.int(), z.gte(300), z.lte(43200)), 3600),
   /** STS endpoint override. Default https://sts.googleapis.com. */
@@ -144,7 +148,19 @@ export const HarborSchema = z.strictObject({
  * one out. `satisfies` plus the check below make typecheck fail when Env gains a binding this
  * list lacks. Names under EDGE_, ADMIN_ and ACCESS_ are refused too, for bindings yet to come.
  */
-export const EDGE_BINDINGS = ['TRUST', 'EDGE_ISSUER', 'REGISTRY_TOKEN_ISSUER', 'EDGE_SIGNING_KEYS', 'ADMIN_TOKEN', 'ADMIN_READ_TOKEN', 'ACCESS_TEAM_DOMAIN', 'ACCESS_AUD', 'ACCESS_WRITERS', 'JWKS_COOLDOWN_SECONDS', 'AUDIT_LOG'] as const satisfies readonly (keyof Env)[];
+export const EDGE_BINDINGS = [
+  'TRUST',
+  'EDGE_ISSUER',
+  'REGISTRY_TOKEN_ISSUER',
+  'EDGE_SIGNING_KEYS',
+  'ADMIN_TOKEN',
+  'ADMIN_READ_TOKEN',
+  'ACCESS_TEAM_DOMAIN',
+  'ACCESS_AUD',
+  'ACCESS_WRITERS',
+  'JWKS_COOLDOWN_SECONDS',
+  'AUDIT_LOG',
+] as const satisfies readonly (keyof Env)[];
 const everyBindingListed: Exclude<keyof Env, (typeof EDGE_BINDINGS)[number]> extends never ? true : never = true;
 void everyBindingListed;
 
@@ -160,11 +176,20 @@ export const StaticSchema = z.strictObject({
    */
   secret: z.string().check(
     z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a Worker secret name: A-Z, 0-9 and "_", starting with a letter, at most 64'),
-    z.refine((name) => !isEdgeBinding(name), 'names one of the edge\'s own bindings (or is under EDGE_ or ADMIN_): use a name of its own'),
+    z.refine((name) => !isEdgeBinding(name), "names one of the edge's own bindings (or is under EDGE_ or ADMIN_): use a name of its own"),
   ),
 });
 
-export const UpstreamSchema = z.discriminatedUnion('type', [CloudsmithSchema, EcrSchema, GarSchema, AcrSchema, QuaySchema, DockerHubSchema, HarborSchema, StaticSchema]);
+export const UpstreamSchema = z.discriminatedUnion('type', [
+  CloudsmithSchema,
+  EcrSchema,
+  GarSchema,
+  AcrSchema,
+  QuaySchema,
+  DockerHubSchema,
+  HarborSchema,
+  StaticSchema,
+]);
 export type Upstream = z.infer<typeof UpstreamSchema>;
 export type CloudsmithUpstream = z.infer<typeof CloudsmithSchema>;
 export type EcrUpstream = z.infer<typeof EcrSchema>;
@@ -182,7 +207,14 @@ export const AZURE_TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 export const DOCKER_IDENTITY = 'https://identity.docker.com';
 
 const VENDORS: Record<Upstream['type'], string> = {
-  cloudsmith: 'Cloudsmith', ecr: 'AWS', gar: 'Google Cloud', acr: 'Entra ID', quay: 'Quay', dockerhub: 'Docker Hub', harbor: 'Harbor', static: 'static',
+  cloudsmith: 'Cloudsmith',
+  ecr: 'AWS',
+  gar: 'Google Cloud',
+  acr: 'Entra ID',
+  quay: 'Quay',
+  dockerhub: 'Docker Hub',
+  harbor: 'Harbor',
+  static: 'static',
 };
 export const vendorName = (u: Upstream) => VENDORS[u.type];
 
@@ -232,7 +264,7 @@ export function upstreamRegistryProblem(u: Upstream, registry: string): string |
     case 'gar':
       return GAR_HOST.test(registry) ? undefined : 'an Artifact Registry upstream serves <location>-docker.pkg.dev hosts';
     case 'acr':
-      return ACR_HOST.test(registry) ? undefined : 'an ACR upstream serves <name>.azurecr.io (the registry\'s login server)';
+      return ACR_HOST.test(registry) ? undefined : "an ACR upstream serves <name>.azurecr.io (the registry's login server)";
     case 'dockerhub':
       if (registry === 'index.docker.io') return 'write docker.io: image references on index.docker.io are read as docker.io';
       return DOCKER_HUB_HOSTS.includes(registry) ? undefined : 'a Docker Hub upstream serves docker.io (or registry-1.docker.io)';

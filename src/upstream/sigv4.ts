@@ -25,7 +25,11 @@ async function hmac(key: BufferSource, data: string): Promise<ArrayBuffer> {
 }
 
 /** `20150830T123600Z` */
-export const amzDate = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+export const amzDate = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 /**
  * A signed request: `headers` plus host, x-amz-date, x-amz-security-token (if any) and
@@ -45,14 +49,9 @@ export async function signAws(
   if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;
   const names = Object.keys(headers).sort();
   const signedHeaders = names.join(';');
-  const canonical = [
-    init.method,
-    target.pathname || '/',
-    '',
-    names.map((n) => `${n}:${headers[n]}\n`).join(''),
-    signedHeaders,
-    await sha256(init.body),
-  ].join('\n');
+  const canonical = [init.method, target.pathname || '/', '', names.map((n) => `${n}:${headers[n]}\n`).join(''), signedHeaders, await sha256(init.body)].join(
+    '\n',
+  );
   const credentialScope = `${date.slice(0, 8)}/${scope.region}/${scope.service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', date, credentialScope, await sha256(canonical)].join('\n');
   let key: BufferSource = encoder.encode(`AWS4${creds.secretAccessKey}`);
@@ -61,7 +60,10 @@ export async function signAws(
   const { host: _host, ...sent } = headers; // fetch sets Host from the URL itself
   return new Request(url, {
     method: init.method,
-    headers: { ...sent, authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${credentialScope}, SignedHeaders=${signedHeaders}, Signature=${signature}` },
+    headers: {
+      ...sent,
+      authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${credentialScope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+    },
     body: init.body,
   });
 }

@@ -6,8 +6,16 @@
  * `explain` shows it; `npm run upstream -- trust` prints it offline. Pure: no call is made.
  */
 import {
-  vendorName, type AcrUpstream, type CloudsmithUpstream, type DockerHubUpstream, type EcrUpstream, type GarUpstream, type HarborUpstream, type QuayUpstream,
-  type StaticUpstream, type TokenUpstream,
+  vendorName,
+  type AcrUpstream,
+  type CloudsmithUpstream,
+  type DockerHubUpstream,
+  type EcrUpstream,
+  type GarUpstream,
+  type HarborUpstream,
+  type QuayUpstream,
+  type StaticUpstream,
+  type TokenUpstream,
 } from './schema';
 
 export interface TrustEntry {
@@ -44,11 +52,19 @@ const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 export const iamProviderHost = (issuer: string) => issuer.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 
 function cloudsmith(u: CloudsmithUpstream, t: TokenView): TrustEntry {
-  const document = { name: `ecp-${t.sub}`.slice(0, 100), provider_url: t.iss, claims: { sub: t.sub, aud: t.aud }, service_accounts: [u.serviceAccount], enabled: true };
+  const document = {
+    name: `ecp-${t.sub}`.slice(0, 100),
+    provider_url: t.iss,
+    claims: { sub: t.sub, aud: t.aud },
+    service_accounts: [u.serviceAccount],
+    enabled: true,
+  };
   return {
     vendor: vendorName(u),
     where: `Cloudsmith workspace ${u.organization}: Settings → OpenID Connect → a provider setting (or the API below)`,
-    commands: [`curl -fsS -X POST -H "X-Api-Key: $CLOUDSMITH_API_KEY" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} https://api.cloudsmith.io/orgs/${u.organization}/openid-connect/`],
+    commands: [
+      `curl -fsS -X POST -H "X-Api-Key: $CLOUDSMITH_API_KEY" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} https://api.cloudsmith.io/orgs/${u.organization}/openid-connect/`,
+    ],
     document,
   };
 }
@@ -59,12 +75,14 @@ function ecr(u: EcrUpstream, t: TokenView): TrustEntry {
   const roleName = u.roleArn.split(':role/')[1]!.split('/').pop()!;
   const document = {
     Version: '2012-10-17',
-    Statement: [{
-      Effect: 'Allow',
-      Principal: { Federated: `arn:${partition}:iam::${account}:oidc-provider/${host}` },
-      Action: 'sts:AssumeRoleWithWebIdentity',
-      Condition: { StringEquals: { [`${host}:aud`]: t.aud, [`${host}:sub`]: t.sub } },
-    }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: `arn:${partition}:iam::${account}:oidc-provider/${host}` },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { [`${host}:aud`]: t.aud, [`${host}:sub`]: t.sub } },
+      },
+    ],
   };
   return {
     vendor: vendorName(u),
@@ -88,27 +106,34 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
   const mapping = 'google.subject=assertion.sub,attribute.record=assertion.record,attribute.namespace=assertion.namespace';
   const commands = [
     `gcloud iam workload-identity-pools create ${pool} --project=${number} --location=global --display-name=edge-credential-provider`,
-    `gcloud iam workload-identity-pools providers create-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool}`
-      + ` --issuer-uri=${shellQuote(t.iss)} --attribute-mapping=${mapping}${t.aud === defaultAudience ? '' : ` --allowed-audiences=${shellQuote(t.aud)}`}`,
+    `gcloud iam workload-identity-pools providers create-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool}` +
+      ` --issuer-uri=${shellQuote(t.iss)} --attribute-mapping=${mapping}${t.aud === defaultAudience ? '' : ` --allowed-audiences=${shellQuote(t.aud)}`}`,
   ];
   const notes = ['The pool and provider are made once for the edge; the binding is per workload.'];
   if (u.serviceAccount) {
-    commands.push(`gcloud iam service-accounts add-iam-policy-binding ${u.serviceAccount} --role=roles/iam.workloadIdentityUser --member=${shellQuote(principal)}`);
+    commands.push(
+      `gcloud iam service-accounts add-iam-policy-binding ${u.serviceAccount} --role=roles/iam.workloadIdentityUser --member=${shellQuote(principal)}`,
+    );
     notes.push(`${u.serviceAccount} needs roles/artifactregistry.reader on the repositories.`);
   } else {
     // Artifact Registry paths are <project>/<repository>/<image>: a binding per repository the rule names.
     const location = rule.registry.replace(/-docker\.pkg\.dev$/, '');
-    const repos = new Set(rule.repositories.map((p) => {
-      const [project, repository] = p.split('/');
-      return project && repository && !`${project}/${repository}`.includes('*') ? `${project}/${repository}` : '<PROJECT_ID>/<REPOSITORY>';
-    }));
+    const repos = new Set(
+      rule.repositories.map((p) => {
+        const [project, repository] = p.split('/');
+        return project && repository && !`${project}/${repository}`.includes('*') ? `${project}/${repository}` : '<PROJECT_ID>/<REPOSITORY>';
+      }),
+    );
     for (const pr of repos) {
       const [project, repository] = pr.split('/') as [string, string];
-      commands.push(`gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location}`
-        + ` --role=roles/artifactregistry.reader --member=${shellQuote(principal)}`);
+      commands.push(
+        `gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location}` +
+          ` --role=roles/artifactregistry.reader --member=${shellQuote(principal)}`,
+      );
     }
   }
-  if (utf8Length(t.sub) > 127) notes.push(`sub is ${utf8Length(t.sub)} bytes and Google's google.subject takes at most 127: use "subject": "namespace" or shorter names.`);
+  if (utf8Length(t.sub) > 127)
+    notes.push(`sub is ${utf8Length(t.sub)} bytes and Google's google.subject takes at most 127: use "subject": "namespace" or shorter names.`);
   return {
     vendor: vendorName(u),
     where: `Google Cloud project ${number}: workload identity pool ${pool}, provider ${provider}, and an IAM binding for the federated principal`,
@@ -147,10 +172,12 @@ function quay(u: QuayUpstream, rule: RuleView, t: TokenView): TrustEntry {
   return {
     vendor: vendorName(u),
     where: `Quay organization ${org}: robot ${robot} → Set robot federation (or the API below)`,
-    commands: [`curl -fsS -X POST -H "Authorization: Bearer $QUAY_TOKEN" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} ${base}/api/v1/organization/${org}/robots/${robot}/federation`],
+    commands: [
+      `curl -fsS -X POST -H "Authorization: Bearer $QUAY_TOKEN" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} ${base}/api/v1/organization/${org}/robots/${robot}/federation`,
+    ],
     document,
     notes: [
-      'The POST replaces the robot\'s federation list: include its current entries (GET the same URL).',
+      "The POST replaces the robot's federation list: include its current entries (GET the same URL).",
       `Where Quay takes "audiences" in an entry, add "audiences": [${JSON.stringify(t.aud)}].`,
     ],
   };
@@ -187,12 +214,19 @@ export function staticTrustEntry(u: StaticUpstream, rule: RuleView): TrustEntry 
 /** The entry that makes the vendor accept the workload token `t` for a rule with upstream `u`. */
 export function trustEntry(u: TokenUpstream, rule: RuleView, t: TokenView): TrustEntry {
   switch (u.type) {
-    case 'cloudsmith': return cloudsmith(u, t);
-    case 'ecr': return ecr(u, t);
-    case 'gar': return gar(u, rule, t);
-    case 'acr': return acr(u, rule, t);
-    case 'quay': return quay(u, rule, t);
-    case 'dockerhub': return dockerHub(u, t);
-    case 'harbor': return harbor(u, t);
+    case 'cloudsmith':
+      return cloudsmith(u, t);
+    case 'ecr':
+      return ecr(u, t);
+    case 'gar':
+      return gar(u, rule, t);
+    case 'acr':
+      return acr(u, rule, t);
+    case 'quay':
+      return quay(u, rule, t);
+    case 'dockerhub':
+      return dockerHub(u, t);
+    case 'harbor':
+      return harbor(u, t);
   }
 }

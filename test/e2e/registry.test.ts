@@ -53,8 +53,15 @@ beforeAll(async () => {
   started.push({ name: 'registry', service: registry });
 
   cluster = await makeCluster();
-  const rule = (name: string, namespace: string, serviceAccount: string, repositories: string[], actions: string[]) =>
-    ({ name, namespaces: [namespace], serviceAccounts: [serviceAccount], registry: registry.host, repositories, actions, ttl: 600 });
+  const rule = (name: string, namespace: string, serviceAccount: string, repositories: string[], actions: string[]) => ({
+    name,
+    namespaces: [namespace],
+    serviceAccounts: [serviceAccount],
+    registry: registry.host,
+    repositories,
+    actions,
+    ttl: 600,
+  });
   record = {
     issuer: cluster.issuer,
     audiences: ['edge-credential-provider'],
@@ -84,7 +91,9 @@ afterAll(async () => {
     }
   }
   if (dir) {
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((line) => line.includes(dir));
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(dir));
     if (mounts.length) failures.push(`mounts left under ${dir}:\n${mounts.join('\n')}`);
     else rmSync(dir, { recursive: true, force: true });
     if (existsSync(dir)) failures.push(`${dir} was not removed`);
@@ -109,7 +118,10 @@ async function credentialsFor(namespace: string, serviceAccount: string, repo: s
 
 /** Registry token requests the edge logged since `mark`, as parsed audit lines. */
 function tokenEvents(mark: number) {
-  return edge.logs().slice(mark).split('\n')
+  return edge
+    .logs()
+    .slice(mark)
+    .split('\n')
     .filter((l) => l.includes('"event":"registry_token"'))
     .map((l) => JSON.parse(l.slice(l.indexOf('{'))));
 }
@@ -202,13 +214,29 @@ describe('what the registry and the edge refuse', () => {
   it('refuses an expired credential at the token endpoint, so neither runtime gets in', async () => {
     const now = Math.floor(Date.now() / 1000);
     const expired = await forgeCredential(keyRing, {
-      edgeIssuer: edge.url, cluster: cluster.issuer, rule: 'team-a-builder', service: registry.service, registry: registry.host, namespace: 'team-a', serviceAccount: 'builder',
-      grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }], iat: now - 700, exp: now - 100,
+      edgeIssuer: edge.url,
+      cluster: cluster.issuer,
+      rule: 'team-a-builder',
+      service: registry.service,
+      registry: registry.host,
+      namespace: 'team-a',
+      serviceAccount: 'builder',
+      grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }],
+      iat: now - 700,
+      exp: now - 100,
     });
     // The same credential, still valid, is accepted: only the expiry differs.
     const fresh = await forgeCredential(keyRing, {
-      edgeIssuer: edge.url, cluster: cluster.issuer, rule: 'team-a-builder', service: registry.service, registry: registry.host, namespace: 'team-a', serviceAccount: 'builder',
-      grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }], iat: now, exp: now + 600,
+      edgeIssuer: edge.url,
+      cluster: cluster.issuer,
+      rule: 'team-a-builder',
+      service: registry.service,
+      registry: registry.host,
+      namespace: 'team-a',
+      serviceAccount: 'builder',
+      grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }],
+      iat: now,
+      exp: now + 600,
     });
     const url = `${edge.url}/token?service=${encodeURIComponent(registry.service)}&scope=repository:team-a/app:pull`;
     const basic = (c: Creds) => ({ authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` });
@@ -243,8 +271,12 @@ describe('what distribution 2.8 checks in a token header and claims', () => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ aud: registry.service, access: [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }], ...claims })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', ...header })
-      .setIssuer(edge.url).setSubject('system:serviceaccount:team-a:builder')
-      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 300).setJti(crypto.randomUUID())
+      .setIssuer(edge.url)
+      .setSubject('system:serviceaccount:team-a:builder')
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .setJti(crypto.randomUUID())
       .sign(key);
   }
   const manifest = (token: string) =>

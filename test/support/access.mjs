@@ -16,7 +16,9 @@ export async function startAccessTeam({ aud = `aud-${crypto.randomUUID().replace
   const server = createServer((req, res) => {
     if (req.url === '/cdn-cgi/access/certs') {
       fetched++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk], public_cert: { kid, cert: '' }, public_certs: [{ kid, cert: '' }] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: [jwk], public_cert: { kid, cert: '' }, public_certs: [{ kid, cert: '' }] }));
     } else res.writeHead(404).end();
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));

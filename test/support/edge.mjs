@@ -40,14 +40,36 @@ export async function startWrangler(opts) {
   const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const envFile = join(dir, 'worker.env');
-  writeFileSync(envFile, Object.entries(opts.vars(url)).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries(opts.vars(url))
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
 
   let output = '';
   const child = spawn(
     process.execPath,
-    [WRANGLER, 'dev', ...(opts.config ? ['--config', opts.config] : []), '--local', '--ip', '127.0.0.1', '--port', String(port),
-      '--inspector-port', String(inspectorPort), '--persist-to', join(dir, 'state'), '--env-file', envFile,
-      '--show-interactive-dev-session=false', '--log-level', 'log'],
+    [
+      WRANGLER,
+      'dev',
+      ...(opts.config ? ['--config', opts.config] : []),
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--persist-to',
+      join(dir, 'state'),
+      '--env-file',
+      envFile,
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'log',
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
@@ -61,8 +83,18 @@ export async function startWrangler(opts) {
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
-      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
       await exited;
       clearTimeout(timer);
     }
@@ -78,7 +110,9 @@ export async function startWrangler(opts) {
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`${label} did not become healthy on ${url}:\n${output}`);

@@ -41,8 +41,7 @@ export async function startIssuer(opts = {}) {
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    const kind = path === '/.well-known/openid-configuration' ? 'discovery'
-      : path === state.jwksPath || state.formerJwks.has(path) ? 'jwks' : undefined;
+    const kind = path === '/.well-known/openid-configuration' ? 'discovery' : path === state.jwksPath || state.formerJwks.has(path) ? 'jwks' : undefined;
     if (kind) state.counts[kind]++;
     const answer = () => {
       if (state.failWith) {
@@ -50,13 +49,15 @@ export async function startIssuer(opts = {}) {
       } else if (kind && state.endless?.target === kind) {
         state.streamed.push(streamWithoutEnd(res, state.endless.length));
       } else if (kind === 'discovery') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-          issuer: state.discoveryIssuer ?? issuer.url,
-          jwks_uri: `${issuer.url}${state.jwksPath}`,
-          response_types_supported: ['id_token'],
-          subject_types_supported: ['public'],
-          id_token_signing_alg_values_supported: [alg],
-        }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            issuer: state.discoveryIssuer ?? issuer.url,
+            jwks_uri: `${issuer.url}${state.jwksPath}`,
+            response_types_supported: ['id_token'],
+            subject_types_supported: ['public'],
+            id_token_signing_alg_values_supported: [alg],
+          }),
+        );
       } else if (kind === 'jwks') {
         const keys = state.formerJwks.get(path) ?? state.keys.map((k) => k.jwk);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }) + ' '.repeat(state.jwksPadding));
@@ -76,7 +77,9 @@ export async function startIssuer(opts = {}) {
   const issuer = {
     url: `http://127.0.0.1:${server.address().port}`,
     state,
-    get jwksUri() { return `${issuer.url}${state.jwksPath}`; },
+    get jwksUri() {
+      return `${issuer.url}${state.jwksPath}`;
+    },
     /** Adds a key (rotation) and returns its kid. */
     async addKey(kid) {
       state.keys.push(await makeKey(kid));
@@ -117,20 +120,33 @@ export async function startIssuer(opts = {}) {
       const requested = new Promise((r) => (arrived = r));
       const released = new Promise((r) => (release = r));
       held = { arrived, released };
-      return { requested, release: () => { held = undefined; release(); } };
+      return {
+        requested,
+        release: () => {
+          held = undefined;
+          release();
+        },
+      };
     },
     /**
      * Publishes the JWKS at a new path (and names it in discovery); the old path keeps serving
      * the keys it had, so a key added afterwards is found only at the new one.
      */
     moveJwks(path) {
-      state.formerJwks.set(state.jwksPath, state.keys.map((k) => k.jwk));
+      state.formerJwks.set(
+        state.jwksPath,
+        state.keys.map((k) => k.jwk),
+      );
       state.formerJwks.delete(path);
       state.jwksPath = path;
       return issuer.jwksUri;
     },
     // closeAllConnections: an endless answer would otherwise keep close() waiting.
-    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
   };
   return issuer;
 }

@@ -50,7 +50,11 @@ export interface KubeletRequest {
   serviceAccountToken?: string;
   serviceAccountAnnotations: Record<string, string>;
 }
-export declare function kubeletRequest(image: string, token: string | undefined, opts?: { apiVersion?: string; annotations?: Record<string, string> }): KubeletRequest;
+export declare function kubeletRequest(
+  image: string,
+  token: string | undefined,
+  opts?: { apiVersion?: string; annotations?: Record<string, string> },
+): KubeletRequest;
 export declare function trustRecord(cluster: { issuer: string; jwks: { keys: JWK[] } }, overrides?: Record<string, unknown>): Record<string, unknown>;
 
 export interface AdminClient {

@@ -99,10 +99,11 @@ export function trustRecord(cluster, overrides = {}) {
  * running edge). Methods answer the raw Response; `put` and `must` helpers throw on failure.
  */
 export function adminClient(send, adminToken) {
-  const call = (path, init = {}) => send(`/admin/v1${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers },
-  });
+  const call = (path, init = {}) =>
+    send(`/admin/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers },
+    });
   const json = (method, path, body) => call(path, { method, body: JSON.stringify(body) });
   return {
     put: (name, record) => json('PUT', `/issuers/${name}`, record),

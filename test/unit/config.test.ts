@@ -7,12 +7,21 @@ const env = (vars: Partial<Env>) => ({ TRUST: {} as KVNamespace, ...vars }) as E
 
 describe('loadConfig', () => {
   it('fills documented defaults', () => {
-    expect(loadConfig(env({}))).toEqual({ edgeIssuer: 'edge-credential-provider', registryTokenIssuer: 'edge-credential-provider', jwksCooldownMs: 30_000, log: true });
+    expect(loadConfig(env({}))).toEqual({
+      edgeIssuer: 'edge-credential-provider',
+      registryTokenIssuer: 'edge-credential-provider',
+      jwksCooldownMs: 30_000,
+      log: true,
+    });
   });
 
   it('reads every setting', () => {
-    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://r.test', JWKS_COOLDOWN_SECONDS: '5', AUDIT_LOG: 'off' })))
-      .toEqual({ edgeIssuer: 'https://e.test', registryTokenIssuer: 'https://r.test', jwksCooldownMs: 5000, log: false });
+    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://r.test', JWKS_COOLDOWN_SECONDS: '5', AUDIT_LOG: 'off' }))).toEqual({
+      edgeIssuer: 'https://e.test',
+      registryTokenIssuer: 'https://r.test',
+      jwksCooldownMs: 5000,
+      log: false,
+    });
   });
 
   it('treats an empty value as unset', () => {

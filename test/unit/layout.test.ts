@@ -64,7 +64,9 @@ describe('src layout', () => {
   });
 
   it(`keeps every module under ${MAX_LINES} lines`, () => {
-    const long = files(SRC).filter((f) => readFileSync(f, 'utf8').split('\n').length > MAX_LINES).map((f) => relative(SRC, f));
+    const long = files(SRC)
+      .filter((f) => readFileSync(f, 'utf8').split('\n').length > MAX_LINES)
+      .map((f) => relative(SRC, f));
     expect(long).toEqual([]);
   });
 });

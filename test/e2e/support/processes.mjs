@@ -9,7 +9,11 @@ import { delimiter, join } from 'node:path';
 const live = new Set();
 process.once('exit', () => {
   for (const pid of live) {
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 });
 
@@ -21,7 +25,9 @@ export function which(name) {
     try {
       accessSync(file, constants.X_OK);
       return file;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -82,9 +88,17 @@ export function startService(cmd, args, { env, cwd } = {}) {
     exited,
     async stop() {
       if (!exited()) {
-        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
         const timer = setTimeout(() => {
-          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
         }, 5000);
         await done;
         clearTimeout(timer);
@@ -100,7 +114,9 @@ export async function waitFor(check, { timeoutMs = 30_000, intervalMs = 100, des
   for (;;) {
     try {
       if (await check()) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${describe()}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -19,22 +19,29 @@ export async function startRegistry({ dir, realm, issuer, bundle, service }) {
   // JSON is YAML: no quoting surprises for the realm URL or the issuer.
   writeFileSync(
     config,
-    JSON.stringify({
-      version: 0.1,
-      log: { level: 'info', accesslog: { disabled: false } },
-      storage: { filesystem: { rootdirectory: join(dir, 'data') }, cache: { blobdescriptor: 'inmemory' }, delete: { enabled: false } },
-      http: { addr: host, headers: { 'X-Content-Type-Options': ['nosniff'] } },
-      auth: { token: { realm, service: service ?? host, issuer, rootcertbundle: bundleFile } },
-    }, null, 2),
+    JSON.stringify(
+      {
+        version: 0.1,
+        log: { level: 'info', accesslog: { disabled: false } },
+        storage: { filesystem: { rootdirectory: join(dir, 'data') }, cache: { blobdescriptor: 'inmemory' }, delete: { enabled: false } },
+        http: { addr: host, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+        auth: { token: { realm, service: service ?? host, issuer, rootcertbundle: bundleFile } },
+      },
+      null,
+      2,
+    ),
   );
   const svc = startService('docker-registry', ['serve', config], {
     env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
   });
   try {
-    await waitFor(async () => {
-      if (svc.exited()) throw new Error('exited');
-      return (await fetch(`http://${host}/v2/`)).status === 401;
-    }, { timeoutMs: 20_000, describe: () => `docker-registry on ${host}:\n${svc.logs()}` });
+    await waitFor(
+      async () => {
+        if (svc.exited()) throw new Error('exited');
+        return (await fetch(`http://${host}/v2/`)).status === 401;
+      },
+      { timeoutMs: 20_000, describe: () => `docker-registry on ${host}:\n${svc.logs()}` },
+    );
     if (svc.exited()) throw new Error(`docker-registry exited:\n${svc.logs()}`);
   } catch (err) {
     await svc.stop();

@@ -74,10 +74,13 @@ export async function startContainerd(dir) {
   const svc = startService('containerd', ['--config', config, '--log-level', 'info']);
   const ctr = (args, opts) => run('ctr', ['--address', address, '--namespace', 'e2e', ...args], { timeoutMs: 90_000, ...opts });
   try {
-    await waitFor(async () => {
-      if (svc.exited()) throw new Error('exited');
-      return (await ctr(['version'], { timeoutMs: 5000 })).code === 0;
-    }, { timeoutMs: 30_000, intervalMs: 200, describe: () => `containerd on ${address}:\n${svc.logs()}` });
+    await waitFor(
+      async () => {
+        if (svc.exited()) throw new Error('exited');
+        return (await ctr(['version'], { timeoutMs: 5000 })).code === 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, describe: () => `containerd on ${address}:\n${svc.logs()}` },
+    );
     if (svc.exited()) throw new Error(`containerd exited:\n${svc.logs()}`);
   } catch (err) {
     await svc.stop();

@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 const call = (path: string, token: string | undefined, init: RequestInit = {}) =>
-  fetch(`${edge.url}/admin/v1${path}`, { ...init, headers: { ...(token ? { 'cf-access-jwt-assertion': token } : {}), 'content-type': 'application/json', ...init.headers } });
+  fetch(`${edge.url}/admin/v1${path}`, {
+    ...init,
+    headers: { ...(token ? { 'cf-access-jwt-assertion': token } : {}), 'content-type': 'application/json', ...init.headers },
+  });
 
 /** The edge's log line that `match` picks, once wrangler has passed it on (its output is buffered). */
 async function logLine(match: (line: string) => boolean): Promise<string | undefined> {
@@ -41,7 +44,10 @@ async function status(res: Response) {
 describe('Cloudflare Access', () => {
   it('lets a listed writer change records, and audits the change with the writer', async () => {
     const cluster = await makeCluster();
-    const res = await call('/issuers/access-a', await team.token({ email: 'alice@example.com' }), { method: 'PUT', body: JSON.stringify(trustRecord(cluster)) });
+    const res = await call('/issuers/access-a', await team.token({ email: 'alice@example.com' }), {
+      method: 'PUT',
+      body: JSON.stringify(trustRecord(cluster)),
+    });
     expect(res.status).toBe(201);
     const audit = await logLine((l) => l.includes('"event":"admin"') && l.includes('"record":"access-a"'));
     expect(audit).toContain('"by":"access:alice@example.com"');
@@ -50,14 +56,19 @@ describe('Cloudflare Access', () => {
 
   it('lets a service token listed by common name write', async () => {
     const cluster = await makeCluster();
-    const res = await call('/issuers/access-ci', await team.token({ commonName: 'ci-client.access' }), { method: 'PUT', body: JSON.stringify(trustRecord(cluster)) });
+    const res = await call('/issuers/access-ci', await team.token({ commonName: 'ci-client.access' }), {
+      method: 'PUT',
+      body: JSON.stringify(trustRecord(cluster)),
+    });
     expect(res.status).toBe(201);
   });
 
   it('lets anyone else through Access read, but not write', async () => {
     const bob = await team.token({ email: 'bob@example.com' });
     expect((await call('/issuers', bob)).status).toBe(200);
-    expect(await status(await call('/issuers/access-b', bob, { method: 'PUT', body: JSON.stringify(trustRecord(await makeCluster())) }))).toBe('403 ERR_FORBIDDEN');
+    expect(await status(await call('/issuers/access-b', bob, { method: 'PUT', body: JSON.stringify(trustRecord(await makeCluster())) }))).toBe(
+      '403 ERR_FORBIDDEN',
+    );
   });
 
   it.each([

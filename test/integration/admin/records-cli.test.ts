@@ -23,7 +23,10 @@ let b: TestCluster;
 
 function records(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, ...args], { env: { PATH: process.env.PATH, EDGE_URL: edge.url, ADMIN_TOKEN: edge.adminToken, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [CLI, ...args], {
+      env: { PATH: process.env.PATH, EDGE_URL: edge.url, ADMIN_TOKEN: edge.adminToken, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -120,7 +123,9 @@ describe('npm run records', () => {
     const stale = (await admin.get('cluster-a')).headers.get('etag')!;
     await admin.put('cluster-a', trustRecord(a, { audiences: ['by-someone-else'] }));
     const res = await fetch(`${edge.url}/admin/v1/issuers/cluster-a`, {
-      method: 'PUT', headers: { authorization: `Bearer ${edge.adminToken}`, 'content-type': 'application/json', 'if-match': stale }, body: JSON.stringify(trustRecord(a)),
+      method: 'PUT',
+      headers: { authorization: `Bearer ${edge.adminToken}`, 'content-type': 'application/json', 'if-match': stale },
+      body: JSON.stringify(trustRecord(a)),
     });
     expect(res.status).toBe(412);
     expect(((await res.json()) as { error: string }).error).toBe('ERR_PRECONDITION_FAILED');
@@ -128,7 +133,9 @@ describe('npm run records', () => {
 
   it('rolls a record back to an earlier version from its history', async () => {
     const admin = edgeAdmin(edge);
-    const history = (await (await fetch(`${edge.url}/admin/v1/issuers/cluster-a/history`, { headers: { authorization: `Bearer ${edge.adminToken}` } })).json()) as { items: { version: number; record?: { audiences: string[] } }[] };
+    const history = (await (
+      await fetch(`${edge.url}/admin/v1/issuers/cluster-a/history`, { headers: { authorization: `Bearer ${edge.adminToken}` } })
+    ).json()) as { items: { version: number; record?: { audiences: string[] } }[] };
     const first = history.items.at(-1)!;
     expect(first.record!.audiences).toEqual(['edge-credential-provider']);
     const out = await records(['rollback', 'cluster-a', String(first.version)]);

@@ -131,14 +131,18 @@ describe('documents without end', () => {
     ['jwks', 'huge'],
     ['discovery', 'none'],
     ['discovery', 'huge'],
-  ] as const)('fails closed and hangs up on a %s answer that never ends (Content-Length: %s)', async (target, length) => {
-    const issuer = await newIssuer(`endless-${target}-${length}`, target === 'jwks' ? 'jwks_uri' : 'discovery');
-    issuer.state.endless = { target, length };
-    expect(await exchange(await issuer.token())).toEqual({ status: 503, code: 'ERR_JWKS_UNAVAILABLE' });
-    const written = await Promise.all(issuer.state.streamed);
-    expect(written.length).toBeGreaterThan(0);
-    for (const bytes of written) expect(bytes).toBeLessThanOrEqual(HANG_UP_BYTES);
-  }, 30_000);
+  ] as const)(
+    'fails closed and hangs up on a %s answer that never ends (Content-Length: %s)',
+    async (target, length) => {
+      const issuer = await newIssuer(`endless-${target}-${length}`, target === 'jwks' ? 'jwks_uri' : 'discovery');
+      issuer.state.endless = { target, length };
+      expect(await exchange(await issuer.token())).toEqual({ status: 503, code: 'ERR_JWKS_UNAVAILABLE' });
+      const written = await Promise.all(issuer.state.streamed);
+      expect(written.length).toBeGreaterThan(0);
+      for (const bytes of written) expect(bytes).toBeLessThanOrEqual(HANG_UP_BYTES);
+    },
+    30_000,
+  );
 });
 
 describe('trust record changes', () => {
@@ -208,22 +212,26 @@ describe('a cold burst on a fresh edge', () => {
     await fresh?.stop();
   });
 
-  it.each(['discovery', 'jwks_uri'] as const)(`fetches the issuer's documents once per burst of ${BURST} concurrent exchanges (%s)`, async (keys) => {
-    const fetched = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const issuer = await newIssuer(`cold-${keys.replace('_', '-')}-${round}`, keys, fresh);
-      issuer.state.delayMs = ISSUER_DELAY_MS;
-      const tokens = await Promise.all(Array.from({ length: BURST }, () => issuer.token()));
-      const pending = [];
-      for (const t of tokens) {
-        pending.push(exchange(t, fresh));
-        await new Promise((r) => setTimeout(r, SEND_GAP_MS));
+  it.each(['discovery', 'jwks_uri'] as const)(
+    `fetches the issuer's documents once per burst of ${BURST} concurrent exchanges (%s)`,
+    async (keys) => {
+      const fetched = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const issuer = await newIssuer(`cold-${keys.replace('_', '-')}-${round}`, keys, fresh);
+        issuer.state.delayMs = ISSUER_DELAY_MS;
+        const tokens = await Promise.all(Array.from({ length: BURST }, () => issuer.token()));
+        const pending = [];
+        for (const t of tokens) {
+          pending.push(exchange(t, fresh));
+          await new Promise((r) => setTimeout(r, SEND_GAP_MS));
+        }
+        const results = await Promise.all(pending);
+        expect(results.filter((r) => r.status !== 200)).toEqual([]);
+        fetched.push({ ...issuer.state.counts });
       }
-      const results = await Promise.all(pending);
-      expect(results.filter((r) => r.status !== 200)).toEqual([]);
-      fetched.push({ ...issuer.state.counts });
-    }
-    const once = { discovery: keys === 'discovery' ? 1 : 0, jwks: 1 };
-    expect(fetched).toEqual(Array.from({ length: ROUNDS }, () => once));
-  }, 120_000);
+      const once = { discovery: keys === 'discovery' ? 1 : 0, jwks: 1 };
+      expect(fetched).toEqual(Array.from({ length: ROUNDS }, () => once));
+    },
+    120_000,
+  );
 });

@@ -243,17 +243,44 @@ describe('an edge that breaks the protocol', () => {
   it.each([
     ['a body that is not JSON', (res: any) => res.end('<html>Service ok</html>'), 'not valid JSON'],
     ['a JSON array', (res: any) => json(res, 200, [grant(V1)]), 'is not a JSON object'],
-    ['another apiVersion', (res: any) => json(res, 200, grant('credentialprovider.kubelet.k8s.io/v1beta1')), 'has apiVersion "credentialprovider.kubelet.k8s.io/v1beta1", expected "credentialprovider.kubelet.k8s.io/v1"'],
+    [
+      'another apiVersion',
+      (res: any) => json(res, 200, grant('credentialprovider.kubelet.k8s.io/v1beta1')),
+      'has apiVersion "credentialprovider.kubelet.k8s.io/v1beta1", expected "credentialprovider.kubelet.k8s.io/v1"',
+    ],
     ['another kind', (res: any) => json(res, 200, grant(V1, { kind: 'CredentialProviderRequest' })), 'has kind "CredentialProviderRequest"'],
-    ['no cacheKeyType', (res: any) => json(res, 200, grant(V1, { cacheKeyType: undefined })), 'has cacheKeyType (missing), expected one of Image, Registry, Global'],
+    [
+      'no cacheKeyType',
+      (res: any) => json(res, 200, grant(V1, { cacheKeyType: undefined })),
+      'has cacheKeyType (missing), expected one of Image, Registry, Global',
+    ],
     ['an unknown cacheKeyType', (res: any) => json(res, 200, grant(V1, { cacheKeyType: 'Pod' })), 'has cacheKeyType "Pod"'],
     ['a cacheDuration in seconds', (res: any) => json(res, 200, grant(V1, { cacheDuration: 3300 })), 'which is not a Go duration'],
     ['a cacheDuration that is not Go syntax', (res: any) => json(res, 200, grant(V1, { cacheDuration: '55 minutes' })), 'which is not a Go duration'],
     ['auth as a list', (res: any) => json(res, 200, grant(V1, { auth: [{ username: 'u', password: PASSWORD }] })), 'auth field that is not a map'],
-    ['an auth entry without a password', (res: any) => json(res, 200, grant(V1, { auth: { 'registry.test': { username: 'u' } } })), 'auth entry for "registry.test"'],
-    ['a numeric password', (res: any) => json(res, 200, grant(V1, { auth: { 'registry.test': { username: 'u', password: 1234567 } } })), 'auth entry for "registry.test"'],
-    ['an auth key with a scheme', (res: any) => json(res, 200, grant(V1, { auth: { 'https://registry.test': { username: 'u', password: PASSWORD } } })), 'not a registry pattern'],
-    ['a 204', (res: any) => { res.writeHead(204); res.end(); }, 'HTTP 204'],
+    [
+      'an auth entry without a password',
+      (res: any) => json(res, 200, grant(V1, { auth: { 'registry.test': { username: 'u' } } })),
+      'auth entry for "registry.test"',
+    ],
+    [
+      'a numeric password',
+      (res: any) => json(res, 200, grant(V1, { auth: { 'registry.test': { username: 'u', password: 1234567 } } })),
+      'auth entry for "registry.test"',
+    ],
+    [
+      'an auth key with a scheme',
+      (res: any) => json(res, 200, grant(V1, { auth: { 'https://registry.test': { username: 'u', password: PASSWORD } } })),
+      'not a registry pattern',
+    ],
+    [
+      'a 204',
+      (res: any) => {
+        res.writeHead(204);
+        res.end();
+      },
+      'HTTP 204',
+    ],
   ])('rejects %s: exit 1, nothing forwarded, no retry', async (_what, answer, expected) => {
     edge = await fakeEdge((_req, res) => answer(res));
     const line = expectFailure(await call(edge.url));
@@ -281,8 +308,16 @@ describe('the request on stdin', () => {
     ['not JSON', `{"apiVersion":"${V1}","serviceAccountToken":"${TOKEN}"`, 'the request on stdin is not valid JSON'],
     ['empty', '', 'the request on stdin is not valid JSON'],
     ['a JSON string', '"hello"', 'the request on stdin is not a JSON object'],
-    ['of another kind', request(V1, { kind: 'CredentialProviderResponse', serviceAccountToken: TOKEN }), 'has kind "CredentialProviderResponse", expected "CredentialProviderRequest"'],
-    ['of an unknown apiVersion', request('credentialprovider.kubelet.k8s.io/v2', { serviceAccountToken: TOKEN }), 'has apiVersion "credentialprovider.kubelet.k8s.io/v2"'],
+    [
+      'of another kind',
+      request(V1, { kind: 'CredentialProviderResponse', serviceAccountToken: TOKEN }),
+      'has kind "CredentialProviderResponse", expected "CredentialProviderRequest"',
+    ],
+    [
+      'of an unknown apiVersion',
+      request('credentialprovider.kubelet.k8s.io/v2', { serviceAccountToken: TOKEN }),
+      'has apiVersion "credentialprovider.kubelet.k8s.io/v2"',
+    ],
     ['without an image', request(V1, { image: '', serviceAccountToken: TOKEN }), 'has no image'],
     ['with a non-string token', request(V1, { serviceAccountToken: { raw: TOKEN } }), 'serviceAccountToken that is not a string'],
     ['with non-string annotations', request(V1, { serviceAccountAnnotations: { a: 1 } }), 'serviceAccountAnnotations that are not a map of strings'],
@@ -354,7 +389,11 @@ describe('the plugin configuration', () => {
     [['--url', 'https://edge.example.com', '--attempt-timeout', 'soon'], {}, 'positive duration'],
     [['--url', 'https://edge.example.com', '--max-attempts', '0'], {}, 'whole number from 1 to 10'],
     [['--url', 'https://edge.example.com', '--retries', '3'], {}, 'unknown flag --retries'],
-    [[], { EDGE_CREDENTIAL_PROVIDER_URL: 'https://edge.example.com', EDGE_CREDENTIAL_PROVIDER_VERBOSE: 'maybe' }, 'EDGE_CREDENTIAL_PROVIDER_VERBOSE must be true or false'],
+    [
+      [],
+      { EDGE_CREDENTIAL_PROVIDER_URL: 'https://edge.example.com', EDGE_CREDENTIAL_PROVIDER_VERBOSE: 'maybe' },
+      'EDGE_CREDENTIAL_PROVIDER_VERBOSE must be true or false',
+    ],
   ])('exits 2 on a misconfiguration (%j %j)', async (args, env, expected) => {
     const run = await runPlugin({ input: withToken(), args, env });
     const line = expectFailure(run, 2);

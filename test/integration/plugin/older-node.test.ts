@@ -40,7 +40,11 @@ describe(`the plugin on Node.js 20 (${node20.path})`, () => {
 
   it('fails a refused connection with one clean line and exit 1', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const run = await runPlugin({ node: node20.path, input: request(V1, { serviceAccountToken: TOKEN }), args: ['--url', url, '--attempt-timeout', '300ms', '--budget', '2s'] });
+    const run = await runPlugin({
+      node: node20.path,
+      input: request(V1, { serviceAccountToken: TOKEN }),
+      args: ['--url', url, '--attempt-timeout', '300ms', '--budget', '2s'],
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(expectOneCleanLine(run.stderr, [TOKEN])).toContain('connection refused (ECONNREFUSED)');
@@ -48,14 +52,22 @@ describe(`the plugin on Node.js 20 (${node20.path})`, () => {
 
   it('times out a hanging edge with one clean line and exit 1', async () => {
     edge = await fakeEdge(() => {});
-    const run = await runPlugin({ node: node20.path, input: request(V1, { serviceAccountToken: TOKEN }), args: ['--url', edge.url, '--attempt-timeout', '300ms', '--budget', '2s'] });
+    const run = await runPlugin({
+      node: node20.path,
+      input: request(V1, { serviceAccountToken: TOKEN }),
+      args: ['--url', edge.url, '--attempt-timeout', '300ms', '--budget', '2s'],
+    });
     expect(run.code).toBe(1);
     expect(expectOneCleanLine(run.stderr, [TOKEN])).toMatch(/no answer/);
     expect(run.ms).toBeLessThan(5_000);
   });
 
   it('generates a config', async () => {
-    const run = await runPlugin({ node: node20.path, input: '', args: ['generate-config', '--url', 'https://e.example.com', '--match-image', 'r.example.com', '--audience', 'a', '--format', 'json'] });
+    const run = await runPlugin({
+      node: node20.path,
+      input: '',
+      args: ['generate-config', '--url', 'https://e.example.com', '--match-image', 'r.example.com', '--audience', 'a', '--format', 'json'],
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).kind).toBe('CredentialProviderConfig');
   });

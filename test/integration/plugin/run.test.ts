@@ -29,7 +29,9 @@ async function drive(answers: Answer[], args: string[] = [], random = 0.5): Prom
     return answer!();
   }) as unknown as HttpPost;
   h.code = await run({
-    stdin: (async function* () { yield new TextEncoder().encode(request(V1, { serviceAccountToken: TOKEN })); })(),
+    stdin: (async function* () {
+      yield new TextEncoder().encode(request(V1, { serviceAccountToken: TOKEN }));
+    })(),
     stdout: { write: (s: string) => h.stdout.push(s) },
     stderr: { write: (s: string) => h.stderr.push(s) },
     post,
@@ -48,8 +50,10 @@ async function drive(answers: Answer[], args: string[] = [], random = 0.5): Prom
 }
 
 const ok = () => new Response(JSON.stringify(grant(V1)), { status: 200 });
-const unavailable = (headers: Record<string, string> = {}) => () =>
-  new Response(JSON.stringify({ error: 'ERR_STORE_UNAVAILABLE', message: 'down' }), { status: 503, headers });
+const unavailable =
+  (headers: Record<string, string> = {}) =>
+  () =>
+    new Response(JSON.stringify({ error: 'ERR_STORE_UNAVAILABLE', message: 'down' }), { status: 503, headers });
 
 describe('run() retry schedule', () => {
   it.each([0, 0.5, 0.999])('backs off exponentially with jitter between half and all of each step (random %s)', async (r) => {

@@ -51,14 +51,24 @@ describe('the single executable', () => {
 
   it('fails like the script build: exit 1, one clean line', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const run = await runPlugin({ file: sea, input: request(V1, { serviceAccountToken: TOKEN }), args: ['--url', url, '--attempt-timeout', '300ms', '--budget', '2s'], env: NO_NODE });
+    const run = await runPlugin({
+      file: sea,
+      input: request(V1, { serviceAccountToken: TOKEN }),
+      args: ['--url', url, '--attempt-timeout', '300ms', '--budget', '2s'],
+      env: NO_NODE,
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(expectOneCleanLine(run.stderr, [TOKEN])).toContain('connection refused');
   });
 
   it('runs generate-config', async () => {
-    const run = await runPlugin({ file: sea, input: '', args: ['generate-config', '--url', 'https://e.example.com', '--match-image', 'r.example.com', '--audience', 'a'], env: NO_NODE });
+    const run = await runPlugin({
+      file: sea,
+      input: '',
+      args: ['generate-config', '--url', 'https://e.example.com', '--match-image', 'r.example.com', '--audience', 'a'],
+      env: NO_NODE,
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('kind: "CredentialProviderConfig"');
   });

@@ -34,7 +34,12 @@ async function pull(c: TestCluster, serviceAccount: string): Promise<Exchanged> 
 }
 
 /** The federated credential for `record:team-a:<serviceAccount>`, as explain would print it. */
-const credential = (sub: string): FederatedCredential => ({ name: `ecp-${sub.replace(/:/g, '-')}`, issuer: edge.url, subject: sub, audiences: ['api://AzureADTokenExchange'] });
+const credential = (sub: string): FederatedCredential => ({
+  name: `ecp-${sub.replace(/:/g, '-')}`,
+  issuer: edge.url,
+  subject: sub,
+  audiences: ['api://AzureADTokenExchange'],
+});
 
 beforeAll(async () => {
   edge = await startEdge();
@@ -48,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('ACR federation through Entra ID', () => {
-  it('is refused until the federated credential explain prints exists, then answers with ACR\'s refresh token', async () => {
+  it("is refused until the federated credential explain prints exists, then answers with ACR's refresh token", async () => {
     const before = await pull(cluster, 'builder');
     expect([before.status, before.body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
     expect(before.body.message).toContain('Entra ID');
@@ -84,7 +89,13 @@ describe('ACR federation through Entra ID', () => {
     const { header, payload, clientId } = azure.state.entra.accepted[0]!;
     expect(clientId).toBe(CLIENT);
     expect(header).toEqual({ alg: 'RS256', kid: edge.keyRing.rsa!.active, typ: 'JWT' });
-    expect(payload).toMatchObject({ iss: edge.url, sub: 'acr:team-a:builder', aud: 'api://AzureADTokenExchange', namespace: 'team-a', service_account: 'builder' });
+    expect(payload).toMatchObject({
+      iss: edge.url,
+      sub: 'acr:team-a:builder',
+      aud: 'api://AzureADTokenExchange',
+      namespace: 'team-a',
+      service_account: 'builder',
+    });
     expect(azure.rp.counts).toEqual({ discovery: 1, jwks: 1 });
   });
 
@@ -104,7 +115,7 @@ describe('ACR federation through Entra ID', () => {
     expect([a.status, b.status]).toEqual([200, 200]);
   });
 
-  it('falls back to the Entra token\'s life, at most an hour, when ACR\'s refresh token is not a JWT', async () => {
+  it("falls back to the Entra token's life, at most an hour, when ACR's refresh token is not a JWT", async () => {
     azure.addCredential(CLIENT, credential('acr:team-a:opaque'));
     azure.state.acr.refreshTokens = 'opaque';
     azure.state.tokenLifetime = 1800;
@@ -120,7 +131,7 @@ describe('ACR federation through Entra ID', () => {
     }
   });
 
-  it('answers 403 naming ACR when the registry refuses Entra\'s token', async () => {
+  it("answers 403 naming ACR when the registry refuses Entra's token", async () => {
     azure.addCredential(CLIENT, credential('acr:team-a:acr-denied'));
     azure.state.acr.mode = 'deny';
     try {
@@ -135,43 +146,50 @@ describe('ACR federation through Entra ID', () => {
   it.each<[string, 'entra' | 'acr', AzureMode, Partial<AzureState>, string, string]>([
     ['Entra answers 500', 'entra', 'down', {}, '5', 'Entra ID'],
     ['Entra throttles with 429 and Retry-After', 'entra', 'throttle', { retryAfter: 11 }, '11', 'Entra ID'],
-    ['Entra answers after the edge\'s 4 s timeout', 'entra', 'slow', {}, '5', 'Entra ID'],
+    ["Entra answers after the edge's 4 s timeout", 'entra', 'slow', {}, '5', 'Entra ID'],
     ['Entra answers HTML', 'entra', 'garbage', { garbage: 'html' }, '5', 'Entra ID'],
     ['Entra answers without a token', 'entra', 'garbage', { garbage: 'no-token' }, '5', 'Entra ID'],
     ['ACR answers 500', 'acr', 'down', {}, '5', 'Azure Container Registry'],
     ['ACR throttles', 'acr', 'throttle', { retryAfter: 2 }, '2', 'Azure Container Registry'],
     ['ACR answers without a refresh token', 'acr', 'garbage', { garbage: 'no-token' }, '5', 'Azure Container Registry'],
-  ])('answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when %s', async (_what, api, mode, settings, retryAfter, vendor) => {
-    const serviceAccount = `outage-${api}-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
-    azure.addCredential(CLIENT, credential(`acr:team-a:${serviceAccount}`));
-    Object.assign(azure.state, settings);
-    azure.state[api].mode = mode;
-    try {
-      const answer = await pull(cluster, serviceAccount);
-      expect(answer.status, answer.text).toBe(503);
-      expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
-      expect(answer.body.message).toContain(vendor);
-      expect(answer.retryAfter).toBe(retryAfter);
-    } finally {
-      azure.state[api].mode = 'ok';
-    }
-    await pastSharedRefusal();
-    const again = await pull(cluster, serviceAccount);
-    expect(again.status, again.text).toBe(200);
-  }, 20_000);
+  ])(
+    'answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when %s',
+    async (_what, api, mode, settings, retryAfter, vendor) => {
+      const serviceAccount = `outage-${api}-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
+      azure.addCredential(CLIENT, credential(`acr:team-a:${serviceAccount}`));
+      Object.assign(azure.state, settings);
+      azure.state[api].mode = mode;
+      try {
+        const answer = await pull(cluster, serviceAccount);
+        expect(answer.status, answer.text).toBe(503);
+        expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
+        expect(answer.body.message).toContain(vendor);
+        expect(answer.retryAfter).toBe(retryAfter);
+      } finally {
+        azure.state[api].mode = 'ok';
+      }
+      await pastSharedRefusal();
+      const again = await pull(cluster, serviceAccount);
+      expect(again.status, again.text).toBe(200);
+    },
+    20_000,
+  );
 
   it('refuses, when the record is written, an ACR upstream that would sign ES256', async () => {
     const other = await makeCluster();
-    const res = await edgeAdmin(edge).put('acr-es256', trustRecord(other, {
-      rules: [{ name: 'vendor', namespaces: ['team-a'], registry: REGISTRY, repositories: ['**'], upstream: acrUpstream({ algorithm: 'ES256' }) }],
-    }));
+    const res = await edgeAdmin(edge).put(
+      'acr-es256',
+      trustRecord(other, {
+        rules: [{ name: 'vendor', namespaces: ['team-a'], registry: REGISTRY, repositories: ['**'], upstream: acrUpstream({ algorithm: 'ES256' }) }],
+      }),
+    );
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: string; issues: string[] };
     expect(body.error).toBe('ERR_INVALID_RECORD');
     expect(body.issues.join('\n')).toContain('rules.0.upstream.algorithm');
   });
 
-  it('never repeats Azure\'s answers, the assertions or the tokens in its responses or logs', async () => {
+  it("never repeats Azure's answers, the assertions or the tokens in its responses or logs", async () => {
     await new Promise((r) => setTimeout(r, 300));
     const logs = edge.logs();
     expect(logs).toContain('"upstream":"acr"');
@@ -198,8 +216,11 @@ describe('the Entra fake itself', () => {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
-        client_id: CLIENT, scope: 'https://containerregistry.azure.net/.default', grant_type: 'client_credentials',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+        client_id: CLIENT,
+        scope: 'https://containerregistry.azure.net/.default',
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
       }).toString(),
     });
     return { status: res.status, body: (await res.json()) as { error?: string; error_codes?: number[]; access_token?: string } };
@@ -212,11 +233,11 @@ describe('the Entra fake itself', () => {
   });
 
   it.each<[string, () => Promise<string>, number]>([
-    ['signed ES256 with the edge\'s EC key', () => edgeSigned('ES256'), 5002738],
+    ["signed ES256 with the edge's EC key", () => edgeSigned('ES256'), 5002738],
     ['for another audience', () => edgeSigned('RS256', { aud: 'api://SomethingElse' }), 700212],
     ['for a subject only differing in case', () => edgeSigned('RS256', { sub: 'acr:team-a:Builder' }), 700213],
     ['that has expired', () => edgeSigned('RS256', { iat: nowSeconds() - 900, nbf: nowSeconds() - 900, exp: nowSeconds() - 600 }), 700024],
-  ])('refuses an assertion %s, with Entra\'s code', async (_what, make, code) => {
+  ])("refuses an assertion %s, with Entra's code", async (_what, make, code) => {
     const { status, body } = await token(await make());
     expect(status).toBeGreaterThanOrEqual(400);
     expect(body.error_codes).toEqual([code]);

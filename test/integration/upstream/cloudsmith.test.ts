@@ -82,7 +82,7 @@ describe('Cloudsmith federation', () => {
     expect(cloudsmith.rp.counts).toEqual({ discovery: 1, jwks: 1 });
   });
 
-  it('reads the credential\'s lifetime from the token Cloudsmith returns', async () => {
+  it("reads the credential's lifetime from the token Cloudsmith returns", async () => {
     trust('short-lived');
     cloudsmith.state.tokenLifetime = 1200;
     try {
@@ -142,7 +142,11 @@ describe('Cloudsmith federation', () => {
 
   it('is refused when the record sends the workload token to a wrong audience', async () => {
     const wrong = await federatedRecord(edge, 'cs-wrong-aud', REGISTRY, {
-      type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: cloudsmith.url, audience: 'https://not-cloudsmith.test',
+      type: 'cloudsmith',
+      organization: 'acme',
+      serviceAccount: 'puller',
+      endpoint: cloudsmith.url,
+      audience: 'https://not-cloudsmith.test',
     });
     trust('builder', 'cs-wrong-aud');
     const { status, body } = await pull('builder', wrong);
@@ -153,7 +157,11 @@ describe('Cloudsmith federation', () => {
 
   it('is refused when the record signs ES256 and Cloudsmith takes RS256', async () => {
     const es = await federatedRecord(edge, 'cs-es256', REGISTRY, {
-      type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: cloudsmith.url, algorithm: 'ES256',
+      type: 'cloudsmith',
+      organization: 'acme',
+      serviceAccount: 'puller',
+      endpoint: cloudsmith.url,
+      algorithm: 'ES256',
     });
     trust('builder', 'cs-es256');
     const { status, body } = await pull('builder', es);
@@ -163,7 +171,12 @@ describe('Cloudsmith federation', () => {
   });
 
   it('names the organization and service account when Cloudsmith knows neither (404)', async () => {
-    const lost = await federatedRecord(edge, 'cs-lost', REGISTRY, { type: 'cloudsmith', organization: 'nobody', serviceAccount: 'puller', endpoint: cloudsmith.url });
+    const lost = await federatedRecord(edge, 'cs-lost', REGISTRY, {
+      type: 'cloudsmith',
+      organization: 'nobody',
+      serviceAccount: 'puller',
+      endpoint: cloudsmith.url,
+    });
     const { status, body } = await pull('builder', lost);
     expect(status).toBe(403);
     expect(body.error).toBe('ERR_UPSTREAM_DENIED');
@@ -183,34 +196,38 @@ describe('Cloudsmith federation', () => {
 
   it.each<[string, CloudsmithMode, Partial<CloudsmithState>, string]>([
     ['answers 500', 'down', {}, '5'],
-    ['answers after the edge\'s 4 s timeout', 'slow', {}, '5'],
+    ["answers after the edge's 4 s timeout", 'slow', {}, '5'],
     ['answers HTML', 'garbage', { garbage: 'html' }, '5'],
     ['answers JSON without a token', 'garbage', { garbage: 'no-token' }, '5'],
     ['answers a token that is not a JWT', 'garbage', { garbage: 'not-jwt' }, '5'],
     ['throttles with 429 and Retry-After', 'throttle', { retryAfter: 7 }, '7'],
-  ])('answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when Cloudsmith %s', async (_what, mode, settings, retryAfter) => {
-    const serviceAccount = `outage-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
-    trust(serviceAccount);
-    Object.assign(cloudsmith.state, settings, { mode });
-    const calls = cloudsmith.state.calls;
-    try {
-      const answer = await pull(serviceAccount);
-      expect(answer.status, answer.text).toBe(503);
-      expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
-      expect(answer.body.message).toContain('Cloudsmith');
-      expect(answer.retryAfter).toBe(retryAfter);
-      expect(cloudsmith.state.calls).toBe(calls + 1);
-    } finally {
-      cloudsmith.state.mode = 'ok';
-    }
-    // Nothing was cached: once Cloudsmith is back, the same identity gets its token (after the
-    // second in which the edge shares a refusal with concurrent requests; the client waits longer).
-    await new Promise((r) => setTimeout(r, 1_200));
-    const again = await pull(serviceAccount);
-    expect(again.status, again.text).toBe(200);
-  }, 20_000);
+  ])(
+    'answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when Cloudsmith %s',
+    async (_what, mode, settings, retryAfter) => {
+      const serviceAccount = `outage-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
+      trust(serviceAccount);
+      Object.assign(cloudsmith.state, settings, { mode });
+      const calls = cloudsmith.state.calls;
+      try {
+        const answer = await pull(serviceAccount);
+        expect(answer.status, answer.text).toBe(503);
+        expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
+        expect(answer.body.message).toContain('Cloudsmith');
+        expect(answer.retryAfter).toBe(retryAfter);
+        expect(cloudsmith.state.calls).toBe(calls + 1);
+      } finally {
+        cloudsmith.state.mode = 'ok';
+      }
+      // Nothing was cached: once Cloudsmith is back, the same identity gets its token (after the
+      // second in which the edge shares a refusal with concurrent requests; the client waits longer).
+      await new Promise((r) => setTimeout(r, 1_200));
+      const again = await pull(serviceAccount);
+      expect(again.status, again.text).toBe(200);
+    },
+    20_000,
+  );
 
-  it('never repeats Cloudsmith\'s answers, the workload tokens or the API tokens in its responses or logs', async () => {
+  it("never repeats Cloudsmith's answers, the workload tokens or the API tokens in its responses or logs", async () => {
     await new Promise((r) => setTimeout(r, 300)); // let the last log lines arrive
     const logs = edge.logs();
     expect(logs).toContain('"upstream":"cloudsmith"');

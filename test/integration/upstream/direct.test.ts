@@ -112,7 +112,7 @@ describe('Harbor federated robot accounts: the workload token is the password', 
 });
 
 describe('a static upstream: a Worker secret for registries with nothing better (GHCR)', () => {
-  it('answers with the username and the secret binding\'s value, which the registry accepts', async () => {
+  it("answers with the username and the secret binding's value, which the registry accepts", async () => {
     const { status, body, text } = await pull(ghcrCluster, `${GHCR}/acme/app:v1`, 'builder');
     expect(status, text).toBe(200);
     expect(body.auth).toEqual({ [GHCR]: { username: 'acme-bot', password: PAT } });
@@ -122,7 +122,7 @@ describe('a static upstream: a Worker secret for registries with nothing better 
     expect(await registryToken(ghcr.url, '/token', GHCR, 'repository:acme/app:pull', 'acme-bot', body.auth![GHCR]!.password)).toBe(200);
   });
 
-  it('caches for the rule\'s ttl', async () => {
+  it("caches for the rule's ttl", async () => {
     const short = await federatedRecord(edge, 'ghcr-short', GHCR, { type: 'static', username: 'acme-bot', secret: SECRET_NAME }, { ttl: 600 });
     const { body } = await pull(short, `${GHCR}/acme/app:v1`, 'builder');
     expect(goSeconds(body.cacheDuration!)).toBe(540);
@@ -141,20 +141,28 @@ describe('a static upstream: a Worker secret for registries with nothing better 
     expect(body.message).toContain('NOT_SET_TOKEN');
   });
 
-  it.each(['EDGE_SIGNING_KEYS', 'ADMIN_TOKEN', 'TRUST'])('refuses a record whose static upstream names the edge\'s own binding %s', async (name) => {
+  it.each(['EDGE_SIGNING_KEYS', 'ADMIN_TOKEN', 'TRUST'])("refuses a record whose static upstream names the edge's own binding %s", async (name) => {
     const cluster = await makeCluster();
-    const res = await edgeAdmin(edge).put(`ghcr-${name.toLowerCase().replace(/_/g, '-')}`, trustRecord(cluster, {
-      rules: [{ name: 'vendor', namespaces: ['team-a'], registry: GHCR, repositories: ['**'], upstream: { type: 'static', username: 'x', secret: name } }],
-    }));
+    const res = await edgeAdmin(edge).put(
+      `ghcr-${name.toLowerCase().replace(/_/g, '-')}`,
+      trustRecord(cluster, {
+        rules: [{ name: 'vendor', namespaces: ['team-a'], registry: GHCR, repositories: ['**'], upstream: { type: 'static', username: 'x', secret: name } }],
+      }),
+    );
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: string; issues: string[] };
     expect(body.error).toBe('ERR_INVALID_RECORD');
     expect(body.issues.join('\n')).toContain('rules.0.upstream.secret');
   });
 
-  it('explains the rule with the binding\'s name and no value', async () => {
+  it("explains the rule with the binding's name and no value", async () => {
     const explained = await explainUpstream(edge, ghcrCluster, 'builder', `${GHCR}/acme/app:v1`);
-    expect(explained).toMatchObject({ type: 'static', username: 'acme-bot', secret: SECRET_NAME, trust: { commands: [`npx wrangler secret put ${SECRET_NAME}`] } });
+    expect(explained).toMatchObject({
+      type: 'static',
+      username: 'acme-bot',
+      secret: SECRET_NAME,
+      trust: { commands: [`npx wrangler secret put ${SECRET_NAME}`] },
+    });
     expect(JSON.stringify(explained)).not.toContain(PAT);
   });
 

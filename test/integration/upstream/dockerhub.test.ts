@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('Docker Hub OIDC connection', () => {
-  it('answers the kubelet for docker.io with the organisation and Docker\'s access token once a ruleset matches explain\'s subject', async () => {
+  it("answers the kubelet for docker.io with the organisation and Docker's access token once a ruleset matches explain's subject", async () => {
     const before = await pull(cluster, 'builder');
     expect([before.status, before.body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
     expect(before.body.message).toContain('Docker Hub');
@@ -75,9 +75,15 @@ describe('Docker Hub OIDC connection', () => {
     expect(hub.state.calls).toBe(calls); // the same identity: cached
   });
 
-  it('matches a ruleset\'s wildcard, and asks for the lifetime the rule sets; a JWT\'s exp bounds the cache', async () => {
+  it("matches a ruleset's wildcard, and asks for the lifetime the rule sets; a JWT's exp bounds the cache", async () => {
     hub.state.connections[CONNECTION]!.subjects.push('hub-short:team-a:*');
-    const short = await federatedRecord(edge, 'hub-short', REGISTRY, { type: 'dockerhub', organization: 'acme', connectionId: CONNECTION, endpoint: hub.url, expiresIn: 600 });
+    const short = await federatedRecord(edge, 'hub-short', REGISTRY, {
+      type: 'dockerhub',
+      organization: 'acme',
+      connectionId: CONNECTION,
+      endpoint: hub.url,
+      expiresIn: 600,
+    });
     hub.state.tokens = 'jwt';
     try {
       const { status, body, text } = await pull(short, 'anyone');
@@ -91,7 +97,13 @@ describe('Docker Hub OIDC connection', () => {
 
   it('is refused for an audience Docker does not take', async () => {
     hub.state.connections[CONNECTION]!.subjects.push('hub-aud:team-a:*');
-    const other = await federatedRecord(edge, 'hub-aud', REGISTRY, { type: 'dockerhub', organization: 'acme', connectionId: CONNECTION, endpoint: hub.url, audience: 'https://hub.docker.com' });
+    const other = await federatedRecord(edge, 'hub-aud', REGISTRY, {
+      type: 'dockerhub',
+      organization: 'acme',
+      connectionId: CONNECTION,
+      endpoint: hub.url,
+      audience: 'https://hub.docker.com',
+    });
     const { status, body } = await pull(other, 'builder');
     expect([status, body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
     expect(hub.state.refused.at(-1)?.reason).toBe('aud');
@@ -100,26 +112,30 @@ describe('Docker Hub OIDC connection', () => {
   it.each<[string, DockerHubMode, Partial<DockerHubState>, string]>([
     ['answers 500', 'down', {}, '5'],
     ['throttles with 429 and Retry-After', 'throttle', { retryAfter: 8 }, '8'],
-    ['answers after the edge\'s 4 s timeout', 'slow', {}, '5'],
+    ["answers after the edge's 4 s timeout", 'slow', {}, '5'],
     ['answers HTML', 'garbage', { garbage: 'html' }, '5'],
     ['answers without a token', 'garbage', { garbage: 'no-token' }, '5'],
-  ])('answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when Docker %s', async (_what, mode, settings, retryAfter) => {
-    const serviceAccount = `outage-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
-    hub.state.connections[CONNECTION]!.subjects.push(`hub:team-a:${serviceAccount}`);
-    Object.assign(hub.state, settings, { mode });
-    try {
-      const answer = await pull(cluster, serviceAccount);
-      expect(answer.status, answer.text).toBe(503);
-      expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
-      expect(answer.body.message).toContain('Docker Hub');
-      expect(answer.retryAfter).toBe(retryAfter);
-    } finally {
-      hub.state.mode = 'ok';
-    }
-    await pastSharedRefusal();
-    const again = await pull(cluster, serviceAccount);
-    expect(again.status, again.text).toBe(200);
-  }, 20_000);
+  ])(
+    'answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when Docker %s',
+    async (_what, mode, settings, retryAfter) => {
+      const serviceAccount = `outage-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
+      hub.state.connections[CONNECTION]!.subjects.push(`hub:team-a:${serviceAccount}`);
+      Object.assign(hub.state, settings, { mode });
+      try {
+        const answer = await pull(cluster, serviceAccount);
+        expect(answer.status, answer.text).toBe(503);
+        expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
+        expect(answer.body.message).toContain('Docker Hub');
+        expect(answer.retryAfter).toBe(retryAfter);
+      } finally {
+        hub.state.mode = 'ok';
+      }
+      await pastSharedRefusal();
+      const again = await pull(cluster, serviceAccount);
+      expect(again.status, again.text).toBe(200);
+    },
+    20_000,
+  );
 
   it('answers 403 when Docker refuses outright (mode deny)', async () => {
     hub.state.connections[CONNECTION]!.subjects.push('hub:team-a:denied');
@@ -132,7 +148,7 @@ describe('Docker Hub OIDC connection', () => {
     }
   });
 
-  it('never repeats Docker\'s answers, the workload tokens or the access tokens in its responses or logs', async () => {
+  it("never repeats Docker's answers, the workload tokens or the access tokens in its responses or logs", async () => {
     await new Promise((r) => setTimeout(r, 300));
     const logs = edge.logs();
     expect(logs).toContain('"upstream":"dockerhub"');
@@ -145,12 +161,19 @@ describe('Docker Hub OIDC connection', () => {
 
 describe('the Docker identity fake itself', () => {
   async function post(form: Record<string, string>) {
-    const res = await fetch(`${hub.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+    const res = await fetch(`${hub.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
     return { status: res.status, body: (await res.json()) as { message?: string } };
   }
   const valid = {
-    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-    subject_token: 'x.y.z', connection_id: CONNECTION, expires_in: '300',
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+    subject_token: 'x.y.z',
+    connection_id: CONNECTION,
+    expires_in: '300',
   };
 
   it.each<[string, Record<string, string>, number]>([

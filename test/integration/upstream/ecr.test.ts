@@ -40,7 +40,10 @@ beforeAll(async () => {
     providers: [{ url: edge.url, clientIds: ['sts.amazonaws.com'] }],
     roles: {
       [role('puller')]: { provider: edge.url, conditions: { StringEquals: { [`${key}:aud`]: 'sts.amazonaws.com', [`${key}:sub`]: 'ecr:team-a:builder' } } },
-      [role('builders')]: { provider: edge.url, conditions: { StringEquals: { [`${key}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${key}:sub`]: 'ecr-like:team-a:build-*' } } },
+      [role('builders')]: {
+        provider: edge.url,
+        conditions: { StringEquals: { [`${key}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${key}:sub`]: 'ecr-like:team-a:build-*' } },
+      },
       [role('no-ecr')]: { provider: edge.url, conditions: { StringEquals: { [`${key}:sub`]: 'ecr-no-perm:team-a:builder' } }, ecr: false },
       [role('other-provider')]: { provider: 'https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE', conditions: {} },
     },
@@ -55,7 +58,7 @@ afterAll(async () => {
 describe('ECR federation through STS', () => {
   let cluster: TestCluster;
 
-  it('answers the kubelet with ECR\'s password for user AWS, SigV4 checked by AWS\'s signer', async () => {
+  it("answers the kubelet with ECR's password for user AWS, SigV4 checked by AWS's signer", async () => {
     cluster = await federatedRecord(edge, 'ecr', REGISTRY, ecrUpstream('puller'));
     const { status, body, text } = await pull(cluster, 'builder');
     expect(status, text).toBe(200);
@@ -71,7 +74,13 @@ describe('ECR federation through STS', () => {
     const [accepted] = aws.state.sts.accepted;
     expect(accepted).toBeDefined();
     expect(accepted!.header).toEqual({ alg: 'RS256', kid: edge.keyRing.rsa!.active, typ: 'JWT' });
-    expect(accepted!.payload).toMatchObject({ iss: edge.url, sub: 'ecr:team-a:builder', aud: 'sts.amazonaws.com', namespace: 'team-a', service_account: 'builder' });
+    expect(accepted!.payload).toMatchObject({
+      iss: edge.url,
+      sub: 'ecr:team-a:builder',
+      aud: 'sts.amazonaws.com',
+      namespace: 'team-a',
+      service_account: 'builder',
+    });
     expect(accepted).toMatchObject({ roleArn: role('puller'), sessionName: 'ecp-team-a-builder', durationSeconds: 900 });
     // ECR was called with the session STS issued: the fake found its secret by that access key.
     expect(aws.sessions.get(accepted!.accessKeyId)?.roleArn).toBe(role('puller'));
@@ -86,7 +95,7 @@ describe('ECR federation through STS', () => {
     expect({ sts: aws.state.sts.calls, ecr: aws.state.ecr.calls }).toEqual(before);
   });
 
-  it('answers 403 ERR_UPSTREAM_DENIED naming AWS STS when the trust policy\'s sub condition does not match', async () => {
+  it("answers 403 ERR_UPSTREAM_DENIED naming AWS STS when the trust policy's sub condition does not match", async () => {
     const ecrCalls = aws.state.ecr.calls;
     const { status, body } = await pull(cluster, 'deployer'); // sub ecr:team-a:deployer; the role wants ecr:team-a:builder
     expect(status).toBe(403);
@@ -108,7 +117,7 @@ describe('ECR federation through STS', () => {
     expect(status, text).toBe(expected);
   });
 
-  it('is refused when the audience is not among the IAM OIDC provider\'s client IDs', async () => {
+  it("is refused when the audience is not among the IAM OIDC provider's client IDs", async () => {
     const other = await federatedRecord(edge, 'ecr-aud', REGISTRY, ecrUpstream('puller', { audience: 'not-sts' }));
     const { status, body } = await pull(other, 'builder');
     expect([status, body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
@@ -143,7 +152,7 @@ describe('ECR federation through STS', () => {
     }
   });
 
-  it('explains an ECR grant with the workload token\'s iss, sub, aud and alg, calling no vendor', async () => {
+  it("explains an ECR grant with the workload token's iss, sub, aud and alg, calling no vendor", async () => {
     const before = { sts: aws.state.sts.calls, ecr: aws.state.ecr.calls };
     const res = await edgeAdmin(edge).explain({ token: await cluster.token({ serviceAccount: 'builder' }), image: IMAGE });
     expect(res.status).toBe(200);
@@ -161,22 +170,24 @@ describe('ECR federation through STS', () => {
     });
     // The trust policy explain prints is the one the fake STS holds for this role: same principal, same conditions.
     expect(body.grant.upstream.trust.document).toMatchObject({
-      Statement: [{
-        Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${key}` },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: aws.state.roles[role('puller')]!.conditions,
-      }],
+      Statement: [
+        {
+          Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${key}` },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: aws.state.roles[role('puller')]!.conditions,
+        },
+      ],
     });
     expect({ sts: aws.state.sts.calls, ecr: aws.state.ecr.calls }).toEqual(before);
   });
 
-  it('never sent ECR a request whose signature AWS\'s signer could not reproduce', () => {
+  it("never sent ECR a request whose signature AWS's signer could not reproduce", () => {
     expect(aws.state.ecr.refused.filter((r) => r.code !== 'AccessDeniedException')).toEqual([]);
     expect(aws.state.ecr.verified).toBe(aws.state.ecr.calls);
     expect(aws.state.ecr.verified).toBeGreaterThanOrEqual(3);
   });
 
-  it('never repeats AWS\'s answers or the credentials in its responses or logs', async () => {
+  it("never repeats AWS's answers or the credentials in its responses or logs", async () => {
     await new Promise((r) => setTimeout(r, 300));
     const logs = edge.logs();
     expect(logs).toContain('"upstream":"ecr"');
@@ -191,16 +202,21 @@ describe('the ECR fake itself', () => {
   /** A GetAuthorizationToken request signed (src/upstream/sigv4.ts) with a live STS session, then altered by `tamper`. */
   async function call(o: { secret?: string; sessionToken?: string; region?: string; body?: string; tamper?: (r: Request) => Request } = {}) {
     const [accessKeyId, session] = [...aws.sessions.entries()].find(([, s]) => s.roleArn === role('puller'))!;
-    const signed = await signAws(`${aws.ecrUrl}/`, {
-      method: 'POST',
-      headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'content-type': 'application/x-amz-json-1.1' },
-      body: o.body ?? JSON.stringify({ registryIds: [ACCOUNT] }),
-    }, { accessKeyId, secretAccessKey: o.secret ?? session.secretAccessKey, sessionToken: o.sessionToken ?? session.sessionToken }, { region: o.region ?? REGION, service: 'ecr' });
+    const signed = await signAws(
+      `${aws.ecrUrl}/`,
+      {
+        method: 'POST',
+        headers: { 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'content-type': 'application/x-amz-json-1.1' },
+        body: o.body ?? JSON.stringify({ registryIds: [ACCOUNT] }),
+      },
+      { accessKeyId, secretAccessKey: o.secret ?? session.secretAccessKey, sessionToken: o.sessionToken ?? session.sessionToken },
+      { region: o.region ?? REGION, service: 'ecr' },
+    );
     const res = await fetch(o.tamper ? o.tamper(signed) : signed);
     return { status: res.status, body: (await res.json()) as { __type?: string; authorizationData?: unknown[] } };
   }
 
-  it('accepts a request signed with the session\'s secret', async () => {
+  it("accepts a request signed with the session's secret", async () => {
     const { status, body } = await call();
     expect(status).toBe(200);
     expect(body.authorizationData).toHaveLength(1);
@@ -209,23 +225,38 @@ describe('the ECR fake itself', () => {
   it.each<[string, Parameters<typeof call>[0], string]>([
     ['signed with another secret', { secret: 'not-the-secret-access-key' }, 'InvalidSignatureException'],
     ['scoped to another region', { region: 'us-east-1' }, 'InvalidSignatureException'],
-    ['whose body changed after signing', { tamper: (r) => new Request(r, { body: JSON.stringify({ registryIds: ['999999999999'] }) }) }, 'InvalidSignatureException'],
-    ['whose signed date changed after signing', {
-      tamper: (r) => {
-        const headers = new Headers(r.headers);
-        const date = headers.get('x-amz-date')!;
-        headers.set('x-amz-date', date.replace(/(\d)Z$/, (_, s: string) => `${(Number(s) + 1) % 10}Z`));
-        return new Request(r, { headers });
+    [
+      'whose body changed after signing',
+      { tamper: (r) => new Request(r, { body: JSON.stringify({ registryIds: ['999999999999'] }) }) },
+      'InvalidSignatureException',
+    ],
+    [
+      'whose signed date changed after signing',
+      {
+        tamper: (r) => {
+          const headers = new Headers(r.headers);
+          const date = headers.get('x-amz-date')!;
+          headers.set(
+            'x-amz-date',
+            date.replace(/(\d)Z$/, (_, s: string) => `${(Number(s) + 1) % 10}Z`),
+          );
+          return new Request(r, { headers });
+        },
       },
-    }, 'InvalidSignatureException'],
+      'InvalidSignatureException',
+    ],
     ['carrying another session token', { sessionToken: 'not-the-session-token' }, 'UnrecognizedClientException'],
-    ['without a signature', {
-      tamper: (r) => {
-        const headers = new Headers(r.headers);
-        headers.delete('authorization');
-        return new Request(r, { headers });
+    [
+      'without a signature',
+      {
+        tamper: (r) => {
+          const headers = new Headers(r.headers);
+          headers.delete('authorization');
+          return new Request(r, { headers });
+        },
       },
-    }, 'MissingAuthenticationTokenException'],
+      'MissingAuthenticationTokenException',
+    ],
   ])('refuses a request %s', async (_what, options, type) => {
     const verified = aws.state.ecr.verified;
     const { status, body } = await call(options);

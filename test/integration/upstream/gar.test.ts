@@ -57,12 +57,16 @@ describe('Artifact Registry federation through Google STS', () => {
     expect(goSeconds(body.cacheDuration!)).toBeLessThan(3600);
   });
 
-  it('sends STS a workload token whose aud is the provider\'s resource name', async () => {
+  it("sends STS a workload token whose aud is the provider's resource name", async () => {
     const { header, payload } = google.state.sts.accepted[0]!;
     expect(header).toEqual({ alg: 'RS256', kid: edge.keyRing.rsa!.active, typ: 'JWT' });
     expect(payload).toMatchObject({
-      iss: edge.url, sub: 'gar:team-a:builder', aud: `//iam.googleapis.com/${PROVIDER}`,
-      namespace: 'team-a', service_account: 'builder', service_account_uid: DEFAULT_UID,
+      iss: edge.url,
+      sub: 'gar:team-a:builder',
+      aud: `//iam.googleapis.com/${PROVIDER}`,
+      namespace: 'team-a',
+      service_account: 'builder',
+      service_account_uid: DEFAULT_UID,
     });
     expect(google.rp.counts).toEqual({ discovery: 1, jwks: 1 });
   });
@@ -74,7 +78,7 @@ describe('Artifact Registry federation through Google STS', () => {
     expect(google.state.sts.calls).toBe(calls);
   });
 
-  it('impersonates the service account once explain\'s binding exists, and not before', async () => {
+  it("impersonates the service account once explain's binding exists, and not before", async () => {
     const before = await pull(impersonating, 'builder');
     expect([before.status, before.body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
     expect(before.body.message).toContain('Google IAM Credentials');
@@ -109,7 +113,11 @@ describe('Artifact Registry federation through Google STS', () => {
 
   it.each<[string, Record<string, unknown>, string]>([
     ['an audience the provider does not allow', { audience: 'https://not-google.test' }, 'aud:'],
-    ['a provider Google does not have', { workloadIdentityProvider: 'projects/123456789/locations/global/workloadIdentityPools/edge-pool/providers/nobody' }, 'The target service'],
+    [
+      'a provider Google does not have',
+      { workloadIdentityProvider: 'projects/123456789/locations/global/workloadIdentityPools/edge-pool/providers/nobody' },
+      'The target service',
+    ],
   ])('answers 403 ERR_UPSTREAM_DENIED naming Google STS for %s', async (_what, extra, reason) => {
     const wrong = await federatedRecord(edge, `gar-wrong-${answers.length}`, REGISTRY, garUpstream(extra));
     const { status, body } = await pull(wrong, 'builder');
@@ -118,7 +126,7 @@ describe('Artifact Registry federation through Google STS', () => {
     expect(google.state.sts.refused.at(-1)?.reason).toContain(reason);
   });
 
-  it('is refused when sub is longer than google.subject\'s 127 bytes, as explain warns', async () => {
+  it("is refused when sub is longer than google.subject's 127 bytes, as explain warns", async () => {
     const long = 'x'.repeat(120);
     const { status, body } = await pull(direct, long);
     expect([status, body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
@@ -130,35 +138,39 @@ describe('Artifact Registry federation through Google STS', () => {
   it.each<[string, 'sts' | 'iam', GoogleMode, Partial<GoogleState>, string]>([
     ['STS answers 500', 'sts', 'down', {}, '5'],
     ['STS throttles with 429 and Retry-After', 'sts', 'throttle', { retryAfter: 9 }, '9'],
-    ['STS answers after the edge\'s 4 s timeout', 'sts', 'slow', {}, '5'],
+    ["STS answers after the edge's 4 s timeout", 'sts', 'slow', {}, '5'],
     ['STS answers HTML', 'sts', 'garbage', { garbage: 'html' }, '5'],
     ['STS answers without a token', 'sts', 'garbage', { garbage: 'no-token' }, '5'],
     ['STS answers without expires_in', 'sts', 'garbage', { garbage: 'no-expiry' }, '5'],
     ['IAM Credentials answers 500', 'iam', 'down', {}, '5'],
     ['IAM Credentials throttles', 'iam', 'throttle', { retryAfter: 3 }, '3'],
     ['IAM Credentials answers without expireTime', 'iam', 'garbage', { garbage: 'no-expiry' }, '5'],
-  ])('answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when %s', async (_what, api, mode, settings, retryAfter) => {
-    // A fresh identity for each case, on the impersonating rule (whose binding covers it) for IAM cases.
-    const serviceAccount = `outage-${api}-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
-    const cluster = api === 'iam' ? impersonating : direct;
-    if (api === 'iam') google.state.serviceAccounts[SA]!.members.push(garPrincipal(PROVIDER, `gar-sa:team-a:${serviceAccount}`));
-    Object.assign(google.state, settings);
-    google.state[api].mode = mode;
-    try {
-      const answer = await pull(cluster, serviceAccount);
-      expect(answer.status, answer.text).toBe(503);
-      expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
-      expect(answer.body.message).toContain(api === 'sts' ? 'Google STS' : 'Google IAM Credentials');
-      expect(answer.retryAfter).toBe(retryAfter);
-    } finally {
-      google.state[api].mode = 'ok';
-    }
-    await new Promise((r) => setTimeout(r, 1_200));
-    const again = await pull(cluster, serviceAccount);
-    expect(again.status, again.text).toBe(200);
-  }, 20_000);
+  ])(
+    'answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when %s',
+    async (_what, api, mode, settings, retryAfter) => {
+      // A fresh identity for each case, on the impersonating rule (whose binding covers it) for IAM cases.
+      const serviceAccount = `outage-${api}-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
+      const cluster = api === 'iam' ? impersonating : direct;
+      if (api === 'iam') google.state.serviceAccounts[SA]!.members.push(garPrincipal(PROVIDER, `gar-sa:team-a:${serviceAccount}`));
+      Object.assign(google.state, settings);
+      google.state[api].mode = mode;
+      try {
+        const answer = await pull(cluster, serviceAccount);
+        expect(answer.status, answer.text).toBe(503);
+        expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
+        expect(answer.body.message).toContain(api === 'sts' ? 'Google STS' : 'Google IAM Credentials');
+        expect(answer.retryAfter).toBe(retryAfter);
+      } finally {
+        google.state[api].mode = 'ok';
+      }
+      await new Promise((r) => setTimeout(r, 1_200));
+      const again = await pull(cluster, serviceAccount);
+      expect(again.status, again.text).toBe(200);
+    },
+    20_000,
+  );
 
-  it('never repeats Google\'s answers, the workload tokens or the access tokens in its logs', async () => {
+  it("never repeats Google's answers, the workload tokens or the access tokens in its logs", async () => {
     await new Promise((r) => setTimeout(r, 300));
     const logs = edge.logs();
     expect(logs).toContain('"upstream":"gar"');
@@ -175,8 +187,11 @@ describe('the Google fakes themselves', () => {
     return { status: res.status, body: (await res.json()) as { error?: string } };
   }
   const valid = {
-    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', audience: `//iam.googleapis.com/${PROVIDER}`,
-    requested_token_type: 'urn:ietf:params:oauth:token-type:access_token', subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', subject_token: 'x.y.z',
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    audience: `//iam.googleapis.com/${PROVIDER}`,
+    requested_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    subject_token: 'x.y.z',
   };
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -191,7 +206,9 @@ describe('the Google fakes themselves', () => {
 
   it('IAM Credentials refuses a caller without a live federated token', async () => {
     const res = await fetch(`${google.iamUrl}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`, {
-      method: 'POST', headers: { authorization: 'Bearer ya29.not-issued', 'content-type': 'application/json' }, body: JSON.stringify({ scope: ['x'], lifetime: '3600s' }),
+      method: 'POST',
+      headers: { authorization: 'Bearer ya29.not-issued', 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: ['x'], lifetime: '3600s' }),
     });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { status: string } }).error.status).toBe('UNAUTHENTICATED');

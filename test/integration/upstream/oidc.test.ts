@@ -50,13 +50,16 @@ async function sign(o: SignOptions = {}): Promise<string> {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<RefusalReason> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'the token was accepted').toBeInstanceOf(RelyingPartyError);
   return (err as RelyingPartyError).reason;
 }
 
-describe('the vendors\' relying party against the edge', () => {
-  it('accepts a token the edge\'s RS256 key signed, after fetching discovery and the JWKS once', async () => {
+describe("the vendors' relying party against the edge", () => {
+  it("accepts a token the edge's RS256 key signed, after fetching discovery and the JWKS once", async () => {
     const rp = relyingParty({ algorithms: ['RS256'] });
     const { payload, header } = await rp.verify(await sign(), { issuer: edge.url, audience: AUD });
     expect(header).toMatchObject({ alg: 'RS256', kid: rsa.kid });
@@ -66,7 +69,7 @@ describe('the vendors\' relying party against the edge', () => {
     expect(rp.counts).toEqual({ discovery: 1, jwks: 1 });
   });
 
-  it('accepts the edge\'s ES256 key where the vendor takes ES256, and an audience from a list', async () => {
+  it("accepts the edge's ES256 key where the vendor takes ES256, and an audience from a list", async () => {
     const rp = relyingParty({ algorithms: ['RS256', 'ES256'] });
     const { header } = await rp.verify(await sign({ alg: 'ES256' }), { issuer: edge.url, audience: ['sts.amazonaws.com', AUD] });
     expect(header).toMatchObject({ alg: 'ES256', kid: ec.kid });
@@ -74,7 +77,7 @@ describe('the vendors\' relying party against the edge', () => {
 
   const foreignKey = async () => (await generateKeyPair('RS256')).privateKey;
   it.each<[string, () => Promise<SignOptions>, RefusalReason]>([
-    ['signed by a foreign key under the edge\'s kid', async () => ({ key: await foreignKey() }), 'signature'],
+    ["signed by a foreign key under the edge's kid", async () => ({ key: await foreignKey() }), 'signature'],
     ['for another audience', async () => ({ claims: { aud: 'https://someone-else.test' } }), 'aud'],
     ['without an audience', async () => ({ claims: { aud: undefined } }), 'aud'],
     ['naming another issuer', async () => ({ claims: { iss: 'https://impostor.test' } }), 'iss'],

@@ -44,17 +44,38 @@ beforeAll(async () => {
     providers: [{ url: edge.url, clientIds: ['sts.amazonaws.com'] }],
     roles: { 'arn:aws:iam::123456789012:role/puller': { provider: edge.url, conditions: { StringEquals: { [`${key}:sub`]: 'plugin-ecr:team-a:builder' } } } },
   });
-  csCluster = await federatedRecord(edge, 'plugin-cs', CLOUDSMITH, { type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: cloudsmith.url });
+  csCluster = await federatedRecord(edge, 'plugin-cs', CLOUDSMITH, {
+    type: 'cloudsmith',
+    organization: 'acme',
+    serviceAccount: 'puller',
+    endpoint: cloudsmith.url,
+  });
   ecrCluster = await federatedRecord(edge, 'plugin-ecr', ECR, {
-    type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/puller', region: 'eu-west-1', stsEndpoint: aws.stsUrl, ecrEndpoint: aws.ecrUrl,
+    type: 'ecr',
+    roleArn: 'arn:aws:iam::123456789012:role/puller',
+    region: 'eu-west-1',
+    stsEndpoint: aws.stsUrl,
+    ecrEndpoint: aws.ecrUrl,
   });
   quay = await startQuay({ robots: { 'acme+puller': [{ issuer: edge.url, subject: 'plugin-quay:team-a:builder' }] } });
   quayCluster = await federatedRecord(edge, 'plugin-quay', QUAY, { type: 'quay', robot: 'acme+puller', endpoint: quay.url });
   azure = await startAzure({
-    tenantId: TENANT, registry: ACR,
-    applications: { [CLIENT]: { acrPull: true, credentials: [{ name: 'plugin', issuer: edge.url, subject: 'plugin-acr:team-a:builder', audiences: ['api://AzureADTokenExchange'] }] } },
+    tenantId: TENANT,
+    registry: ACR,
+    applications: {
+      [CLIENT]: {
+        acrPull: true,
+        credentials: [{ name: 'plugin', issuer: edge.url, subject: 'plugin-acr:team-a:builder', audiences: ['api://AzureADTokenExchange'] }],
+      },
+    },
   });
-  acrCluster = await federatedRecord(edge, 'plugin-acr', ACR, { type: 'acr', tenantId: TENANT, clientId: CLIENT, entraEndpoint: azure.entraUrl, registryEndpoint: azure.acrUrl });
+  acrCluster = await federatedRecord(edge, 'plugin-acr', ACR, {
+    type: 'acr',
+    tenantId: TENANT,
+    clientId: CLIENT,
+    entraEndpoint: azure.entraUrl,
+    registryEndpoint: azure.acrUrl,
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -70,7 +91,7 @@ function kubelet(input: string) {
 }
 
 describe('the plugin with federated upstreams', () => {
-  it.each(API_VERSIONS)('hands the kubelet Cloudsmith\'s API token (%s)', async (apiVersion) => {
+  it.each(API_VERSIONS)("hands the kubelet Cloudsmith's API token (%s)", async (apiVersion) => {
     const token = await csCluster.token({ serviceAccount: 'builder' });
     const run = await kubelet(request(apiVersion, { image: `${CLOUDSMITH}/acme/team-a/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code, `${run.stderr}\n${edge.logs().slice(-2000)}`).toBe(0);
@@ -82,7 +103,7 @@ describe('the plugin with federated upstreams', () => {
     expect(cloudsmith.state.calls).toBe(1);
   });
 
-  it('hands the kubelet ECR\'s password for user AWS', async () => {
+  it("hands the kubelet ECR's password for user AWS", async () => {
     const token = await ecrCluster.token({ serviceAccount: 'builder' });
     const run = await kubelet(request(V1, { image: `${ECR}/team-a/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code, run.stderr).toBe(0);
@@ -101,7 +122,7 @@ describe('the plugin with federated upstreams', () => {
     expect(out.auth).toEqual({ [QUAY]: { username: 'acme+puller', password: quay.state.issued[0] } });
   });
 
-  it('hands the kubelet ACR\'s refresh token for the null-GUID user', async () => {
+  it("hands the kubelet ACR's refresh token for the null-GUID user", async () => {
     const token = await acrCluster.token({ serviceAccount: 'builder' });
     const run = await kubelet(request(V1, { image: `${ACR}/team-a/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code, run.stderr).toBe(0);
@@ -109,7 +130,7 @@ describe('the plugin with federated upstreams', () => {
     expect(out.auth).toEqual({ [ACR]: { username: '00000000-0000-0000-0000-000000000000', password: azure.state.acr.issued[0]!.refreshToken } });
   });
 
-  it('reports Entra\'s refusal of another service account with the edge\'s code and no secret', async () => {
+  it("reports Entra's refusal of another service account with the edge's code and no secret", async () => {
     const token = await acrCluster.token({ serviceAccount: 'intruder' });
     const run = await kubelet(request(V1, { image: `${ACR}/team-a/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code).toBe(1);
@@ -119,7 +140,7 @@ describe('the plugin with federated upstreams', () => {
     expectNoSecrets(run.stderr, [token, azure.state.canary]);
   });
 
-  it('reports a vendor\'s refusal with the edge\'s code and no secret', async () => {
+  it("reports a vendor's refusal with the edge's code and no secret", async () => {
     const token = await ecrCluster.token({ serviceAccount: 'intruder' });
     const run = await kubelet(request(V1, { image: `${ECR}/team-a/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code).toBe(1);

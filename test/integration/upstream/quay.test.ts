@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('Quay robot federation', () => {
-  it('is refused until the robot has explain\'s federation entry, then answers with the robot token', async () => {
+  it("is refused until the robot has explain's federation entry, then answers with the robot token", async () => {
     const before = await pull(cluster, 'builder');
     expect([before.status, before.body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
     expect(before.body.message).toContain('Quay');
@@ -95,29 +95,33 @@ describe('Quay robot federation', () => {
   it.each<[string, QuayMode, Partial<QuayState>, string]>([
     ['answers 500', 'down', {}, '5'],
     ['throttles with 429 and Retry-After', 'throttle', { retryAfter: 4 }, '4'],
-    ['answers after the edge\'s 4 s timeout', 'slow', {}, '5'],
+    ["answers after the edge's 4 s timeout", 'slow', {}, '5'],
     ['answers HTML', 'garbage', { garbage: 'html' }, '5'],
     ['answers without a token', 'garbage', { garbage: 'no-token' }, '5'],
     ['answers a token that is not a JWT', 'garbage', { garbage: 'not-jwt' }, '5'],
-  ])('answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when Quay %s', async (_what, mode, settings, retryAfter) => {
-    const serviceAccount = `outage-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
-    quay.state.robots[ROBOT]!.push(entry(`quay:team-a:${serviceAccount}`));
-    Object.assign(quay.state, settings, { mode });
-    try {
-      const answer = await pull(cluster, serviceAccount);
-      expect(answer.status, answer.text).toBe(503);
-      expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
-      expect(answer.body.message).toContain('Quay');
-      expect(answer.retryAfter).toBe(retryAfter);
-    } finally {
-      quay.state.mode = 'ok';
-    }
-    await pastSharedRefusal();
-    const again = await pull(cluster, serviceAccount);
-    expect(again.status, again.text).toBe(200);
-  }, 20_000);
+  ])(
+    'answers 503 ERR_UPSTREAM_UNAVAILABLE with Retry-After when Quay %s',
+    async (_what, mode, settings, retryAfter) => {
+      const serviceAccount = `outage-${mode}-${String(settings.garbage ?? '')}`.replace(/-$/, '');
+      quay.state.robots[ROBOT]!.push(entry(`quay:team-a:${serviceAccount}`));
+      Object.assign(quay.state, settings, { mode });
+      try {
+        const answer = await pull(cluster, serviceAccount);
+        expect(answer.status, answer.text).toBe(503);
+        expect(answer.body.error).toBe('ERR_UPSTREAM_UNAVAILABLE');
+        expect(answer.body.message).toContain('Quay');
+        expect(answer.retryAfter).toBe(retryAfter);
+      } finally {
+        quay.state.mode = 'ok';
+      }
+      await pastSharedRefusal();
+      const again = await pull(cluster, serviceAccount);
+      expect(again.status, again.text).toBe(200);
+    },
+    20_000,
+  );
 
-  it('never repeats Quay\'s answers, the workload tokens or the robot tokens in its responses or logs', async () => {
+  it("never repeats Quay's answers, the workload tokens or the robot tokens in its responses or logs", async () => {
     await new Promise((r) => setTimeout(r, 300));
     const logs = edge.logs();
     expect(logs).toContain('"upstream":"quay"');
@@ -130,7 +134,9 @@ describe('Quay robot federation', () => {
 
 describe('the Quay fake itself', () => {
   async function robotToken(username: string, password: string) {
-    const res = await fetch(`${quay.url}/oauth2/federation/robot/token`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } });
+    const res = await fetch(`${quay.url}/oauth2/federation/robot/token`, {
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+    });
     return { status: res.status, body: (await res.json()) as { token?: string; error?: string } };
   }
 

@@ -39,9 +39,20 @@ async function restart(keyRing?: Ring) {
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
-  await edgeAdmin(edge).register('rot', trustRecord(cluster, {
-    rules: [{ name: 'vendor', namespaces: ['team-a'], registry: REGISTRY, repositories: ['**'], upstream: { type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: cloudsmith.url } }],
-  }));
+  await edgeAdmin(edge).register(
+    'rot',
+    trustRecord(cluster, {
+      rules: [
+        {
+          name: 'vendor',
+          namespaces: ['team-a'],
+          registry: REGISTRY,
+          repositories: ['**'],
+          upstream: { type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: cloudsmith.url },
+        },
+      ],
+    }),
+  );
 }
 
 async function pull(serviceAccount: string) {
@@ -53,8 +64,11 @@ async function presentDirectly(key: { kid: string; privateKey: CryptoKey }) {
   const now = nowSeconds();
   const token = await new SignJWT({ namespace: 'team-a' })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
-    .setIssuer(edge.url).setSubject('rot:team-a:direct').setAudience(cloudsmith.url)
-    .setIssuedAt(now).setExpirationTime(now + 300)
+    .setIssuer(edge.url)
+    .setSubject('rot:team-a:direct')
+    .setAudience(cloudsmith.url)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
     .sign(key.privateKey);
   const res = await fetch(`${cloudsmith.url}/openid/acme/`, {
     method: 'POST',
@@ -85,13 +99,13 @@ afterAll(async () => {
 });
 
 describe('edge key rotation, seen from Cloudsmith', () => {
-  it('verifies the first key\'s workload tokens from one discovery and one JWKS fetch', async () => {
+  it("verifies the first key's workload tokens from one discovery and one JWKS fetch", async () => {
     expect((await pull('one')).status).toBe(200);
     expect(cloudsmith.state.accepted.at(-1)?.header.kid).toBe(first.kid);
     expect(cloudsmith.rp.counts).toEqual({ discovery: 1, jwks: 1 });
   });
 
-  it('fetches the JWKS again on the rotated key\'s unknown kid and accepts its tokens', async () => {
+  it("fetches the JWKS again on the rotated key's unknown kid and accepts its tokens", async () => {
     const { ring } = rotateKeyRing(edge.keyRing, { rsa: true });
     await restart(ring);
     expect(edge.keyRing.rsa!.active).not.toBe(first.kid);

@@ -21,7 +21,8 @@ beforeEach(async () => {
 const put = (record: unknown, headers: Record<string, string> = {}, auth = ADMIN()) =>
   edgeFetch(`/admin/v1/issuers/${name}`, { method: 'PUT', headers: { ...auth, ...JSON_BODY, ...headers }, body: JSON.stringify(record) });
 const get = (auth = ADMIN()) => edgeFetch(`/admin/v1/issuers/${name}`, { headers: auth });
-const del = (headers: Record<string, string> = {}, auth = ADMIN()) => edgeFetch(`/admin/v1/issuers/${name}`, { method: 'DELETE', headers: { ...auth, ...headers } });
+const del = (headers: Record<string, string> = {}, auth = ADMIN()) =>
+  edgeFetch(`/admin/v1/issuers/${name}`, { method: 'DELETE', headers: { ...auth, ...headers } });
 
 describe('ETags and conditional writes', () => {
   it('answers a record with a strong ETag that changes with the content and only with it', async () => {
@@ -73,7 +74,11 @@ describe('history', () => {
     const res = await edgeFetch(`/admin/v1/issuers/${name}/history`, { headers: READ() });
     expect(res.status).toBe(200);
     const { items } = (await res.json()) as { items: { version: number; action: string; by: string; record?: { audiences: string[] } }[] };
-    expect(items.map((i) => [i.version, i.action, i.by])).toEqual([[3, 'delete', 'token:admin'], [2, 'replace', 'token:admin'], [1, 'create', 'token:admin']]);
+    expect(items.map((i) => [i.version, i.action, i.by])).toEqual([
+      [3, 'delete', 'token:admin'],
+      [2, 'replace', 'token:admin'],
+      [1, 'create', 'token:admin'],
+    ]);
     expect(items[1]!.record!.audiences).toEqual(['v2']);
     expect(items[0]!.record).toBeUndefined();
   });
@@ -97,14 +102,26 @@ describe('read-only access (ADMIN_READ_TOKEN)', () => {
     expect((await get(READ())).status).toBe(200);
     expect((await edgeFetch('/admin/v1/issuers', { headers: READ() })).status).toBe(200);
     expect((await edgeFetch(`/admin/v1/issuers/${name}/revocations`, { headers: READ() })).status).toBe(200);
-    const explain = await edgeFetch('/admin/v1/explain', { method: 'POST', headers: { ...READ(), ...JSON_BODY }, body: JSON.stringify({ token: 'x.y.z', image: 'registry.test:5000/a/b' }) });
+    const explain = await edgeFetch('/admin/v1/explain', {
+      method: 'POST',
+      headers: { ...READ(), ...JSON_BODY },
+      body: JSON.stringify({ token: 'x.y.z', image: 'registry.test:5000/a/b' }),
+    });
     expect(explain.status).toBe(200);
   });
 
   it.each([
     ['replace a record', () => put(defaultRecord(iss, { audiences: ['nope'] }), {}, READ())],
     ['delete a record', () => del({}, READ())],
-    ['revoke', () => edgeFetch(`/admin/v1/issuers/${name}/revocations`, { method: 'POST', headers: { ...READ(), ...JSON_BODY }, body: JSON.stringify({ kind: 'issuedBefore' }) })],
+    [
+      'revoke',
+      () =>
+        edgeFetch(`/admin/v1/issuers/${name}/revocations`, {
+          method: 'POST',
+          headers: { ...READ(), ...JSON_BODY },
+          body: JSON.stringify({ kind: 'issuedBefore' }),
+        }),
+    ],
   ])('may not %s: 403 ERR_FORBIDDEN', async (_t, write) => {
     await put(defaultRecord(iss));
     await expectEdgeError(await write(), 403, 'ERR_FORBIDDEN');

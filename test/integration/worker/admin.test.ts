@@ -3,7 +3,17 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../../../src/app';
 import { forgetTrust } from '../../../src/store/trust';
-import { ADMIN, credentialRequest, defaultRecord, edgeFetch, makeIssuer, postCredentials, putRecord, saToken, type TestIssuer } from '../../support/worker/issuer';
+import {
+  ADMIN,
+  credentialRequest,
+  defaultRecord,
+  edgeFetch,
+  makeIssuer,
+  postCredentials,
+  putRecord,
+  saToken,
+  type TestIssuer,
+} from '../../support/worker/issuer';
 
 let iss: TestIssuer;
 beforeAll(async () => {
@@ -50,7 +60,11 @@ describe('trust records', () => {
   });
 
   it('rejects an invalid record with errors that name the bad fields', async () => {
-    const res = await putRecord('bad', { ...defaultRecord(iss), audiences: [], rules: [{ name: 'r', namespaces: ['a'], registry: 'x y', repositories: ['a'] }] });
+    const res = await putRecord('bad', {
+      ...defaultRecord(iss),
+      audiences: [],
+      rules: [{ name: 'r', namespaces: ['a'], registry: 'x y', repositories: ['a'] }],
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: string; issues: string[] };
     expect(body.error).toBe('ERR_INVALID_RECORD');
@@ -95,17 +109,31 @@ describe('trust records', () => {
 
 describe('explain', () => {
   async function explain(body: unknown) {
-    const res = await edgeFetch('/admin/v1/explain', { method: 'POST', headers: { ...ADMIN(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await edgeFetch('/admin/v1/explain', {
+      method: 'POST',
+      headers: { ...ADMIN(), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
 
   beforeAll(async () => {
-    await putRecord('explain', defaultRecord(iss, {
-      rules: [
-        { name: 'annotated', namespaces: ['team-a'], annotations: { 'registry.example/team': 'a' }, registry: 'registry.test:5000', repositories: ['team-a/**'], actions: ['pull', 'push'] },
-        { name: 'team-a-pull', namespaces: ['team-a'], registry: 'registry.test:5000', repositories: ['team-a/*'] },
-      ],
-    }));
+    await putRecord(
+      'explain',
+      defaultRecord(iss, {
+        rules: [
+          {
+            name: 'annotated',
+            namespaces: ['team-a'],
+            annotations: { 'registry.example/team': 'a' },
+            registry: 'registry.test:5000',
+            repositories: ['team-a/**'],
+            actions: ['pull', 'push'],
+          },
+          { name: 'team-a-pull', namespaces: ['team-a'], registry: 'registry.test:5000', repositories: ['team-a/*'] },
+        ],
+      }),
+    );
   });
 
   it('says which rule grants what, and why earlier rules did not match', async () => {
@@ -117,7 +145,13 @@ describe('explain', () => {
       { rule: 'annotated', matched: false, reason: 'annotation "registry.example/team" is missing' },
       { rule: 'team-a-pull', matched: true },
     ]);
-    expect(body.grant).toEqual({ rule: 'team-a-pull', registry: 'registry.test:5000', service: 'registry.test:5000', grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600 });
+    expect(body.grant).toEqual({
+      rule: 'team-a-pull',
+      registry: 'registry.test:5000',
+      service: 'registry.test:5000',
+      grants: [{ repositories: ['team-a/*'], actions: ['pull'] }],
+      ttl: 3600,
+    });
     expect(JSON.stringify(body)).not.toMatch(/eyJ/);
   });
 
@@ -149,11 +183,21 @@ describe('explain', () => {
 
 describe('failing dependencies', () => {
   const brokenKv = {
-    get: async () => { throw new Error('KV down'); },
-    put: async () => { throw new Error('KV down'); },
-    delete: async () => { throw new Error('KV down'); },
-    list: async () => { throw new Error('KV down'); },
-    getWithMetadata: async () => { throw new Error('KV down'); },
+    get: async () => {
+      throw new Error('KV down');
+    },
+    put: async () => {
+      throw new Error('KV down');
+    },
+    delete: async () => {
+      throw new Error('KV down');
+    },
+    list: async () => {
+      throw new Error('KV down');
+    },
+    getWithMetadata: async () => {
+      throw new Error('KV down');
+    },
   } as unknown as KVNamespace;
 
   async function call(path: string, init: RequestInit, overrides: Partial<typeof env>) {
@@ -173,7 +217,11 @@ describe('failing dependencies', () => {
   it('denies with 503 when the signing keys are not configured', async () => {
     const i2 = await makeIssuer();
     await putRecord('nokeys2', defaultRecord(i2));
-    const res = await call('/v1/credentials', { method: 'POST', body: JSON.stringify(credentialRequest(await saToken(i2))) }, { EDGE_SIGNING_KEYS: '{"active":"x","keys":[]}' });
+    const res = await call(
+      '/v1/credentials',
+      { method: 'POST', body: JSON.stringify(credentialRequest(await saToken(i2))) },
+      { EDGE_SIGNING_KEYS: '{"active":"x","keys":[]}' },
+    );
     expect(res.status).toBe(503);
     const body = await res.text();
     expect(JSON.parse(body).error).toBe('ERR_NOT_CONFIGURED');
@@ -185,7 +233,11 @@ describe('failing dependencies', () => {
   });
 
   it('answers 503 for every admin request while Access is half-configured (fail closed)', async () => {
-    const res = await call('/admin/v1/issuers', { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }, { ACCESS_TEAM_DOMAIN: 'https://team.cloudflareaccess.com' });
+    const res = await call(
+      '/admin/v1/issuers',
+      { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } },
+      { ACCESS_TEAM_DOMAIN: 'https://team.cloudflareaccess.com' },
+    );
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toBe('ERR_NOT_CONFIGURED');
   });

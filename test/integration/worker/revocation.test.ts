@@ -8,7 +8,18 @@ import { decodeJwt, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mintCredential } from '../../../src/registry/credential';
 import { loadKeyRing } from '../../../src/signing/keys';
-import { ADMIN, credentialRequest, defaultRecord, edgeFetch, makeIssuer, now, postCredentials, putRecord, saToken, type TestIssuer } from '../../support/worker/issuer';
+import {
+  ADMIN,
+  credentialRequest,
+  defaultRecord,
+  edgeFetch,
+  makeIssuer,
+  now,
+  postCredentials,
+  putRecord,
+  saToken,
+  type TestIssuer,
+} from '../../support/worker/issuer';
 
 const REGISTRY = 'registry.test:5000';
 const UID = '11111111-2222-3333-4444-555555555555';
@@ -117,7 +128,7 @@ describe('revocations through the admin API', () => {
     expect((await postCredentials(credentialRequest(await saToken(iss, { uid: 'any-uid' })))).status).toBe(401);
   });
 
-  it('revokes one credential by its id, leaving the account\'s other credentials alone', async () => {
+  it("revokes one credential by its id, leaving the account's other credentials alone", async () => {
     const first = await credential();
     const second = await credential();
     expect((await revoke({ kind: 'credential', jti: decodeJwt(first).jti })).status).toBe(201);
@@ -131,7 +142,12 @@ describe('revocations through the admin API', () => {
     const old = await mintCredential(ring, {
       edgeIssuer: env.EDGE_ISSUER!,
       workload: { cluster: iss.issuer, record: name, namespace: 'team-a', serviceAccount: { name: 'builder', uid: UID }, expiresAt: 0 },
-      registry: REGISTRY, service: REGISTRY, rule: rule.name, grants: [{ repositories: ['team-a/*'], actions: ['pull'] }], ttl: 3600, now: now() - 30,
+      registry: REGISTRY,
+      service: REGISTRY,
+      rule: rule.name,
+      grants: [{ repositories: ['team-a/*'], actions: ['pull'] }],
+      ttl: 3600,
+      now: now() - 30,
     });
     expect((await token(old.password)).status).toBe(200);
     expect((await revoke({ kind: 'issuedBefore', before: now() - 10 })).status).toBe(201);
@@ -159,7 +175,8 @@ describe('revocations through the admin API', () => {
   it('shows the revocation in explain', async () => {
     const { body: entry } = await revoke({ kind: 'serviceAccountUid', uid: UID });
     const res = await edgeFetch('/admin/v1/explain', {
-      method: 'POST', headers: { ...ADMIN(), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { ...ADMIN(), 'content-type': 'application/json' },
       body: JSON.stringify({ token: await saToken(iss), image: `${REGISTRY}/team-a/app` }),
     });
     const body = (await res.json()) as Record<string, any>;

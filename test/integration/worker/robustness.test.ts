@@ -13,9 +13,29 @@ const bodies: Array<[string, BodyInit]> = [
   ['invalid UTF-8', new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
   ['wrong types', JSON.stringify({ apiVersion: 1, kind: [], image: {}, serviceAccountToken: 5, serviceAccountAnnotations: 'x' })],
   ['a prototype-polluting object', '{"__proto__":{"admin":true},"constructor":{"prototype":{}}}'],
-  ['a request with null annotations', JSON.stringify({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'a/b', serviceAccountToken: 'a.b.c', serviceAccountAnnotations: null })],
-  ['a token of dots', JSON.stringify({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'a/b', serviceAccountToken: '....' })],
-  ['a token with a non-JSON header', JSON.stringify({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'a/b', serviceAccountToken: `${btoa('nope')}.${btoa('{"iss":"x"}')}.c` })],
+  [
+    'a request with null annotations',
+    JSON.stringify({
+      apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+      kind: 'CredentialProviderRequest',
+      image: 'a/b',
+      serviceAccountToken: 'a.b.c',
+      serviceAccountAnnotations: null,
+    }),
+  ],
+  [
+    'a token of dots',
+    JSON.stringify({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'a/b', serviceAccountToken: '....' }),
+  ],
+  [
+    'a token with a non-JSON header',
+    JSON.stringify({
+      apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+      kind: 'CredentialProviderRequest',
+      image: 'a/b',
+      serviceAccountToken: `${btoa('nope')}.${btoa('{"iss":"x"}')}.c`,
+    }),
+  ],
 ];
 const targets: Array<[string, string, Record<string, string>]> = [
   ['POST', '/v1/credentials', {}],

@@ -56,11 +56,13 @@ function getToken(query: string, authorization?: string): Promise<Response> {
 }
 
 function postToken(form: Record<string, string>, contentType = 'application/x-www-form-urlencoded; charset=utf-8'): Promise<Response> {
-  return exports.default.fetch(new Request('https://edge.test/token', {
-    method: 'POST',
-    headers: { 'content-type': contentType },
-    body: new URLSearchParams(form).toString(),
-  }));
+  return exports.default.fetch(
+    new Request('https://edge.test/token', {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: new URLSearchParams(form).toString(),
+    }),
+  );
 }
 
 const q = (scopes: string[], service = SERVICE) => new URLSearchParams([['service', service], ...scopes.map((s) => ['scope', s])]).toString();
@@ -70,7 +72,9 @@ async function accessOf(token: string) {
   return payload.access;
 }
 
-interface ErrorBody { errors: { code: string; message: string; detail: { error: string } }[] }
+interface ErrorBody {
+  errors: { code: string; message: string; detail: { error: string } }[];
+}
 
 async function expectError(res: Response, status: number, wire: string, code: string, secret?: string) {
   const text = await res.text();
@@ -160,7 +164,11 @@ describe('POST /token (oauth.md, grant_type=password)', () => {
   it('answers access_token, scope, expires_in and issued_at', async () => {
     const { username, password } = await credential();
     const res = await postToken({
-      grant_type: 'password', username, password, service: SERVICE, client_id: 'containerd-client',
+      grant_type: 'password',
+      username,
+      password,
+      service: SERVICE,
+      client_id: 'containerd-client',
       scope: 'repository:team-a/app:pull,push repository:team-b/app:pull',
     });
     expect(res.status).toBe(200);
@@ -204,7 +212,12 @@ describe('401 at the token endpoint', () => {
   });
 
   it('refuses a POST without a password', async () => {
-    await expectError(await postToken({ grant_type: 'password', username: 'team-a/builder', service: SERVICE, client_id: 'c' }), 401, 'UNAUTHORIZED', 'ERR_CREDENTIAL_MISSING');
+    await expectError(
+      await postToken({ grant_type: 'password', username: 'team-a/builder', service: SERVICE, client_id: 'c' }),
+      401,
+      'UNAUTHORIZED',
+      'ERR_CREDENTIAL_MISSING',
+    );
   });
 
   it('refuses a Basic header with an empty password', async () => {
@@ -224,30 +237,50 @@ describe('401 at the token endpoint', () => {
     ['a password that is not a JWS', async () => 'hunter2-not-a-credential', 'ERR_CREDENTIAL_INVALID'],
     ['a credential for another service (aud)', async () => (await credential({ service: 'other.registry.test' })).password, 'ERR_CREDENTIAL_INVALID'],
     ['a credential from another issuer', async () => (await credential({ edgeIssuer: 'https://other-edge.test' })).password, 'ERR_CREDENTIAL_INVALID'],
-    ['a credential signed by a key that is not in the ring', async () => {
-      const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-      const kid = await libtrustKeyId((await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer);
-      const { kty, crv, x, y, d } = await exportJWK(privateKey);
-      const foreign = await loadKeyRing(JSON.stringify({ active: kid, keys: [{ kid, privateJwk: { kty, crv, x, y, d } }] }));
-      const minted = await credential({ ring: foreign });
-      await loadKeyRing(env.EDGE_SIGNING_KEYS); // the edge's own ring back in the isolate cache
-      return minted.password;
-    }, 'ERR_CREDENTIAL_INVALID'],
-    ['a credential whose kid is ours but whose signature is not', async () => {
-      const { privateKey } = await generateKeyPair('ES256');
-      return new SignJWT({ ecp: {} } as JWTPayload).setProtectedHeader({ alg: 'ES256', kid: ring.active.kid, typ: 'ecp-credential+jwt' })
-        .setIssuer(env.EDGE_ISSUER!).setAudience(SERVICE).setExpirationTime('1h').sign(privateKey);
-    }, 'ERR_CREDENTIAL_INVALID'],
-    ['a credential whose claims were altered', async () => {
-      const [h, p, s] = (await credential({ grants: [{ repositories: ['team-a/*'], actions: ['pull'] }] })).password.split('.');
-      const claims = JSON.parse(atob(p!.replace(/-/g, '+').replace(/_/g, '/')));
-      claims.ecp.grants = [{ repositories: ['**'], actions: ['pull', 'push'] }];
-      return `${h}.${btoa(JSON.stringify(claims)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}.${s}`;
-    }, 'ERR_CREDENTIAL_INVALID'],
-    ['a registry token replayed as a password', async () => {
-      const { username, password } = await credential();
-      return ((await (await getToken(q(['repository:team-a/app:pull']), basic(username, password))).json()) as { token: string }).token;
-    }, 'ERR_CREDENTIAL_INVALID'],
+    [
+      'a credential signed by a key that is not in the ring',
+      async () => {
+        const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+        const kid = await libtrustKeyId((await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer);
+        const { kty, crv, x, y, d } = await exportJWK(privateKey);
+        const foreign = await loadKeyRing(JSON.stringify({ active: kid, keys: [{ kid, privateJwk: { kty, crv, x, y, d } }] }));
+        const minted = await credential({ ring: foreign });
+        await loadKeyRing(env.EDGE_SIGNING_KEYS); // the edge's own ring back in the isolate cache
+        return minted.password;
+      },
+      'ERR_CREDENTIAL_INVALID',
+    ],
+    [
+      'a credential whose kid is ours but whose signature is not',
+      async () => {
+        const { privateKey } = await generateKeyPair('ES256');
+        return new SignJWT({ ecp: {} } as JWTPayload)
+          .setProtectedHeader({ alg: 'ES256', kid: ring.active.kid, typ: 'ecp-credential+jwt' })
+          .setIssuer(env.EDGE_ISSUER!)
+          .setAudience(SERVICE)
+          .setExpirationTime('1h')
+          .sign(privateKey);
+      },
+      'ERR_CREDENTIAL_INVALID',
+    ],
+    [
+      'a credential whose claims were altered',
+      async () => {
+        const [h, p, s] = (await credential({ grants: [{ repositories: ['team-a/*'], actions: ['pull'] }] })).password.split('.');
+        const claims = JSON.parse(atob(p!.replace(/-/g, '+').replace(/_/g, '/')));
+        claims.ecp.grants = [{ repositories: ['**'], actions: ['pull', 'push'] }];
+        return `${h}.${btoa(JSON.stringify(claims)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}.${s}`;
+      },
+      'ERR_CREDENTIAL_INVALID',
+    ],
+    [
+      'a registry token replayed as a password',
+      async () => {
+        const { username, password } = await credential();
+        return ((await (await getToken(q(['repository:team-a/app:pull']), basic(username, password))).json()) as { token: string }).token;
+      },
+      'ERR_CREDENTIAL_INVALID',
+    ],
     ['an expired credential', async () => (await credential({ now: now() - 7200, ttl: 3600 })).password, 'ERR_CREDENTIAL_EXPIRED'],
     ['a credential that expires this very second', async () => (await credential({ now: now() - 60, ttl: 60 })).password, 'ERR_CREDENTIAL_EXPIRED'],
   ];
@@ -259,7 +292,14 @@ describe('401 at the token endpoint', () => {
 
   it.each(bad)('refuses %s over POST, without echoing it', async (_t, make, code) => {
     const password = await make();
-    const res = await postToken({ grant_type: 'password', username: 'team-a/builder', password, service: SERVICE, client_id: 'c', scope: 'repository:team-a/app:pull' });
+    const res = await postToken({
+      grant_type: 'password',
+      username: 'team-a/builder',
+      password,
+      service: SERVICE,
+      client_id: 'c',
+      scope: 'repository:team-a/app:pull',
+    });
     await expectError(res, 401, 'UNAUTHORIZED', code, password);
   });
 });
@@ -276,9 +316,10 @@ describe('400 at the token endpoint', () => {
     ['POST', 'repository:team-a/app:pull repository::pull'],
   ])('refuses a malformed scope over %s: %s', async (method, scope) => {
     const { username, password } = await credential();
-    const res = method === 'GET'
-      ? await getToken(q([scope]), basic(username, password))
-      : await postToken({ grant_type: 'password', username, password, service: SERVICE, client_id: 'c', scope });
+    const res =
+      method === 'GET'
+        ? await getToken(q([scope]), basic(username, password))
+        : await postToken({ grant_type: 'password', username, password, service: SERVICE, client_id: 'c', scope });
     await expectError(res, 400, 'BAD_TOKEN_OPTION', 'ERR_BAD_REQUEST', password);
   });
 });

@@ -35,7 +35,15 @@ export interface AwsState {
   sts: {
     mode: 'ok' | 'throttle' | 'down';
     calls: number;
-    accepted: Array<{ token: string; header: ProtectedHeaderParameters; payload: JWTPayload & Record<string, unknown>; roleArn: string; sessionName: string; durationSeconds: number; accessKeyId: string }>;
+    accepted: Array<{
+      token: string;
+      header: ProtectedHeaderParameters;
+      payload: JWTPayload & Record<string, unknown>;
+      roleArn: string;
+      sessionName: string;
+      durationSeconds: number;
+      accessKeyId: string;
+    }>;
     refused: Array<{ code: string; reason: string }>;
   };
   ecr: {

@@ -44,7 +44,10 @@ const alnum = (n, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567') => Array.from(r
 
 /** IAM condition StringLike: `*` any run, `?` one character, everything else literal. */
 function stringLike(pattern, value) {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 's').test(value);
 }
 
@@ -55,9 +58,7 @@ function conditionsHold(conditions, context) {
       const values = Array.isArray(want) ? want : [want];
       const got = context[key];
       if (typeof got !== 'string') return false;
-      const ok = operator === 'StringEquals' ? values.includes(got)
-        : operator === 'StringLike' ? values.some((v) => stringLike(v, got))
-          : false; // an operator this fake does not know never matches: fail closed
+      const ok = operator === 'StringEquals' ? values.includes(got) : operator === 'StringLike' ? values.some((v) => stringLike(v, got)) : false; // an operator this fake does not know never matches: fail closed
       if (!ok) return false;
     }
   }
@@ -114,8 +115,9 @@ export async function startAws(opts = {}) {
 
   function stsError(res, status, type, code, message) {
     state.sts.refused.push({ code, reason: message });
-    const xml = `<ErrorResponse xmlns="${STS_NS}">\n  <Error>\n    <Type>${type}</Type>\n    <Code>${code}</Code>\n`
-      + `    <Message>${xmlEscape(`${message} (${state.canary})`)}</Message>\n  </Error>\n  <RequestId>${requestId()}</RequestId>\n</ErrorResponse>\n`;
+    const xml =
+      `<ErrorResponse xmlns="${STS_NS}">\n  <Error>\n    <Type>${type}</Type>\n    <Code>${code}</Code>\n` +
+      `    <Message>${xmlEscape(`${message} (${state.canary})`)}</Message>\n  </Error>\n  <RequestId>${requestId()}</RequestId>\n</ErrorResponse>\n`;
     res.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
   }
 
@@ -127,7 +129,8 @@ export async function startAws(opts = {}) {
       return stsError(res, 400, 'Sender', 'InvalidAction', 'Could not find operation for this request');
     }
     const form = new URLSearchParams(body);
-    if (form.get('Action') !== 'AssumeRoleWithWebIdentity') return stsError(res, 400, 'Sender', 'InvalidAction', `Could not find operation ${form.get('Action')}`);
+    if (form.get('Action') !== 'AssumeRoleWithWebIdentity')
+      return stsError(res, 400, 'Sender', 'InvalidAction', `Could not find operation ${form.get('Action')}`);
     if (form.get('Version') !== '2011-06-15') return stsError(res, 400, 'Sender', 'InvalidAction', `Unsupported Version ${form.get('Version')}`);
     for (const p of ['RoleArn', 'RoleSessionName', 'WebIdentityToken']) {
       if (!form.get(p)) return stsError(res, 400, 'Sender', 'MissingParameter', `The request must contain the parameter ${p}`);
@@ -159,7 +162,8 @@ export async function startAws(opts = {}) {
     } catch (err) {
       if (!(err instanceof RelyingPartyError)) throw err;
       if (err.reason === 'exp') return stsError(res, 400, 'Sender', 'ExpiredTokenException', 'Token expired');
-      if (err.reason === 'unreachable') return stsError(res, 400, 'Sender', 'IDPCommunicationError', "Couldn't retrieve verification key from your identity provider");
+      if (err.reason === 'unreachable')
+        return stsError(res, 400, 'Sender', 'IDPCommunicationError', "Couldn't retrieve verification key from your identity provider");
       if (err.reason === 'aud') return stsError(res, 400, 'Sender', 'InvalidIdentityToken', 'Incorrect token audience');
       return stsError(res, 400, 'Sender', 'InvalidIdentityToken', `The web identity token could not be validated (${err.reason})`);
     }
@@ -211,7 +215,8 @@ export async function startAws(opts = {}) {
     sendJson(res, status, { __type: type, message: `${message} (${state.canary})` }, { 'content-type': 'application/x-amz-json-1.1' });
   }
 
-  const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
+  const AUTH =
+    /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 
   /** SigV4 as AWS checks it; answers the session or an error [type, message]. */
   async function checkSignature(req, body) {
@@ -222,7 +227,8 @@ export async function startAws(opts = {}) {
     const [, accessKeyId, scopeDate, scopeRegion, scopeService, signedHeaderList, signature] = m;
     const session = sessions.get(accessKeyId);
     if (!session) return { error: ['UnrecognizedClientException', 'The security token included in the request is invalid.'] };
-    if (req.headers['x-amz-security-token'] !== session.sessionToken) return { error: ['UnrecognizedClientException', 'The security token included in the request is invalid.'] };
+    if (req.headers['x-amz-security-token'] !== session.sessionToken)
+      return { error: ['UnrecognizedClientException', 'The security token included in the request is invalid.'] };
     if (session.expiresAt <= Date.now() / 1000) return { error: ['ExpiredTokenException', 'The security token included in the request is expired'] };
     if (scopeRegion !== region) return { error: ['InvalidSignatureException', `Credential should be scoped to a valid region, not '${scopeRegion}'.`] };
     if (scopeService !== 'ecr') return { error: ['InvalidSignatureException', `Credential should be scoped to correct service: 'ecr'.`] };
@@ -230,7 +236,8 @@ export async function startAws(opts = {}) {
     const d = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
     if (!d) return { error: ['IncompleteSignatureException', 'X-Amz-Date is missing or malformed'] };
     const signingDate = new Date(Date.UTC(+d[1], +d[2] - 1, +d[3], +d[4], +d[5], +d[6]));
-    if (amzDate.slice(0, 8) !== scopeDate) return { error: ['InvalidSignatureException', 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP'] };
+    if (amzDate.slice(0, 8) !== scopeDate)
+      return { error: ['InvalidSignatureException', 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP'] };
     if (Math.abs(signingDate.getTime() - Date.now()) > SIGV4_SKEW * 1000) return { error: ['InvalidSignatureException', 'Signature expired'] };
     const signed = signedHeaderList.split(';');
     // Host and date must be signed; so must the session token, or it could be swapped for another.
@@ -261,9 +268,13 @@ export async function startAws(opts = {}) {
       { signingDate },
     );
     const again = AUTH.exec(resigned.headers.authorization);
-    if (!again || again[5] !== signedHeaderList
-      || !timingSafeEqual(Buffer.from(again[6], 'hex'), Buffer.from(signature, 'hex'))) {
-      return { error: ['InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.'] };
+    if (!again || again[5] !== signedHeaderList || !timingSafeEqual(Buffer.from(again[6], 'hex'), Buffer.from(signature, 'hex'))) {
+      return {
+        error: [
+          'InvalidSignatureException',
+          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+        ],
+      };
     }
     return { session };
   }
@@ -271,8 +282,10 @@ export async function startAws(opts = {}) {
   async function getAuthorizationToken(req, body, res) {
     state.ecr.calls++;
     if (req.method !== 'POST') return ecrError(res, 'UnknownOperationException', 'Unknown operation');
-    if (req.headers['x-amz-target'] !== ECR_TARGET) return ecrError(res, 'UnknownOperationException', `Unknown operation ${String(req.headers['x-amz-target'])}`);
-    if (req.headers['content-type'] !== 'application/x-amz-json-1.1') return ecrError(res, 'SerializationException', 'Content-Type must be application/x-amz-json-1.1');
+    if (req.headers['x-amz-target'] !== ECR_TARGET)
+      return ecrError(res, 'UnknownOperationException', `Unknown operation ${String(req.headers['x-amz-target'])}`);
+    if (req.headers['content-type'] !== 'application/x-amz-json-1.1')
+      return ecrError(res, 'SerializationException', 'Content-Type must be application/x-amz-json-1.1');
     const checked = await checkSignature(req, body);
     if (checked.error) return ecrError(res, ...checked.error);
     state.ecr.verified++;
@@ -281,7 +294,11 @@ export async function startAws(opts = {}) {
     const { session } = checked;
     const role = state.roles[session.roleArn];
     if (role?.ecr === false) {
-      return ecrError(res, 'AccessDeniedException', `User: arn:aws:sts::${accountId}:assumed-role/${session.roleArn.split('/').pop()}/${session.sessionName} is not authorized to perform: ecr:GetAuthorizationToken`);
+      return ecrError(
+        res,
+        'AccessDeniedException',
+        `User: arn:aws:sts::${accountId}:assumed-role/${session.roleArn.split('/').pop()}/${session.sessionName} is not authorized to perform: ecr:GetAuthorizationToken`,
+      );
     }
     let input;
     try {
@@ -290,7 +307,13 @@ export async function startAws(opts = {}) {
       return ecrError(res, 'SerializationException', 'Request body is not JSON');
     }
     const ids = input?.registryIds ?? [accountId];
-    if (typeof input !== 'object' || input === null || !Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && /^\d{12}$/.test(id))) {
+    if (
+      typeof input !== 'object' ||
+      input === null ||
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      !ids.every((id) => typeof id === 'string' && /^\d{12}$/.test(id))
+    ) {
       return ecrError(res, 'InvalidParameterException', 'registryIds must be a list of 12-digit account ids');
     }
     // Epoch seconds with a fraction, as the JSON protocol writes timestamps.

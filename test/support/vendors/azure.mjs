@@ -76,7 +76,8 @@ export async function startAzure(opts) {
   function addCredential(clientId, credential) {
     state.applications[clientId] ??= { credentials: [], acrPull: false };
     const app = state.applications[clientId];
-    if (app.credentials.length >= MAX_FEDERATED_CREDENTIALS) throw new Error(`application ${clientId} already has ${MAX_FEDERATED_CREDENTIALS} federated credentials`);
+    if (app.credentials.length >= MAX_FEDERATED_CREDENTIALS)
+      throw new Error(`application ${clientId} already has ${MAX_FEDERATED_CREDENTIALS} federated credentials`);
     if (credential.subject.length > MAX_SUBJECT_LENGTH) throw new Error(`subject longer than ${MAX_SUBJECT_LENGTH} characters`);
     if (app.credentials.some((c) => c.issuer === credential.issuer && c.subject === credential.subject)) throw new Error('duplicate issuer and subject');
     app.credentials.push({ name: credential.name, issuer: credential.issuer, subject: credential.subject, audiences: [...credential.audiences] });
@@ -127,16 +128,25 @@ export async function startAzure(opts) {
   // ---- Entra ID ---------------------------------------------------------------------------
 
   async function token(tenant, req, body, res) {
-    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return entraError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+      return entraError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
     if (tenant !== state.tenantId) return entraError(res, 400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
     const form = new URLSearchParams(body);
-    if (form.get('grant_type') !== 'client_credentials') return entraError(res, 400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+    if (form.get('grant_type') !== 'client_credentials')
+      return entraError(res, 400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
     const clientId = form.get('client_id');
     if (!clientId) return entraError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
     const app = state.applications[clientId];
     if (!app) return entraError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
     if (form.get('scope') !== `${ACR_RESOURCE}/.default`) return entraError(res, 400, 'invalid_scope', 1002012, 'The provided value for scope is not valid.');
-    if (form.get('client_assertion_type') !== JWT_BEARER) return entraError(res, 400, 'invalid_request', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+    if (form.get('client_assertion_type') !== JWT_BEARER)
+      return entraError(
+        res,
+        400,
+        'invalid_request',
+        7000216,
+        "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+      );
     const assertion = form.get('client_assertion') ?? '';
     if (state.entra.mode === 'deny') return entraError(res, 400, 'invalid_client', 7000215, 'Invalid client secret provided.');
 
@@ -148,20 +158,31 @@ export async function startAzure(opts) {
     } catch {
       return entraError(res, 400, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
     }
-    if (!ENTRA_ALGORITHMS.includes(header.alg)) return entraError(res, 400, 'invalid_client', 5002738, `Invalid JWT token. '${header.alg}' is not a supported signature algorithm.`);
+    if (!ENTRA_ALGORITHMS.includes(header.alg))
+      return entraError(res, 400, 'invalid_client', 5002738, `Invalid JWT token. '${header.alg}' is not a supported signature algorithm.`);
     const byIssuer = app.credentials.filter((c) => c.issuer === claims.iss);
-    if (!byIssuer.length) return entraError(res, 400, 'invalid_client', 700211, `No matching federated identity record found for presented assertion issuer '${claims.iss}'.`);
+    if (!byIssuer.length)
+      return entraError(res, 400, 'invalid_client', 700211, `No matching federated identity record found for presented assertion issuer '${claims.iss}'.`);
     const bySubject = byIssuer.filter((c) => c.subject === claims.sub);
-    if (!bySubject.length) return entraError(res, 400, 'invalid_client', 700213, `No matching federated identity record found for presented assertion subject '${claims.sub}'.`);
+    if (!bySubject.length)
+      return entraError(res, 400, 'invalid_client', 700213, `No matching federated identity record found for presented assertion subject '${claims.sub}'.`);
     const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     const credential = bySubject.find((c) => c.audiences.some((a) => auds.includes(a)));
-    if (!credential) return entraError(res, 400, 'invalid_client', 700212, `No matching federated identity record found for presented assertion audience '${auds.join(',')}'.`);
+    if (!credential)
+      return entraError(
+        res,
+        400,
+        'invalid_client',
+        700212,
+        `No matching federated identity record found for presented assertion audience '${auds.join(',')}'.`,
+      );
     let verified;
     try {
       verified = await rp.verify(assertion, { issuer: credential.issuer, audience: credential.audiences });
     } catch (err) {
       if (!(err instanceof RelyingPartyError)) throw err;
-      if (err.reason === 'exp' || err.reason === 'nbf' || err.reason === 'iat') return entraError(res, 400, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
+      if (err.reason === 'exp' || err.reason === 'nbf' || err.reason === 'iat')
+        return entraError(res, 400, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
       if (err.reason === 'unreachable') return entraError(res, 400, 'invalid_client', 50166, 'Request to External OIDC endpoint failed.');
       return entraError(res, 401, 'invalid_client', 700027, `Client assertion failed signature validation (${err.reason}).`);
     }
@@ -183,7 +204,8 @@ export async function startAzure(opts) {
     const m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (req.method !== 'POST' || !m) return sendJson(res, 404, { error: 'not_found' });
     state.entra.calls++;
-    const run = () => token(decodeURIComponent(m[1]), req, body, res).catch((err) => sendJson(res, 500, { error: 'server_error', error_description: String(err) }));
+    const run = () =>
+      token(decodeURIComponent(m[1]), req, body, res).catch((err) => sendJson(res, 500, { error: 'server_error', error_description: String(err) }));
     if (misbehave('entra', entraServer, res, run)) return undefined;
     return run();
   }
@@ -191,31 +213,36 @@ export async function startAzure(opts) {
   // ---- ACR --------------------------------------------------------------------------------
 
   async function exchange(req, body, res) {
-    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return acrError(res, 400, 'UNSUPPORTED', 'form body required');
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+      return acrError(res, 400, 'UNSUPPORTED', 'form body required');
     const form = new URLSearchParams(body);
     if (form.get('grant_type') !== 'access_token') return acrError(res, 400, 'UNSUPPORTED', 'grant_type must be access_token');
     if (form.get('service') !== state.registry) return acrError(res, 400, 'UNSUPPORTED', `service must be ${state.registry}`);
     if (state.acr.mode === 'deny') return acrError(res, 401, 'UNAUTHORIZED', 'denied (mode)');
     let payload;
     try {
-      ({ payload } = await jwtVerify(form.get('access_token') ?? '', entraKey.publicKey, { audience: ACR_RESOURCE, issuer: `https://sts.windows.net/${state.tenantId}/` }));
+      ({ payload } = await jwtVerify(form.get('access_token') ?? '', entraKey.publicKey, {
+        audience: ACR_RESOURCE,
+        issuer: `https://sts.windows.net/${state.tenantId}/`,
+      }));
     } catch {
       return acrError(res, 401, 'UNAUTHORIZED', 'the AAD access token is invalid');
     }
     if (form.get('tenant') !== payload.tid) return acrError(res, 401, 'UNAUTHORIZED', 'tenant does not match the token');
     const now = Math.floor(Date.now() / 1000);
-    const refreshToken = state.acr.refreshTokens === 'opaque'
-      ? `acr-refresh-${randomBytes(32).toString('hex')}`
-      : await new SignJWT({ tenant: payload.tid, appid: payload.appid, grant_type: 'refresh_token', version: '1.0' })
-        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setIssuer('Azure Container Registry')
-        .setAudience(state.registry)
-        .setSubject(String(payload.appid))
-        .setJti(randomUUID())
-        .setIssuedAt(now)
-        .setNotBefore(now)
-        .setExpirationTime(now + REFRESH_TOKEN_SECONDS)
-        .sign(acrKey);
+    const refreshToken =
+      state.acr.refreshTokens === 'opaque'
+        ? `acr-refresh-${randomBytes(32).toString('hex')}`
+        : await new SignJWT({ tenant: payload.tid, appid: payload.appid, grant_type: 'refresh_token', version: '1.0' })
+            .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+            .setIssuer('Azure Container Registry')
+            .setAudience(state.registry)
+            .setSubject(String(payload.appid))
+            .setJti(randomUUID())
+            .setIssuedAt(now)
+            .setNotBefore(now)
+            .setExpirationTime(now + REFRESH_TOKEN_SECONDS)
+            .sign(acrKey);
     state.acr.issued.push({ refreshToken, clientId: payload.appid });
     return sendJson(res, 200, { refresh_token: refreshToken });
   }
@@ -224,7 +251,8 @@ export async function startAzure(opts) {
   function accessToken(body, res) {
     const form = new URLSearchParams(body);
     const issued = state.acr.issued.find((i) => i.refreshToken === form.get('refresh_token'));
-    if (form.get('grant_type') !== 'refresh_token' || form.get('service') !== state.registry || !issued) return acrError(res, 401, 'UNAUTHORIZED', 'authentication required');
+    if (form.get('grant_type') !== 'refresh_token' || form.get('service') !== state.registry || !issued)
+      return acrError(res, 401, 'UNAUTHORIZED', 'authentication required');
     if (!state.applications[issued.clientId]?.acrPull) return acrError(res, 401, 'UNAUTHORIZED', 'the principal has no pull role on this registry');
     state.acr.pulls.push({ clientId: issued.clientId, scope: form.get('scope') });
     return sendJson(res, 200, { access_token: randomBytes(32).toString('hex') });

@@ -125,9 +125,12 @@ export async function startCloudsmith(opts = {}) {
     if (req.method !== 'POST' || !match) return sendJson(res, 404, detail('Not found.'));
     state.calls++;
     switch (state.mode) {
-      case 'deny': return sendJson(res, 401, detail('OIDC token cannot be authenticated.'));
-      case 'down': return sendJson(res, 500, detail('Server Error'));
-      case 'throttle': return sendJson(res, 429, detail('Request was throttled.'), { 'retry-after': String(state.retryAfter) });
+      case 'deny':
+        return sendJson(res, 401, detail('OIDC token cannot be authenticated.'));
+      case 'down':
+        return sendJson(res, 500, detail('Server Error'));
+      case 'throttle':
+        return sendJson(res, 429, detail('Request was throttled.'), { 'retry-after': String(state.retryAfter) });
       case 'garbage': {
         if (state.garbage === 'no-token') return sendJson(res, 200, { detail: state.canary });
         if (state.garbage === 'not-jwt') return sendJson(res, 200, { token: state.canary });

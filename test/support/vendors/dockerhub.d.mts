@@ -19,7 +19,14 @@ export interface DockerHubState {
   slowMs: number;
   canary: string;
   calls: number;
-  accepted: Array<{ connectionId: string; organization: string; expiresIn: number; token: string; header: ProtectedHeaderParameters; payload: JWTPayload & Record<string, unknown> }>;
+  accepted: Array<{
+    connectionId: string;
+    organization: string;
+    expiresIn: number;
+    token: string;
+    header: ProtectedHeaderParameters;
+    payload: JWTPayload & Record<string, unknown>;
+  }>;
   refused: Array<{ reason: string; message: string }>;
   issued: Array<{ accessToken: string; organization: string; expiresIn: number }>;
 }

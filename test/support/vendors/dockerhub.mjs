@@ -81,9 +81,14 @@ export async function startDockerHub(opts = {}) {
     if (!connection.subjects.some((p) => subjectMatches(p, verified.payload.sub))) return refuse(res, 403, 'sub', 'no ruleset matches the token subject');
     state.accepted.push({ connectionId, organization: connection.organization, expiresIn, token, header: verified.header, payload: verified.payload });
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = state.tokens === 'jwt'
-      ? await new SignJWT({ org: connection.organization }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(now).setExpirationTime(now + expiresIn).sign(signingKey)
-      : `dckr_oat_${randomBytes(24).toString('base64url')}`;
+    const accessToken =
+      state.tokens === 'jwt'
+        ? await new SignJWT({ org: connection.organization })
+            .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+            .setIssuedAt(now)
+            .setExpirationTime(now + expiresIn)
+            .sign(signingKey)
+        : `dckr_oat_${randomBytes(24).toString('base64url')}`;
     state.issued.push({ accessToken, organization: connection.organization, expiresIn });
     return sendJson(res, 200, { access_token: accessToken });
   }
@@ -93,8 +98,10 @@ export async function startDockerHub(opts = {}) {
     state.calls++;
     const run = () => exchange(req, body, res).catch((err) => sendJson(res, 500, { message: String(err) }));
     switch (state.mode) {
-      case 'down': return sendJson(res, 500, { message: `internal error (${state.canary})` });
-      case 'throttle': return sendJson(res, 429, { message: `too many requests (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
+      case 'down':
+        return sendJson(res, 500, { message: `internal error (${state.canary})` });
+      case 'throttle':
+        return sendJson(res, 429, { message: `too many requests (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
       case 'garbage':
         if (state.garbage === 'no-token') return sendJson(res, 200, { message: state.canary });
         res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${state.canary}</html>`);

@@ -93,7 +93,12 @@ export async function startGoogle(opts = {}) {
       return true;
     }
     if (m === 'throttle') {
-      sendJson(res, 429, { error: { code: 429, message: `Quota exceeded (${state.canary})`, status: 'RESOURCE_EXHAUSTED' } }, { 'retry-after': String(state.retryAfter) });
+      sendJson(
+        res,
+        429,
+        { error: { code: 429, message: `Quota exceeded (${state.canary})`, status: 'RESOURCE_EXHAUSTED' } },
+        { 'retry-after': String(state.retryAfter) },
+      );
       return true;
     }
     if (m === 'garbage') {
@@ -115,7 +120,11 @@ export async function startGoogle(opts = {}) {
     const type = String(req.headers['content-type'] ?? '');
     let p;
     if (type.startsWith('application/json')) {
-      try { p = JSON.parse(body); } catch { return stsError(res, 400, 'invalid_request', 'body is not JSON'); }
+      try {
+        p = JSON.parse(body);
+      } catch {
+        return stsError(res, 400, 'invalid_request', 'body is not JSON');
+      }
     } else if (type.startsWith('application/x-www-form-urlencoded')) {
       p = Object.fromEntries(new URLSearchParams(body));
     } else return stsError(res, 400, 'invalid_request', 'unsupported content type');
@@ -140,7 +149,8 @@ export async function startGoogle(opts = {}) {
     }
     if (typeof payload.iat !== 'number') return stsError(res, 400, 'invalid_grant', 'iat: the token has no iat');
     if (payload.exp - payload.iat > MAX_SUBJECT_LIFETIME) return stsError(res, 400, 'invalid_grant', 'lifetime: the token lives longer than 48 hours');
-    if (Buffer.byteLength(payload.sub) > MAX_SUBJECT_BYTES) return stsError(res, 400, 'invalid_grant', 'subject: The size of mapped attribute google.subject exceeds the 127 bytes limit.');
+    if (Buffer.byteLength(payload.sub) > MAX_SUBJECT_BYTES)
+      return stsError(res, 400, 'invalid_grant', 'subject: The size of mapped attribute google.subject exceeds the 127 bytes limit.');
 
     const principal = garPrincipal(name, payload.sub);
     const token = `ya29.d.${randomBytes(48).toString('base64url')}`;
@@ -169,7 +179,11 @@ export async function startGoogle(opts = {}) {
       return iamError(res, 403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).");
     }
     let p;
-    try { p = JSON.parse(body); } catch { return iamError(res, 400, 'INVALID_ARGUMENT', 'body is not JSON'); }
+    try {
+      p = JSON.parse(body);
+    } catch {
+      return iamError(res, 400, 'INVALID_ARGUMENT', 'body is not JSON');
+    }
     if (!Array.isArray(p?.scope) || p.scope.length === 0) return iamError(res, 400, 'INVALID_ARGUMENT', 'scope is required');
     const lifetime = /^(\d+)s$/.exec(String(p.lifetime ?? '3600s'));
     if (!lifetime || Number(lifetime[1]) < 1 || Number(lifetime[1]) > 3600) return iamError(res, 400, 'INVALID_ARGUMENT', 'lifetime must be at most 3600s');

@@ -64,10 +64,12 @@ export async function startHarbor(opts = {}) {
       if (!(err instanceof RelyingPartyError)) throw err;
       return refuse(res, err.reason);
     }
-    const robot = state.robots.find((r) => Object.entries(r.claimRules).every(([claim, want]) => {
-      const got = verified.payload[claim];
-      return Array.isArray(got) ? got.includes(want) : got === want;
-    }));
+    const robot = state.robots.find((r) =>
+      Object.entries(r.claimRules).every(([claim, want]) => {
+        const got = verified.payload[claim];
+        return Array.isArray(got) ? got.includes(want) : got === want;
+      }),
+    );
     if (!robot) return refuse(res, 'claims');
     const scope = url.searchParams.get('scope') ?? '';
     const project = /^repository:([^/]+)\/[^:]+:pull$/.exec(scope)?.[1];
@@ -78,7 +80,8 @@ export async function startHarbor(opts = {}) {
   }
 
   function answer(req, _body, res) {
-    if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://x').pathname !== '/service/token') return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND' }] });
+    if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://x').pathname !== '/service/token')
+      return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND' }] });
     state.calls++;
     if (state.mode === 'down') return sendJson(res, 500, { errors: [{ code: 'UNKNOWN', message: state.canary }] });
     if (state.mode === 'deny') return refuse(res, 'deny');

@@ -74,7 +74,10 @@ export async function startQuay(opts = {}) {
     if (entries.length === 0) return refuse(res, 'issuer', 'Robot does not have federated login configured');
     const matched = entries.filter((e) => e.issuer === iss);
     if (matched.length === 0) return refuse(res, 'issuer', `issuer ${iss} not configured for this robot`);
-    const audiences = matched.map((e) => e.audiences).filter((a) => a?.length).at(-1);
+    const audiences = matched
+      .map((e) => e.audiences)
+      .filter((a) => a?.length)
+      .at(-1);
 
     let verified;
     try {
@@ -107,8 +110,10 @@ export async function startQuay(opts = {}) {
     state.calls++;
     const run = () => federate(req, res).catch((err) => sendJson(res, 500, { error: String(err) }));
     switch (state.mode) {
-      case 'down': return sendJson(res, 500, { error: `Internal Server Error (${state.canary})` });
-      case 'throttle': return sendJson(res, 429, { error: `slow_down (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
+      case 'down':
+        return sendJson(res, 500, { error: `Internal Server Error (${state.canary})` });
+      case 'throttle':
+        return sendJson(res, 429, { error: `slow_down (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
       case 'garbage':
         if (state.garbage === 'no-token') return sendJson(res, 200, { note: state.canary });
         if (state.garbage === 'not-jwt') return sendJson(res, 200, { token: state.canary });

@@ -52,16 +52,19 @@ const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 
 /** A body far past the limit (ENOUGH), counting what was pulled from it and whether it was cancelled. */
 function endless(headers: Record<string, string> = {}) {
   const seen = { pulled: 0, cancelled: false };
-  const body = new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (seen.pulled >= ENOUGH) return c.close();
-      seen.pulled += CHUNK;
-      c.enqueue(new Uint8Array(CHUNK).fill(0x20));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        if (seen.pulled >= ENOUGH) return c.close();
+        seen.pulled += CHUNK;
+        c.enqueue(new Uint8Array(CHUNK).fill(0x20));
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
     },
-    cancel() {
-      seen.cancelled = true;
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return { seen, response: new Response(body, { headers: { 'content-type': 'application/json', ...headers } }) };
 }
 
@@ -71,7 +74,10 @@ async function lookup(r: TrustRecord, deps: KeyDeps) {
 }
 
 async function failure(p: Promise<unknown>) {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(EdgeError);
   return { code: (err as EdgeError).code, status: (err as EdgeError).status };
 }
@@ -84,7 +90,10 @@ describe('key documents are bounded', () => {
   it('stops reading a body without end at the limit and cancels it', async () => {
     const stream = endless();
     const { deps } = scripted(() => stream.response);
-    expect(await failure(lookup(record(uniqueIssuer(), { type: 'jwks_uri', uri: `${uniqueIssuer()}/jwks` }), deps))).toEqual({ code: 'ERR_JWKS_UNAVAILABLE', status: 503 });
+    expect(await failure(lookup(record(uniqueIssuer(), { type: 'jwks_uri', uri: `${uniqueIssuer()}/jwks` }), deps))).toEqual({
+      code: 'ERR_JWKS_UNAVAILABLE',
+      status: 503,
+    });
     expect(stream.seen.cancelled).toBe(true);
     expect(stream.seen.pulled).toBeLessThanOrEqual(LIMIT + CHUNK);
   });
@@ -131,7 +140,9 @@ describe('the KV copy', () => {
 
   it('is deleted, with the isolate copies, when a record is replaced or deleted', async () => {
     const issuer = uniqueIssuer();
-    const { deps, calls, settle } = scripted((url) => (url.endsWith('/openid-configuration') ? json({ issuer, jwks_uri: `${issuer}/keys` }) : json({ keys: [jwk] })));
+    const { deps, calls, settle } = scripted((url) =>
+      url.endsWith('/openid-configuration') ? json({ issuer, jwks_uri: `${issuer}/keys` }) : json({ keys: [jwk] }),
+    );
     const r = record(issuer, { type: 'discovery' });
     await lookup(r, deps);
     await settle();

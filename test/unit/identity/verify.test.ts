@@ -10,7 +10,13 @@ import { serviceAccountClaims, signServiceAccountToken } from '../../support/kit
 
 const NOW = 1_800_000_000;
 const ISSUER = 'https://cluster.k8s.test';
-const expect_: TokenExpectations = { name: 'prod', issuer: ISSUER, audiences: ['edge-credential-provider'], algorithms: ['RS256', 'ES256'], maxTokenLifetime: 86400 };
+const expect_: TokenExpectations = {
+  name: 'prod',
+  issuer: ISSUER,
+  audiences: ['edge-credential-provider'],
+  algorithms: ['RS256', 'ES256'],
+  maxTokenLifetime: 86400,
+};
 
 let rsa: CryptoKeyPair;
 let ec: CryptoKeyPair;
@@ -58,27 +64,148 @@ describe('verifyServiceAccountToken', () => {
   it.each<[string, Case, string]>([
     ['a fresh RS256 token', {}, 'ok'],
     ['a fresh ES256 token', { alg: 'ES256' }, 'ok'],
-    ['a token without pod and node claims', { claims: (c) => { (c['kubernetes.io'] as Claims).pod = undefined; } }, 'ok'],
-    ['a token with one of several audiences accepted', { claims: (c) => { c.aud = ['other', 'edge-credential-provider']; } }, 'ok'],
-    ['the wrong audience', { claims: (c) => { c.aud = ['other']; } }, 'ERR_AUDIENCE_MISMATCH'],
-    ['another issuer', { claims: (c) => { c.iss = 'https://elsewhere.test'; } }, 'ERR_UNKNOWN_ISSUER'],
+    [
+      'a token without pod and node claims',
+      {
+        claims: (c) => {
+          (c['kubernetes.io'] as Claims).pod = undefined;
+        },
+      },
+      'ok',
+    ],
+    [
+      'a token with one of several audiences accepted',
+      {
+        claims: (c) => {
+          c.aud = ['other', 'edge-credential-provider'];
+        },
+      },
+      'ok',
+    ],
+    [
+      'the wrong audience',
+      {
+        claims: (c) => {
+          c.aud = ['other'];
+        },
+      },
+      'ERR_AUDIENCE_MISMATCH',
+    ],
+    [
+      'another issuer',
+      {
+        claims: (c) => {
+          c.iss = 'https://elsewhere.test';
+        },
+      },
+      'ERR_UNKNOWN_ISSUER',
+    ],
     ['exp one hour ago', { iat: NOW - 7200 }, 'ERR_TOKEN_EXPIRED'],
     ['exp 61 s ago (past the skew)', { iat: NOW - 3661 }, 'ERR_TOKEN_EXPIRED'],
     ['exp 30 s ago (within the skew: verified; minting refuses it)', { iat: NOW - 3630 }, 'ok'],
     ['nbf 10 minutes ahead', { iat: NOW + 600 }, 'ERR_TOKEN_NOT_YET_VALID'],
     ['nbf 30 s ahead (within the skew)', { iat: NOW + 30 }, 'ok'],
-    ['iat in the future and no nbf', { iat: NOW + 600, claims: (c) => { delete c.nbf; } }, 'ERR_TOKEN_NOT_YET_VALID'],
+    [
+      'iat in the future and no nbf',
+      {
+        iat: NOW + 600,
+        claims: (c) => {
+          delete c.nbf;
+        },
+      },
+      'ERR_TOKEN_NOT_YET_VALID',
+    ],
     ['a lifetime over the maximum', { lifetime: 86401 + 60 }, 'ERR_TOKEN_LIFETIME'],
-    ['no exp', { claims: (c) => { delete c.exp; } }, 'ERR_TOKEN_MALFORMED'],
-    ['no iat', { claims: (c) => { delete c.iat; } }, 'ERR_TOKEN_MALFORMED'],
-    ['no sub', { claims: (c) => { delete c.sub; } }, 'ERR_TOKEN_MALFORMED'],
-    ['a sub that is not a service account', { claims: (c) => { c.sub = 'alice'; } }, 'ERR_CLAIMS_INVALID'],
-    ['a sub naming another account', { claims: (c) => { c.sub = 'system:serviceaccount:team-a:admin'; } }, 'ERR_CLAIMS_INVALID'],
-    ['a sub naming another namespace', { claims: (c) => { c.sub = 'system:serviceaccount:team-b:builder'; } }, 'ERR_CLAIMS_INVALID'],
-    ['no kubernetes.io claim', { claims: (c) => { delete c['kubernetes.io']; } }, 'ERR_CLAIMS_INVALID'],
-    ['a service account without uid', { claims: (c) => { (c['kubernetes.io'] as Claims).serviceaccount = { name: 'builder' }; } }, 'ERR_CLAIMS_INVALID'],
-    ['a pod without uid', { claims: (c) => { (c['kubernetes.io'] as Claims).pod = { name: 'p' }; } }, 'ERR_CLAIMS_INVALID'],
-    ['an empty namespace', { claims: (c) => { (c['kubernetes.io'] as Claims).namespace = ''; } }, 'ERR_CLAIMS_INVALID'],
+    [
+      'no exp',
+      {
+        claims: (c) => {
+          delete c.exp;
+        },
+      },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'no iat',
+      {
+        claims: (c) => {
+          delete c.iat;
+        },
+      },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'no sub',
+      {
+        claims: (c) => {
+          delete c.sub;
+        },
+      },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'a sub that is not a service account',
+      {
+        claims: (c) => {
+          c.sub = 'alice';
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
+    [
+      'a sub naming another account',
+      {
+        claims: (c) => {
+          c.sub = 'system:serviceaccount:team-a:admin';
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
+    [
+      'a sub naming another namespace',
+      {
+        claims: (c) => {
+          c.sub = 'system:serviceaccount:team-b:builder';
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
+    [
+      'no kubernetes.io claim',
+      {
+        claims: (c) => {
+          delete c['kubernetes.io'];
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
+    [
+      'a service account without uid',
+      {
+        claims: (c) => {
+          (c['kubernetes.io'] as Claims).serviceaccount = { name: 'builder' };
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
+    [
+      'a pod without uid',
+      {
+        claims: (c) => {
+          (c['kubernetes.io'] as Claims).pod = { name: 'p' };
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
+    [
+      'an empty namespace',
+      {
+        claims: (c) => {
+          (c['kubernetes.io'] as Claims).namespace = '';
+        },
+      },
+      'ERR_CLAIMS_INVALID',
+    ],
     ['an unknown kid', { kid: 'nobody' }, 'ERR_UNKNOWN_KEY'],
     ['a signature by a key the issuer does not hold', { foreignKey: true }, 'ERR_BAD_SIGNATURE'],
   ])('%s: %s', async (_title, c, code) => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  annotationKeyProblem, buildConfig, generateConfig, matchImageProblem, validateCredentialProviderConfig, type CredentialProviderConfig,
+  annotationKeyProblem,
+  buildConfig,
+  generateConfig,
+  matchImageProblem,
+  validateCredentialProviderConfig,
+  type CredentialProviderConfig,
 } from '../../../plugin/src/config';
 import { failureOf } from './support/failure';
 
@@ -66,27 +71,113 @@ describe('validateCredentialProviderConfig', () => {
   });
 
   it.each<[string, Spoil, RegExp]>([
-    ['another config apiVersion', (c) => { c.apiVersion = 'kubelet.config.k8s.io/v1beta1'; }, /^apiVersion must be/],
-    ['no providers', (c) => { c.providers = []; }, /at least 1 item/],
-    ['a provider name with a slash', (c) => { provider(c).name = 'bin/plugin'; }, /must be a file name/],
-    ['a provider name of ".."', (c) => { provider(c).name = '..'; }, /must be a file name/],
-    ['two providers of one name', (c) => { c.providers.push({ ...provider(c) }); }, /duplicate/],
-    ['a provider apiVersion without tokenAttributes', (c) => { provider(c).apiVersion = 'credentialprovider.kubelet.k8s.io/v1beta1'; }, /tokenAttributes needs/],
-    ['no matchImages', (c) => { provider(c).matchImages = []; }, /matchImages: at least 1/],
-    ['a matchImages entry with a scheme', (c) => { provider(c).matchImages = ['https://r.example.com']; }, /scheme/],
-    ['a negative defaultCacheDuration', (c) => { provider(c).defaultCacheDuration = '-1m'; }, /defaultCacheDuration/],
-    ['a blank audience', (c) => { tokens(c).serviceAccountTokenAudience = ' '; }, /serviceAccountTokenAudience: required/],
-    ['an unknown cacheType', (c) => { tokens(c).cacheType = 'Pod'; }, /cacheType: must be one of/],
-    ['required annotations without requireServiceAccount', (c) => {
-      tokens(c).requireServiceAccount = false;
-      tokens(c).requiredServiceAccountAnnotationKeys = ['a'];
-    }, /requireServiceAccount cannot be false/],
-    ['a key both required and optional', (c) => {
-      tokens(c).requiredServiceAccountAnnotationKeys = ['a'];
-      tokens(c).optionalServiceAccountAnnotationKeys = ['a'];
-    }, /both required and optional: a/],
-    ['a repeated annotation key', (c) => { tokens(c).optionalServiceAccountAnnotationKeys = ['a', 'a']; }, /duplicate/],
-    ['an invalid annotation key', (c) => { tokens(c).optionalServiceAccountAnnotationKeys = ['a/b/c']; }, /more than one/],
+    [
+      'another config apiVersion',
+      (c) => {
+        c.apiVersion = 'kubelet.config.k8s.io/v1beta1';
+      },
+      /^apiVersion must be/,
+    ],
+    [
+      'no providers',
+      (c) => {
+        c.providers = [];
+      },
+      /at least 1 item/,
+    ],
+    [
+      'a provider name with a slash',
+      (c) => {
+        provider(c).name = 'bin/plugin';
+      },
+      /must be a file name/,
+    ],
+    [
+      'a provider name of ".."',
+      (c) => {
+        provider(c).name = '..';
+      },
+      /must be a file name/,
+    ],
+    [
+      'two providers of one name',
+      (c) => {
+        c.providers.push({ ...provider(c) });
+      },
+      /duplicate/,
+    ],
+    [
+      'a provider apiVersion without tokenAttributes',
+      (c) => {
+        provider(c).apiVersion = 'credentialprovider.kubelet.k8s.io/v1beta1';
+      },
+      /tokenAttributes needs/,
+    ],
+    [
+      'no matchImages',
+      (c) => {
+        provider(c).matchImages = [];
+      },
+      /matchImages: at least 1/,
+    ],
+    [
+      'a matchImages entry with a scheme',
+      (c) => {
+        provider(c).matchImages = ['https://r.example.com'];
+      },
+      /scheme/,
+    ],
+    [
+      'a negative defaultCacheDuration',
+      (c) => {
+        provider(c).defaultCacheDuration = '-1m';
+      },
+      /defaultCacheDuration/,
+    ],
+    [
+      'a blank audience',
+      (c) => {
+        tokens(c).serviceAccountTokenAudience = ' ';
+      },
+      /serviceAccountTokenAudience: required/,
+    ],
+    [
+      'an unknown cacheType',
+      (c) => {
+        tokens(c).cacheType = 'Pod';
+      },
+      /cacheType: must be one of/,
+    ],
+    [
+      'required annotations without requireServiceAccount',
+      (c) => {
+        tokens(c).requireServiceAccount = false;
+        tokens(c).requiredServiceAccountAnnotationKeys = ['a'];
+      },
+      /requireServiceAccount cannot be false/,
+    ],
+    [
+      'a key both required and optional',
+      (c) => {
+        tokens(c).requiredServiceAccountAnnotationKeys = ['a'];
+        tokens(c).optionalServiceAccountAnnotationKeys = ['a'];
+      },
+      /both required and optional: a/,
+    ],
+    [
+      'a repeated annotation key',
+      (c) => {
+        tokens(c).optionalServiceAccountAnnotationKeys = ['a', 'a'];
+      },
+      /duplicate/,
+    ],
+    [
+      'an invalid annotation key',
+      (c) => {
+        tokens(c).optionalServiceAccountAnnotationKeys = ['a/b/c'];
+      },
+      /more than one/,
+    ],
   ])('reports %s', (_what, spoil, problem) => {
     const config = valid();
     spoil(config);
@@ -102,14 +193,16 @@ describe('buildConfig', () => {
       config: {
         apiVersion: 'kubelet.config.k8s.io/v1',
         kind: 'CredentialProviderConfig',
-        providers: [{
-          name: 'edge-credential-provider',
-          matchImages: ['registry.example.com'],
-          defaultCacheDuration: '5m0s',
-          apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
-          args: ['--url=https://edge.example.com'],
-          tokenAttributes: { serviceAccountTokenAudience: 'edge.example.com', cacheType: 'ServiceAccount', requireServiceAccount: true },
-        }],
+        providers: [
+          {
+            name: 'edge-credential-provider',
+            matchImages: ['registry.example.com'],
+            defaultCacheDuration: '5m0s',
+            apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+            args: ['--url=https://edge.example.com'],
+            tokenAttributes: { serviceAccountTokenAudience: 'edge.example.com', cacheType: 'ServiceAccount', requireServiceAccount: true },
+          },
+        ],
       },
     });
   });
@@ -123,13 +216,25 @@ describe('buildConfig', () => {
   it.each([
     ['cacheType Token when asked', ['--cache-type', 'Token'], { tokenAttributes: { cacheType: 'Token' } }],
     ['the default cache duration in Go form', ['--default-cache-duration', '90s'], { defaultCacheDuration: '1m30s' }],
-    ['the plugin flags as args', ['--budget', '30s', '--max-attempts', '2', '--verbose'], {
-      args: ['--url=https://edge.example.com', '--budget=30s', '--max-attempts=2', '--verbose'],
-    }],
+    [
+      'the plugin flags as args',
+      ['--budget', '30s', '--max-attempts', '2', '--verbose'],
+      {
+        args: ['--url=https://edge.example.com', '--budget=30s', '--max-attempts=2', '--verbose'],
+      },
+    ],
     ['every match-image in order', ['--match-image', '*.registry.example.com'], { matchImages: ['registry.example.com', '*.registry.example.com'] }],
-    ['annotation keys and requireServiceAccount', ['--required-annotation', 'a.example.com/x', '--optional-annotation', 'y'], {
-      tokenAttributes: { requireServiceAccount: true, requiredServiceAccountAnnotationKeys: ['a.example.com/x'], optionalServiceAccountAnnotationKeys: ['y'] },
-    }],
+    [
+      'annotation keys and requireServiceAccount',
+      ['--required-annotation', 'a.example.com/x', '--optional-annotation', 'y'],
+      {
+        tokenAttributes: {
+          requireServiceAccount: true,
+          requiredServiceAccountAnnotationKeys: ['a.example.com/x'],
+          optionalServiceAccountAnnotationKeys: ['y'],
+        },
+      },
+    ],
   ])('writes %s', (_what, extra, expected) => {
     expect(provider(extra)).toMatchObject(expected);
   });

@@ -38,7 +38,7 @@ describe('parseGoDuration', () => {
     ['leading whitespace', ' 10s'],
     ['a sign inside', '1h-30m'],
     ['two signs', '--1s'],
-    ['a value past Go\'s 2^63-1 ns', '2562048h'],
+    ["a value past Go's 2^63-1 ns", '2562048h'],
   ])('rejects %s', (_what, text) => {
     expect(parseGoDuration(text)).toBeUndefined();
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_BUDGET_MS, DEFAULT_MAX_ATTEMPTS, isLoopbackHost, parseBoolean, parseEdgeUrl, parseFlags, parseOptions,
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_BUDGET_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  isLoopbackHost,
+  parseBoolean,
+  parseEdgeUrl,
+  parseFlags,
+  parseOptions,
 } from '../../../plugin/src/options';
 import { failureOf } from './support/failure';
 
@@ -77,12 +84,19 @@ describe('parseFlags', () => {
 });
 
 describe('parseBoolean', () => {
-  it.each([['1', true], ['true', true], ['YES', true], ['on', true], ['0', false], ['false', false], ['No', false], ['off', false], ['', false]])(
-    'reads %j as %s',
-    (text, value) => {
-      expect(parseBoolean('X', text)).toBe(value);
-    },
-  );
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['YES', true],
+    ['on', true],
+    ['0', false],
+    ['false', false],
+    ['No', false],
+    ['off', false],
+    ['', false],
+  ])('reads %j as %s', (text, value) => {
+    expect(parseBoolean('X', text)).toBe(value);
+  });
 
   it.each(['2', 'y', 'enabled', ' true'])('refuses %j as a usage error', (text) => {
     expect(failureOf(() => parseBoolean('X', text))).toBe('usage 2');
@@ -104,11 +118,24 @@ describe('parseOptions', () => {
     ['the URL from the environment', [], { [URL_ENV]: EDGE }, { endpoint: new URL(`${EDGE}/v1/credentials`) }],
     ['a flag over its variable', ['--url', EDGE], { [URL_ENV]: 'https://other.example.com' }, { endpoint: new URL(`${EDGE}/v1/credentials`) }],
     ['an empty variable as unset', ['--url', EDGE], { EDGE_CREDENTIAL_PROVIDER_BUDGET: '' }, { budgetMs: DEFAULT_BUDGET_MS }],
-    ['every setting from the environment', [], {
-      [URL_ENV]: EDGE, EDGE_CREDENTIAL_PROVIDER_ATTEMPT_TIMEOUT: '2s', EDGE_CREDENTIAL_PROVIDER_BUDGET: '30s',
-      EDGE_CREDENTIAL_PROVIDER_MAX_ATTEMPTS: '2', EDGE_CREDENTIAL_PROVIDER_VERBOSE: '1',
-    }, { attemptTimeoutMs: 2_000, budgetMs: 30_000, maxAttempts: 2, verbose: true }],
-    ['a budget shorter than the default attempt timeout as the attempt timeout', ['--url', EDGE, '--budget', '3s'], {}, { attemptTimeoutMs: 3_000, budgetMs: 3_000 }],
+    [
+      'every setting from the environment',
+      [],
+      {
+        [URL_ENV]: EDGE,
+        EDGE_CREDENTIAL_PROVIDER_ATTEMPT_TIMEOUT: '2s',
+        EDGE_CREDENTIAL_PROVIDER_BUDGET: '30s',
+        EDGE_CREDENTIAL_PROVIDER_MAX_ATTEMPTS: '2',
+        EDGE_CREDENTIAL_PROVIDER_VERBOSE: '1',
+      },
+      { attemptTimeoutMs: 2_000, budgetMs: 30_000, maxAttempts: 2, verbose: true },
+    ],
+    [
+      'a budget shorter than the default attempt timeout as the attempt timeout',
+      ['--url', EDGE, '--budget', '3s'],
+      {},
+      { attemptTimeoutMs: 3_000, budgetMs: 3_000 },
+    ],
     ['the longest budget allowed', ['--url', EDGE, '--budget=55s'], {}, { budgetMs: 55_000 }],
     ['ten attempts', ['--url', EDGE, '--max-attempts', '10'], {}, { maxAttempts: 10 }],
     ['NODE_TLS_REJECT_UNAUTHORIZED=1, which keeps checks on', ['--url', EDGE], { NODE_TLS_REJECT_UNAUTHORIZED: '1' }, {}],
@@ -119,7 +146,7 @@ describe('parseOptions', () => {
 
   it.each([
     ['no URL at all', [], {}],
-    ['a budget over 55s, past the kubelet\'s one-minute limit', ['--url', EDGE, '--budget', '56s'], {}],
+    ["a budget over 55s, past the kubelet's one-minute limit", ['--url', EDGE, '--budget', '56s'], {}],
     ['a zero budget', ['--url', EDGE, '--budget', '0s'], {}],
     ['an attempt timeout longer than the budget', ['--url', EDGE, '--budget', '5s', '--attempt-timeout', '6s'], {}],
     ['an attempt timeout that is not a Go duration', ['--url', EDGE, '--attempt-timeout', '10'], {}],

@@ -52,9 +52,17 @@ describe('checkResponse', () => {
 
   it.each([
     ['fields the kubelet does not define', grant({ expiresAt: '2030-01-01T00:00:00Z' }), grant()],
-    ['extra fields in an auth entry', grant({ auth: { r: { username: 'u', password: PASSWORD, auth: 'dTpw' } } }), grant({ auth: { r: { username: 'u', password: PASSWORD } } })],
-    ['a null cacheDuration and auth', grant({ cacheDuration: null, auth: null }), { apiVersion: V1, kind: 'CredentialProviderResponse', cacheKeyType: 'Image' }],
-  ])('drops %s, so the kubelet\'s strict decoder accepts the answer', (_what, body, expected) => {
+    [
+      'extra fields in an auth entry',
+      grant({ auth: { r: { username: 'u', password: PASSWORD, auth: 'dTpw' } } }),
+      grant({ auth: { r: { username: 'u', password: PASSWORD } } }),
+    ],
+    [
+      'a null cacheDuration and auth',
+      grant({ cacheDuration: null, auth: null }),
+      { apiVersion: V1, kind: 'CredentialProviderResponse', cacheKeyType: 'Image' },
+    ],
+  ])("drops %s, so the kubelet's strict decoder accepts the answer", (_what, body, expected) => {
     expect(checkResponse(body, V1_REQUEST)).toEqual(expected);
   });
 
@@ -68,7 +76,7 @@ describe('checkResponse', () => {
 
   it.each([
     ['a JSON array', []],
-    ['another apiVersion than the request\'s', grant({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1beta1' })],
+    ["another apiVersion than the request's", grant({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1beta1' })],
     ['another kind', grant({ kind: 'CredentialProviderRequest' })],
     ['an unknown cacheKeyType', grant({ cacheKeyType: 'Pod' })],
     ['a cacheDuration that is not a Go duration', grant({ cacheDuration: '1 hour' })],

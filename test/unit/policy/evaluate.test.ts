@@ -6,17 +6,27 @@ import { findRevocation, type Revocation } from '../../../src/policy/revocation'
 import { TrustRecordSchema } from '../../../src/policy/schema';
 
 const NOW = 1_800_000_000;
-const compiled = compileRecord(TrustRecordSchema.parse({
-  name: 'prod',
-  issuer: 'https://k8s.example',
-  audiences: ['edge'],
-  keys: { type: 'discovery' },
-  rules: [
-    { name: 'pinned', namespaces: ['ops'], serviceAccountUids: ['uid-ops'], registry: 'reg.example', repositories: ['ops/**'], actions: ['pull', 'push'] },
-    { name: 'tier', namespaces: ['team-*'], annotations: { 'example.com/tier': 'prod' }, registry: 'reg.example', repositories: ['prod/*'] },
-    { name: 'team-a', namespaces: ['team-a'], serviceAccounts: ['builder', 'ci-*'], registry: 'reg.example', service: 'reg-svc', repositories: ['team-a/*'], ttl: 600 },
-  ],
-}));
+const compiled = compileRecord(
+  TrustRecordSchema.parse({
+    name: 'prod',
+    issuer: 'https://k8s.example',
+    audiences: ['edge'],
+    keys: { type: 'discovery' },
+    rules: [
+      { name: 'pinned', namespaces: ['ops'], serviceAccountUids: ['uid-ops'], registry: 'reg.example', repositories: ['ops/**'], actions: ['pull', 'push'] },
+      { name: 'tier', namespaces: ['team-*'], annotations: { 'example.com/tier': 'prod' }, registry: 'reg.example', repositories: ['prod/*'] },
+      {
+        name: 'team-a',
+        namespaces: ['team-a'],
+        serviceAccounts: ['builder', 'ci-*'],
+        registry: 'reg.example',
+        service: 'reg-svc',
+        repositories: ['team-a/*'],
+        ttl: 600,
+      },
+    ],
+  }),
+);
 
 const who = (namespace: string, name = 'builder', uid = 'uid-1') => ({ namespace, serviceAccount: { name, uid } });
 const image = (repository: string, registry = 'reg.example') => ({ registry, repository });
@@ -48,7 +58,7 @@ describe('evaluate', () => {
     ]);
   });
 
-  it('grants the rule\'s service, actions and repositories', () => {
+  it("grants the rule's service, actions and repositories", () => {
     const d = evaluate(compiled, who('team-a'), {}, image('team-a/app'));
     expect(d).toMatchObject({ allowed: true, service: 'reg-svc', grants: [{ repositories: ['team-a/*'], actions: ['pull'] }] });
   });

@@ -149,7 +149,10 @@ function regexNameGlob(pattern: string): Matcher {
   return (value) => re.test(value);
 }
 function regexRepositoryGlob(pattern: string): Matcher {
-  const source = pattern.split('**').map((part) => part.split('*').map(escapeRe).join('[^/]*')).join('.*');
+  const source = pattern
+    .split('**')
+    .map((part) => part.split('*').map(escapeRe).join('[^/]*'))
+    .join('.*');
   const re = new RegExp(`^${source}$`);
   return (value) => re.test(value);
 }
@@ -198,7 +201,11 @@ function cases(seed: number, count: number, minLength: number, maxLength: number
 
 describe('the matchers agree with the regular expressions they replaced', () => {
   // Short patterns take the bit-parallel path, long ones (over 31 tokens) the state list.
-  const sets = [['short', cases(20251127, 6000, 0, 8)], ['31-token boundary', cases(31, 1500, 26, 38)], ['long', cases(7, 1000, 40, 56)]] as const;
+  const sets = [
+    ['short', cases(20251127, 6000, 0, 8)],
+    ['31-token boundary', cases(31, 1500, 26, 38)],
+    ['long', cases(7, 1000, 40, 56)],
+  ] as const;
 
   it.each(sets)('on %s generated repository patterns', (_kind, list) => {
     const disagree = list.filter(([p, v]) => compileRepositoryGlob(p)(v) !== regexRepositoryGlob(p)(v));

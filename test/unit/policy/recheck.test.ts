@@ -7,17 +7,20 @@ import { TrustRecordSchema } from '../../../src/policy/schema';
 const NOW = 1_800_000_000;
 const UID = '11111111-2222-3333-4444-555555555555';
 
-const record = (over: Record<string, unknown> = {}, rule: Record<string, unknown> = {}) => TrustRecordSchema.parse({
-  name: 'prod',
-  issuer: 'https://k8s.example',
-  audiences: ['edge'],
-  keys: { type: 'discovery' },
-  rules: [{ name: 'team-a', namespaces: ['team-a'], registry: 'reg.example:5000', repositories: ['team-a/**'], actions: ['pull', 'push'], ...rule }],
-  ...over,
-});
+const record = (over: Record<string, unknown> = {}, rule: Record<string, unknown> = {}) =>
+  TrustRecordSchema.parse({
+    name: 'prod',
+    issuer: 'https://k8s.example',
+    audiences: ['edge'],
+    keys: { type: 'discovery' },
+    rules: [{ name: 'team-a', namespaces: ['team-a'], registry: 'reg.example:5000', repositories: ['team-a/**'], actions: ['pull', 'push'], ...rule }],
+    ...over,
+  });
 
-const trust = (over: Record<string, unknown> = {}, rule: Record<string, unknown> = {}, revocations: Revocation[] = []): Trust =>
-  ({ compiled: compileRecord(record(over, rule)), revocations });
+const trust = (over: Record<string, unknown> = {}, rule: Record<string, unknown> = {}, revocations: Revocation[] = []): Trust => ({
+  compiled: compileRecord(record(over, rule)),
+  revocations,
+});
 
 const held: HeldCredential = {
   cluster: 'https://k8s.example',
@@ -31,7 +34,7 @@ const held: HeldCredential = {
   issuedAt: NOW - 600,
 };
 
-const entry = (e: Record<string, unknown>): Revocation => ({ id: 'rv-1', createdAt: NOW - 60, expiresAt: NOW + 3600, ...e } as Revocation);
+const entry = (e: Record<string, unknown>): Revocation => ({ id: 'rv-1', createdAt: NOW - 60, expiresAt: NOW + 3600, ...e }) as Revocation;
 
 function codeOf(f: () => unknown): string {
   try {
@@ -44,13 +47,14 @@ function codeOf(f: () => unknown): string {
 }
 
 describe('recheck (a credential at the moment of use)', () => {
-  it('returns the record name and the rule\'s current grant when nothing changed', () => {
+  it("returns the record name and the rule's current grant when nothing changed", () => {
     expect(recheck(trust(), held, NOW)).toEqual({ record: 'prod', grants: [{ repositories: ['team-a/**'], actions: ['pull', 'push'] }] });
   });
 
   it('returns the narrowed grant when the rule was narrowed', () => {
-    expect(recheck(trust({}, { actions: ['pull'], repositories: ['team-a/app'] }), held, NOW).grants)
-      .toEqual([{ repositories: ['team-a/app'], actions: ['pull'] }]);
+    expect(recheck(trust({}, { actions: ['pull'], repositories: ['team-a/app'] }), held, NOW).grants).toEqual([
+      { repositories: ['team-a/app'], actions: ['pull'] },
+    ]);
   });
 
   it.each<[string, Trust | undefined, string]>([
@@ -68,7 +72,11 @@ describe('recheck (a credential at the moment of use)', () => {
     ['credentials issued before now are void', trust({}, {}, [entry({ kind: 'issuedBefore', before: NOW - 599 })]), 'ERR_REVOKED'],
     ['a revocation of another uid', trust({}, {}, [entry({ kind: 'serviceAccountUid', uid: 'other' })]), 'granted'],
     ['a revocation of another credential', trust({}, {}, [entry({ kind: 'credential', jti: 'cred-2' })]), 'granted'],
-    ['a revocation of another account of the same name elsewhere', trust({}, {}, [entry({ kind: 'serviceAccount', namespace: 'team-b', name: 'builder' })]), 'granted'],
+    [
+      'a revocation of another account of the same name elsewhere',
+      trust({}, {}, [entry({ kind: 'serviceAccount', namespace: 'team-b', name: 'builder' })]),
+      'granted',
+    ],
     ['a cut-off before the credential was issued', trust({}, {}, [entry({ kind: 'issuedBefore', before: NOW - 600 })]), 'granted'],
     ['an expired revocation', trust({}, {}, [entry({ kind: 'serviceAccountUid', uid: UID, expiresAt: NOW })]), 'granted'],
   ])('when %s: %s', (_when, t, code) => {

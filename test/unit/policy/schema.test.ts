@@ -44,8 +44,16 @@ describe('TrustRecordSchema', () => {
     ['an uppercase repository pattern', { ...valid, rules: [{ ...valid.rules[0], repositories: ['Team/*'] }] }, 'rules.0.repositories.0'],
     ['duplicate rule names', { ...valid, rules: [valid.rules[0], valid.rules[0]] }, 'rules.1.name'],
     ['a bad record name', { ...valid, name: 'Prod_1' }, 'name'],
-    ['a repository pattern with more than MAX_WILDCARDS wildcards', { ...valid, rules: [{ ...valid.rules[0], repositories: [globWith(MAX_WILDCARDS + 1)] }] }, 'rules.0.repositories.0'],
-    ['a namespace glob with more than MAX_WILDCARDS wildcards', { ...valid, rules: [{ ...valid.rules[0], namespaces: [globWith(MAX_WILDCARDS + 1, '*')] }] }, 'rules.0.namespaces.0'],
+    [
+      'a repository pattern with more than MAX_WILDCARDS wildcards',
+      { ...valid, rules: [{ ...valid.rules[0], repositories: [globWith(MAX_WILDCARDS + 1)] }] },
+      'rules.0.repositories.0',
+    ],
+    [
+      'a namespace glob with more than MAX_WILDCARDS wildcards',
+      { ...valid, rules: [{ ...valid.rules[0], namespaces: [globWith(MAX_WILDCARDS + 1, '*')] }] },
+      'rules.0.namespaces.0',
+    ],
     ['a run of three "*"', { ...valid, rules: [{ ...valid.rules[0], repositories: ['team/***'] }] }, 'rules.0.repositories.0'],
     ['an issuer too long to be a KV key', { ...valid, issuer: `https://k8s.example/${'x'.repeat(500)}` }, 'issuer'],
   ])('rejects %s, naming the field', (_title, input, path) => {
@@ -65,12 +73,13 @@ describe('TrustRecordSchema', () => {
 describe('TrustRecordSchema: rules that would undo the trust model', () => {
   const rule = { name: 'r1', namespaces: ['*'], serviceAccounts: ['*'], registry: 'reg.example', repositories: ['a/*'] };
 
-  it.each([
-    ['annotations alone narrow a rule over every namespace and account', { ...rule, annotations: { 'x/tier': 'prod' } }, 'rules.0.annotations'],
-  ])('refuses a record where %s', (_t, r, path) => {
-    const issues = issuesOf({ ...valid, rules: [r] });
-    expect(issues.some((i) => i.startsWith(`${path}:`))).toBe(true);
-  });
+  it.each([['annotations alone narrow a rule over every namespace and account', { ...rule, annotations: { 'x/tier': 'prod' } }, 'rules.0.annotations']])(
+    'refuses a record where %s',
+    (_t, r, path) => {
+      const issues = issuesOf({ ...valid, rules: [r] });
+      expect(issues.some((i) => i.startsWith(`${path}:`))).toBe(true);
+    },
+  );
 
   it.each([
     ['a namespace narrows it', { ...rule, namespaces: ['team-a'], annotations: { 'x/tier': 'prod' } }],
@@ -82,26 +91,37 @@ describe('TrustRecordSchema: rules that would undo the trust model', () => {
   });
 
   it('refuses two registries behind one service name', () => {
-    const issues = issuesOf({ ...valid, rules: [
-      { name: 'a', namespaces: ['a'], registry: 'one.example', service: 'shared', repositories: ['a/*'] },
-      { name: 'b', namespaces: ['b'], registry: 'two.example', service: 'shared', repositories: ['b/*'] },
-    ] });
+    const issues = issuesOf({
+      ...valid,
+      rules: [
+        { name: 'a', namespaces: ['a'], registry: 'one.example', service: 'shared', repositories: ['a/*'] },
+        { name: 'b', namespaces: ['b'], registry: 'two.example', service: 'shared', repositories: ['b/*'] },
+      ],
+    });
     expect(issues.some((i) => i.startsWith('rules.1.service:') && i.includes('one registry per service'))).toBe(true);
   });
 
-  it('refuses a service name that is another rule\'s registry default', () => {
-    const issues = issuesOf({ ...valid, rules: [
-      { name: 'a', namespaces: ['a'], registry: 'one.example', repositories: ['a/*'] },
-      { name: 'b', namespaces: ['b'], registry: 'two.example', service: 'one.example', repositories: ['b/*'] },
-    ] });
+  it("refuses a service name that is another rule's registry default", () => {
+    const issues = issuesOf({
+      ...valid,
+      rules: [
+        { name: 'a', namespaces: ['a'], registry: 'one.example', repositories: ['a/*'] },
+        { name: 'b', namespaces: ['b'], registry: 'two.example', service: 'one.example', repositories: ['b/*'] },
+      ],
+    });
     expect(issues.some((i) => i.startsWith('rules.1.service:'))).toBe(true);
   });
 
   it('accepts several rules for one registry and service', () => {
-    expect(TrustRecordSchema.safeParse({ ...valid, rules: [
-      { name: 'a', namespaces: ['a'], registry: 'one.example', repositories: ['a/*'] },
-      { name: 'b', namespaces: ['b'], registry: 'one.example', service: 'one.example', repositories: ['b/*'] },
-    ] }).success).toBe(true);
+    expect(
+      TrustRecordSchema.safeParse({
+        ...valid,
+        rules: [
+          { name: 'a', namespaces: ['a'], registry: 'one.example', repositories: ['a/*'] },
+          { name: 'b', namespaces: ['b'], registry: 'one.example', service: 'one.example', repositories: ['b/*'] },
+        ],
+      }).success,
+    ).toBe(true);
   });
 
   it('refuses an issuer that cannot be a storage key (lone surrogate)', () => {

@@ -122,15 +122,40 @@ describe('intersect', () => {
     ['never grants the registry catalog', pushPull, ['registry:catalog:*'], []],
     ['never grants an unknown resource type', pushPull, ['blob:team-a/app:pull'], []],
     ['never grants actions other than pull and push', pushPull, ['repository:team-a/app:delete,*'], []],
-    ['treats repository(plugin) as repository and drops the class', pushPull, ['repository(plugin):team-a/app:pull'], [{ name: 'team-a/app', actions: ['pull'] }]],
-    ['merges a repository asked for twice', pushPull, ['repository:team-a/app:push', 'repository:team-a/app:pull'], [{ name: 'team-a/app', actions: ['pull', 'push'] }]],
-    ['unions actions across grants that match', split, ['repository:team-a/app:pull,push', 'repository:team-a/web:pull,push', 'repository:shared/x/y:push'], [
-      { name: 'team-a/app', actions: ['pull', 'push'] },
-      { name: 'team-a/web', actions: ['pull'] },
-      { name: 'shared/x/y', actions: ['push'] },
-    ]],
-    ['keeps what it can of a partly granted request', pushPull, ['repository:team-a/app:pull', 'repository:team-b/app:pull'], [{ name: 'team-a/app', actions: ['pull'] }]],
-    ['matches the longest names against many-wildcard patterns', [{ repositories: ['**/**/**/app'], actions: ['pull'] }], [`repository:${pathOf(255)}:pull`, `repository:${pathOf(255, 'app')}:pull`], [{ name: pathOf(255, 'app'), actions: ['pull'] }]],
+    [
+      'treats repository(plugin) as repository and drops the class',
+      pushPull,
+      ['repository(plugin):team-a/app:pull'],
+      [{ name: 'team-a/app', actions: ['pull'] }],
+    ],
+    [
+      'merges a repository asked for twice',
+      pushPull,
+      ['repository:team-a/app:push', 'repository:team-a/app:pull'],
+      [{ name: 'team-a/app', actions: ['pull', 'push'] }],
+    ],
+    [
+      'unions actions across grants that match',
+      split,
+      ['repository:team-a/app:pull,push', 'repository:team-a/web:pull,push', 'repository:shared/x/y:push'],
+      [
+        { name: 'team-a/app', actions: ['pull', 'push'] },
+        { name: 'team-a/web', actions: ['pull'] },
+        { name: 'shared/x/y', actions: ['push'] },
+      ],
+    ],
+    [
+      'keeps what it can of a partly granted request',
+      pushPull,
+      ['repository:team-a/app:pull', 'repository:team-b/app:pull'],
+      [{ name: 'team-a/app', actions: ['pull'] }],
+    ],
+    [
+      'matches the longest names against many-wildcard patterns',
+      [{ repositories: ['**/**/**/app'], actions: ['pull'] }],
+      [`repository:${pathOf(255)}:pull`, `repository:${pathOf(255, 'app')}:pull`],
+      [{ name: pathOf(255, 'app'), actions: ['pull'] }],
+    ],
   ] as const)('%s', (_title, grants, scopes, expected) => {
     const access = intersect(parseScopes(scopes), grants as unknown as Grant[]);
     expect(access).toEqual(expected.map((e) => ({ type: 'repository', ...e })));
@@ -139,10 +164,12 @@ describe('intersect', () => {
 
 describe('formatScopes', () => {
   it('writes granted access in the scope-list form', () => {
-    expect(formatScopes([
-      { type: 'repository', name: 'team-a/app', actions: ['pull', 'push'] },
-      { type: 'repository', name: 'team-a/web', actions: ['pull'] },
-    ])).toBe('repository:team-a/app:pull,push repository:team-a/web:pull');
+    expect(
+      formatScopes([
+        { type: 'repository', name: 'team-a/app', actions: ['pull', 'push'] },
+        { type: 'repository', name: 'team-a/web', actions: ['pull'] },
+      ]),
+    ).toBe('repository:team-a/app:pull,push repository:team-a/web:pull');
     expect(formatScopes([])).toBe('');
   });
 });

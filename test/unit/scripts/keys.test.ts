@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, generateRsaKey, generateSigningKey, libtrustKeyId, retireKey, rotateKeyRing,
+  certificateBundle,
+  certifyKeyRing,
+  checkKeyRing,
+  generateKeyRing,
+  generateRsaKey,
+  generateSigningKey,
+  libtrustKeyId,
+  retireKey,
+  rotateKeyRing,
 } from '../../../scripts/lib/keys.mjs';
 import { libtrustKeyId as workerLibtrustKeyId } from '../../../src/signing/libtrust';
 
@@ -63,14 +71,37 @@ describe('RS256 keys (workload tokens for vendors that take RSA only)', () => {
   });
 
   it.each([
-    ['an RSA kid that is not the libtrust id', (r: any) => { r.rsa.keys[0].kid = 'AAAA'; r.rsa.active = 'AAAA'; }, /rsa.keys\[0\]: kid AAAA/],
-    ['an RSA key under 2048 bits', (r: any) => {
-      const weak = (generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'jwk' }));
-      r.rsa.keys[0] = { kid: libtrustKeyId(spkiOf(weak)), privateJwk: weak };
-      r.rsa.active = r.rsa.keys[0].kid;
-    }, /at least 2048 bits/],
-    ['an EC key among the RSA keys', (r: any) => { r.rsa.keys[0].privateJwk = generateSigningKey().privateJwk; }, /must be a private RSA key/],
-    ['an RSA active kid missing from its keys', (r: any) => { r.rsa.active = 'ZZZZ'; }, /rsa active kid ZZZZ/],
+    [
+      'an RSA kid that is not the libtrust id',
+      (r: any) => {
+        r.rsa.keys[0].kid = 'AAAA';
+        r.rsa.active = 'AAAA';
+      },
+      /rsa.keys\[0\]: kid AAAA/,
+    ],
+    [
+      'an RSA key under 2048 bits',
+      (r: any) => {
+        const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'jwk' });
+        r.rsa.keys[0] = { kid: libtrustKeyId(spkiOf(weak)), privateJwk: weak };
+        r.rsa.active = r.rsa.keys[0].kid;
+      },
+      /at least 2048 bits/,
+    ],
+    [
+      'an EC key among the RSA keys',
+      (r: any) => {
+        r.rsa.keys[0].privateJwk = generateSigningKey().privateJwk;
+      },
+      /must be a private RSA key/,
+    ],
+    [
+      'an RSA active kid missing from its keys',
+      (r: any) => {
+        r.rsa.active = 'ZZZZ';
+      },
+      /rsa active kid ZZZZ/,
+    ],
   ])('reports %s', (_t, spoil, problem) => {
     const ring = generateKeyRing();
     spoil(ring);
@@ -89,11 +120,42 @@ describe('key ring maintenance', () => {
   });
 
   it.each([
-    ['a kid that is not the libtrust id', (r: any) => { r.keys[0].kid = 'AAAA:BBBB'; r.active = 'AAAA:BBBB'; }, /not the key's libtrust id/],
-    ['a certificate for another key', (r: any) => { r.keys[0].certificate = generateSigningKey().certificate; }, /certificate is for another key/],
-    ['a certificate that is not PEM', (r: any) => { r.keys[0].certificate = 'nope'; }, /not a PEM X.509 certificate/],
-    ['an active kid missing from keys', (r: any) => { r.active = 'ZZZZ'; }, /active kid ZZZZ is not in keys/],
-    ['a public key where a private one belongs', (r: any) => { delete r.keys[0].privateJwk.d; }, /must be a private EC P-256 key/],
+    [
+      'a kid that is not the libtrust id',
+      (r: any) => {
+        r.keys[0].kid = 'AAAA:BBBB';
+        r.active = 'AAAA:BBBB';
+      },
+      /not the key's libtrust id/,
+    ],
+    [
+      'a certificate for another key',
+      (r: any) => {
+        r.keys[0].certificate = generateSigningKey().certificate;
+      },
+      /certificate is for another key/,
+    ],
+    [
+      'a certificate that is not PEM',
+      (r: any) => {
+        r.keys[0].certificate = 'nope';
+      },
+      /not a PEM X.509 certificate/,
+    ],
+    [
+      'an active kid missing from keys',
+      (r: any) => {
+        r.active = 'ZZZZ';
+      },
+      /active kid ZZZZ is not in keys/,
+    ],
+    [
+      'a public key where a private one belongs',
+      (r: any) => {
+        delete r.keys[0].privateJwk.d;
+      },
+      /must be a private EC P-256 key/,
+    ],
   ])('reports %s', (_t, spoil, problem) => {
     const ring = generateKeyRing();
     spoil(ring);

@@ -37,18 +37,34 @@ const record = {
   keys: { type: 'discovery' },
   rules: [
     {
-      name: 'ecr', namespaces: ['team-a'], serviceAccounts: ['builder'], registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repositories: ['team-a/*'],
+      name: 'ecr',
+      namespaces: ['team-a'],
+      serviceAccounts: ['builder'],
+      registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      repositories: ['team-a/*'],
       upstream: { type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/ecp-team-a', region: 'eu-west-1' },
     },
     {
-      name: 'gar', namespaces: ['team-*'], registry: 'europe-west1-docker.pkg.dev', repositories: ['acme-prod/images/**'],
+      name: 'gar',
+      namespaces: ['team-*'],
+      registry: 'europe-west1-docker.pkg.dev',
+      repositories: ['acme-prod/images/**'],
       upstream: { type: 'gar', workloadIdentityProvider: 'projects/123456789/locations/global/workloadIdentityPools/edge-pool/providers/edge-oidc' },
     },
     {
-      name: 'quay', namespaces: ['team-a'], registry: 'quay.io', repositories: ['acme/**'],
+      name: 'quay',
+      namespaces: ['team-a'],
+      registry: 'quay.io',
+      repositories: ['acme/**'],
       upstream: { type: 'quay', robot: 'acme+puller', subject: 'namespace' },
     },
-    { name: 'ghcr', namespaces: ['team-a'], registry: 'ghcr.io', repositories: ['acme/**'], upstream: { type: 'static', username: 'acme-bot', secret: 'GHCR_PULL_TOKEN' } },
+    {
+      name: 'ghcr',
+      namespaces: ['team-a'],
+      registry: 'ghcr.io',
+      repositories: ['acme/**'],
+      upstream: { type: 'static', username: 'acme-bot', secret: 'GHCR_PULL_TOKEN' },
+    },
     { name: 'own', namespaces: ['team-a'], registry: 'registry.example.com', repositories: ['**'] },
   ],
 };
@@ -59,7 +75,9 @@ function file(name: string, body: string): string {
   return path;
 }
 const jsonRecord = file('prod-eu1.json', JSON.stringify(record));
-const yamlRecord = file('prod-eu1.yaml', `name: prod-eu1
+const yamlRecord = file(
+  'prod-eu1.yaml',
+  `name: prod-eu1
 issuer: https://k8s.prod-eu1.example.com
 audiences: [edge-credential-provider]
 keys: { type: discovery }
@@ -69,7 +87,8 @@ rules:
     registry: acmeprod.azurecr.io
     repositories: ["**"]
     upstream: { type: acr, tenantId: 72f988bf-86f1-41af-91ab-2d7cd011db47, clientId: 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0 }
-`);
+`,
+);
 
 function run(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
@@ -85,7 +104,7 @@ function explained(ruleName: string, namespace: string, serviceAccount: string):
 }
 
 describe('npm run upstream -- trust', () => {
-  it('prints the AWS commands with the trust policy for the rule\'s only workload', () => {
+  it("prints the AWS commands with the trust policy for the rule's only workload", () => {
     const { code, stdout, stderr } = run(['trust', jsonRecord, 'ecr', '--issuer', ISSUER]);
     expect(code, stderr).toBe(0);
     const expected = explained('ecr', 'team-a', 'builder');
@@ -93,7 +112,7 @@ describe('npm run upstream -- trust', () => {
     expect(stdout).toContain('# the workload token: iss https://ecp.example.com, sub prod-eu1:team-a:builder, aud sts.amazonaws.com, RS256');
   });
 
-  it('prints the document alone with --document, equal to explain\'s', () => {
+  it("prints the document alone with --document, equal to explain's", () => {
     const { code, stdout } = run(['trust', jsonRecord, 'ecr', '--document'], { EDGE_ISSUER: ISSUER });
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual(explained('ecr', 'team-a', 'builder').trust.document);
@@ -128,13 +147,28 @@ describe('npm run upstream -- trust', () => {
   });
 
   it.each<[string, string[], Record<string, string>, string]>([
-    ['without the edge\'s issuer', ['trust', jsonRecord, 'ecr'], {}, 'EDGE_ISSUER'],
+    ["without the edge's issuer", ['trust', jsonRecord, 'ecr'], {}, 'EDGE_ISSUER'],
     ['for a rule the record does not have', ['trust', jsonRecord, 'nope', '--issuer', ISSUER], {}, 'has no rule nope'],
     ['for a rule without an upstream', ['trust', jsonRecord, 'own', '--issuer', ISSUER], {}, 'no upstream'],
-    ['for a namespace the rule does not cover', ['trust', jsonRecord, 'ecr', '--issuer', ISSUER, '--namespace', 'team-b'], {}, 'does not cover namespace team-b'],
-    ['for a service account the rule does not cover', ['trust', jsonRecord, 'ecr', '--issuer', ISSUER, '--service-account', 'x'], {}, 'does not cover service account x'],
+    [
+      'for a namespace the rule does not cover',
+      ['trust', jsonRecord, 'ecr', '--issuer', ISSUER, '--namespace', 'team-b'],
+      {},
+      'does not cover namespace team-b',
+    ],
+    [
+      'for a service account the rule does not cover',
+      ['trust', jsonRecord, 'ecr', '--issuer', ISSUER, '--service-account', 'x'],
+      {},
+      'does not cover service account x',
+    ],
     ['for a file that is not there', ['trust', join(dir, 'missing.json'), 'ecr', '--issuer', ISSUER], {}, 'no such file'],
-    ['for an invalid record, naming the field', ['trust', file('bad.json', JSON.stringify({ ...record, rules: [{ ...record.rules[0], registry: 'elsewhere.example.com' }] })), 'ecr', '--issuer', ISSUER], {}, 'rules.0.registry'],
+    [
+      'for an invalid record, naming the field',
+      ['trust', file('bad.json', JSON.stringify({ ...record, rules: [{ ...record.rules[0], registry: 'elsewhere.example.com' }] })), 'ecr', '--issuer', ISSUER],
+      {},
+      'rules.0.registry',
+    ],
     ['for an unknown command', ['explain', jsonRecord, 'ecr'], {}, 'unknown command'],
   ])('exits 1 %s', (_what, args, env, message) => {
     const { code, stdout, stderr } = run(args, env);

@@ -82,7 +82,9 @@ describe('createSelfSignedCertificate', () => {
 
   it('carries a subject key identifier: SHA-1 of the public key bits', () => {
     const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-    const keyId = createHash('sha1').update(spki.subarray(spki.length - 65)).digest(); // P-256: the 65-byte point
+    const keyId = createHash('sha1')
+      .update(spki.subarray(spki.length - 65))
+      .digest(); // P-256: the 65-byte point
     // extnID 2.5.29.14, then OCTET STRING { OCTET STRING keyId }
     const extension = Buffer.from('0603551d0e', 'hex');
     expect(cert.raw.includes(Buffer.concat([extension, Buffer.from([0x04, 0x16, 0x04, 0x14]), keyId]))).toBe(true);

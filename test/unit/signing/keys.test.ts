@@ -18,7 +18,10 @@ describe('loadKeyRing with RS256 keys', () => {
   it('publishes the ES256 and the RS256 key, each with alg and libtrust kid', async () => {
     const secret = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(secret));
-    expect(ring.jwks.keys.map((k) => [k.kid, k.alg, k.kty])).toEqual([[secret.active, 'ES256', 'EC'], [secret.rsa.active, 'RS256', 'RSA']]);
+    expect(ring.jwks.keys.map((k) => [k.kid, k.alg, k.kty])).toEqual([
+      [secret.active, 'ES256', 'EC'],
+      [secret.rsa.active, 'RS256', 'RSA'],
+    ]);
     expect(ring.rsa?.kid).toBe(secret.rsa.active);
     expect(ring.jwks.keys.every((k) => !('d' in k) && !('p' in k))).toBe(true);
     // Credentials are ES256 only: an RSA kid is never one of "our" credential keys.
@@ -41,10 +44,31 @@ describe('loadKeyRing with RS256 keys', () => {
   });
 
   it.each([
-    ['an RSA kid that is not its libtrust id', (r: any) => { r.rsa.keys[0].kid = 'AAAA'; r.rsa.active = 'AAAA'; }],
-    ['an RSA active kid missing from its keys', (r: any) => { r.rsa.active = 'ZZZZ'; }],
-    ['an RSA key without its private parts', (r: any) => { delete r.rsa.keys[0].privateJwk.d; }],
-    ['an RSA modulus under 2048 bits', (r: any) => { r.rsa.keys[0].privateJwk.n = r.rsa.keys[0].privateJwk.n.slice(0, 171); }],
+    [
+      'an RSA kid that is not its libtrust id',
+      (r: any) => {
+        r.rsa.keys[0].kid = 'AAAA';
+        r.rsa.active = 'AAAA';
+      },
+    ],
+    [
+      'an RSA active kid missing from its keys',
+      (r: any) => {
+        r.rsa.active = 'ZZZZ';
+      },
+    ],
+    [
+      'an RSA key without its private parts',
+      (r: any) => {
+        delete r.rsa.keys[0].privateJwk.d;
+      },
+    ],
+    [
+      'an RSA modulus under 2048 bits',
+      (r: any) => {
+        r.rsa.keys[0].privateJwk.n = r.rsa.keys[0].privateJwk.n.slice(0, 171);
+      },
+    ],
   ])('refuses %s as a configuration error', async (_t, spoil) => {
     const secret = generateKeyRing();
     spoil(secret);
@@ -60,8 +84,18 @@ describe('loadKeyRing certificates', () => {
   });
 
   it.each([
-    ['a certificate for another key', (r: any) => { r.keys[0].certificate = generateSigningKey().certificate; }],
-    ['a certificate that is not base64 DER', (r: any) => { r.keys[0].certificate = '-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----'; }],
+    [
+      'a certificate for another key',
+      (r: any) => {
+        r.keys[0].certificate = generateSigningKey().certificate;
+      },
+    ],
+    [
+      'a certificate that is not base64 DER',
+      (r: any) => {
+        r.keys[0].certificate = '-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----';
+      },
+    ],
   ])('refuses %s as a configuration error', async (_t, spoil) => {
     const secret = generateKeyRing();
     spoil(secret);

@@ -27,7 +27,12 @@ function counting(value: Partial<VendorCredential> = {}, delayMs = 50) {
 beforeEach(() => forgetUpstreamCredentials());
 
 describe('expiryMargin', () => {
-  it.each([[600, 60], [3600, 300], [43200, 300], [100, 60]])('a credential living %i s is dropped %i s early', (life, margin) => {
+  it.each([
+    [600, 60],
+    [3600, 300],
+    [43200, 300],
+    [100, 60],
+  ])('a credential living %i s is dropped %i s early', (life, margin) => {
     expect(expiryMargin(life)).toBe(margin);
   });
 });

@@ -16,7 +16,10 @@ const harbor = { type: 'harbor' };
 const staticU = { type: 'static', username: 'acme-bot', secret: 'GHCR_PULL_TOKEN' };
 
 const record = (rule: Record<string, unknown>) => ({
-  name: 'prod', issuer: 'https://k8s.example', audiences: ['edge'], keys: { type: 'discovery' },
+  name: 'prod',
+  issuer: 'https://k8s.example',
+  audiences: ['edge'],
+  keys: { type: 'discovery' },
   rules: [{ name: 'r', namespaces: ['team-a'], repositories: ['team-a/*'], ...rule }],
 });
 
@@ -46,28 +49,64 @@ describe('upstreams in trust rules', () => {
     ['an ECR rule for another host', { registry: 'registry.example', upstream: ecr }, 'rules.0.registry'],
     ['an ECR rule for another region', { registry: '123456789012.dkr.ecr.us-east-1.amazonaws.com', upstream: ecr }, 'rules.0.registry'],
     ['a token service on a federated rule', { registry: 'docker.cloudsmith.io', service: 'x', upstream: cloudsmith }, 'rules.0.service'],
-    ['a plain-http vendor endpoint off loopback', { registry: 'docker.cloudsmith.io', upstream: { ...cloudsmith, endpoint: 'http://api.cloudsmith.io' } }, 'rules.0.upstream.endpoint'],
+    [
+      'a plain-http vendor endpoint off loopback',
+      { registry: 'docker.cloudsmith.io', upstream: { ...cloudsmith, endpoint: 'http://api.cloudsmith.io' } },
+      'rules.0.upstream.endpoint',
+    ],
     ['an unknown vendor', { registry: 'ghcr.io', upstream: { type: 'ghcr' } }, 'rules.0.upstream'],
     ['an Artifact Registry rule for another host', { registry: 'gcr.io', upstream: gar }, 'rules.0.registry'],
-    ['an Artifact Registry provider in another shape', { registry: 'us-docker.pkg.dev', upstream: { ...gar, workloadIdentityProvider: `//iam.googleapis.com/${PROVIDER}` } }, 'rules.0.upstream.workloadIdentityProvider'],
-    ['an impersonated token beyond 12 h', { registry: 'us-docker.pkg.dev', upstream: { ...gar, serviceAccount: 'a@p.iam.gserviceaccount.com', tokenLifetime: 86400 } }, 'rules.0.upstream.tokenLifetime'],
+    [
+      'an Artifact Registry provider in another shape',
+      { registry: 'us-docker.pkg.dev', upstream: { ...gar, workloadIdentityProvider: `//iam.googleapis.com/${PROVIDER}` } },
+      'rules.0.upstream.workloadIdentityProvider',
+    ],
+    [
+      'an impersonated token beyond 12 h',
+      { registry: 'us-docker.pkg.dev', upstream: { ...gar, serviceAccount: 'a@p.iam.gserviceaccount.com', tokenLifetime: 86400 } },
+      'rules.0.upstream.tokenLifetime',
+    ],
     ['an ACR rule for a host that is not a login server', { registry: 'acme.example.com', upstream: acr }, 'rules.0.registry'],
     ['an ACR rule on azurecr.io with a port', { registry: 'acmeprod.azurecr.io:443', upstream: acr }, 'rules.0.registry'],
-    ['an ACR tenant that is not a GUID', { registry: 'acmeprod.azurecr.io', upstream: { ...acr, tenantId: 'contoso.onmicrosoft.com' } }, 'rules.0.upstream.tenantId'],
-    ['ES256 for Entra ID, which verifies RSA only', { registry: 'acmeprod.azurecr.io', upstream: { ...acr, algorithm: 'ES256' } }, 'rules.0.upstream.algorithm'],
+    [
+      'an ACR tenant that is not a GUID',
+      { registry: 'acmeprod.azurecr.io', upstream: { ...acr, tenantId: 'contoso.onmicrosoft.com' } },
+      'rules.0.upstream.tenantId',
+    ],
+    [
+      'ES256 for Entra ID, which verifies RSA only',
+      { registry: 'acmeprod.azurecr.io', upstream: { ...acr, algorithm: 'ES256' } },
+      'rules.0.upstream.algorithm',
+    ],
     ['ES256 for Quay, which verifies RSA only', { registry: 'quay.io', upstream: { ...quay, algorithm: 'ES256' } }, 'rules.0.upstream.algorithm'],
     ['a Quay robot without its organization', { registry: 'quay.io', upstream: { ...quay, robot: 'puller' } }, 'rules.0.upstream.robot'],
     ['a Docker Hub rule for another registry', { registry: 'ghcr.io', upstream: dockerhub }, 'rules.0.registry'],
     ['a Docker Hub rule on index.docker.io (read as docker.io)', { registry: 'index.docker.io', upstream: dockerhub }, 'rules.0.registry'],
-    ['a Docker token beyond Docker\'s 3600 s', { registry: 'docker.io', upstream: { ...dockerhub, expiresIn: 7200 } }, 'rules.0.upstream.expiresIn'],
-    ['a Docker connection id that is not a UUID', { registry: 'docker.io', upstream: { ...dockerhub, connectionId: 'conn-1' } }, 'rules.0.upstream.connectionId'],
+    ["a Docker token beyond Docker's 3600 s", { registry: 'docker.io', upstream: { ...dockerhub, expiresIn: 7200 } }, 'rules.0.upstream.expiresIn'],
+    [
+      'a Docker connection id that is not a UUID',
+      { registry: 'docker.io', upstream: { ...dockerhub, connectionId: 'conn-1' } },
+      'rules.0.upstream.connectionId',
+    ],
     ['a Harbor username with a colon', { registry: 'harbor.example.com', upstream: { ...harbor, username: 'a:b' } }, 'rules.0.upstream.username'],
     ['a static secret name in lowercase', { registry: 'ghcr.io', upstream: { ...staticU, secret: 'ghcr_token' } }, 'rules.0.upstream.secret'],
     ['a static secret with a workload-token field', { registry: 'ghcr.io', upstream: { ...staticU, audience: 'x' } }, 'rules.0.upstream'],
     ['a static upstream without a username', { registry: 'ghcr.io', upstream: { type: 'static', secret: 'GHCR_PULL_TOKEN' } }, 'rules.0.upstream.username'],
-    ['a role that is not an IAM role ARN', { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', upstream: { ...ecr, roleArn: 'arn:aws:iam::123456789012:user/bob' } }, 'rules.0.upstream.roleArn'],
-    ['a session under 900 s', { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', upstream: { ...ecr, sessionDuration: 60 } }, 'rules.0.upstream.sessionDuration'],
-    ['an unknown upstream field (say, a host taken from somewhere else)', { registry: 'docker.cloudsmith.io', upstream: { ...cloudsmith, host: 'evil.example' } }, 'rules.0.upstream'],
+    [
+      'a role that is not an IAM role ARN',
+      { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', upstream: { ...ecr, roleArn: 'arn:aws:iam::123456789012:user/bob' } },
+      'rules.0.upstream.roleArn',
+    ],
+    [
+      'a session under 900 s',
+      { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', upstream: { ...ecr, sessionDuration: 60 } },
+      'rules.0.upstream.sessionDuration',
+    ],
+    [
+      'an unknown upstream field (say, a host taken from somewhere else)',
+      { registry: 'docker.cloudsmith.io', upstream: { ...cloudsmith, host: 'evil.example' } },
+      'rules.0.upstream',
+    ],
   ])('refuses %s', (_t, rule, path) => {
     expect(issues(rule).some((i) => i.startsWith(path))).toBe(true);
   });
@@ -84,7 +123,11 @@ describe('upstreams in trust rules', () => {
   it.each<[Record<string, unknown>, string, Record<string, string>]>([
     [cloudsmith, 'docker.cloudsmith.io', { vendor: 'Cloudsmith', audience: 'https://api.cloudsmith.io', algorithm: 'RS256' }],
     [ecr, '123456789012.dkr.ecr.eu-west-1.amazonaws.com', { vendor: 'AWS', audience: 'sts.amazonaws.com', algorithm: 'RS256' }],
-    [{ ...ecr, audience: 'my-aud', algorithm: 'ES256' }, '123456789012.dkr.ecr.eu-west-1.amazonaws.com', { vendor: 'AWS', audience: 'my-aud', algorithm: 'ES256' }],
+    [
+      { ...ecr, audience: 'my-aud', algorithm: 'ES256' },
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      { vendor: 'AWS', audience: 'my-aud', algorithm: 'ES256' },
+    ],
     [gar, 'us-docker.pkg.dev', { vendor: 'Google Cloud', audience: `//iam.googleapis.com/${PROVIDER}`, algorithm: 'RS256' }],
     [{ ...gar, algorithm: 'ES256' }, 'us-docker.pkg.dev', { vendor: 'Google Cloud', audience: `//iam.googleapis.com/${PROVIDER}`, algorithm: 'ES256' }],
     [acr, 'acmeprod.azurecr.io', { vendor: 'Entra ID', audience: 'api://AzureADTokenExchange', algorithm: 'RS256' }],
@@ -95,7 +138,7 @@ describe('upstreams in trust rules', () => {
     expect(upstreamDefaults(UpstreamSchema.parse(u) as TokenUpstream, registry)).toEqual(expected);
   });
 
-  it.each([...EDGE_BINDINGS, 'EDGE_SOMETHING_NEW', 'ADMIN_READ_TOKEN'])('refuses a static upstream that would hand out the edge\'s own binding %s', (name) => {
+  it.each([...EDGE_BINDINGS, 'EDGE_SOMETHING_NEW', 'ADMIN_READ_TOKEN'])("refuses a static upstream that would hand out the edge's own binding %s", (name) => {
     const found = issues({ registry: 'ghcr.io', upstream: { ...staticU, secret: name } });
     expect(found.some((i) => i.startsWith('rules.0.upstream.secret'))).toBe(true);
   });

@@ -15,8 +15,12 @@ import { shellQuote } from '../../../src/upstream/trust';
 const NOW = 1_800_000_000;
 const EDGE = 'https://ecp.example.com';
 const workload: Workload = {
-  cluster: 'https://k8s.example', record: 'prod-eu1', namespace: 'team-a',
-  serviceAccount: { name: 'builder', uid: 'uid-1' }, pod: { name: 'p', uid: 'pod-uid' }, expiresAt: NOW + 3600,
+  cluster: 'https://k8s.example',
+  record: 'prod-eu1',
+  namespace: 'team-a',
+  serviceAccount: { name: 'builder', uid: 'uid-1' },
+  pod: { name: 'p', uid: 'pod-uid' },
+  expiresAt: NOW + 3600,
 };
 const PROVIDER = 'projects/123456789/locations/global/workloadIdentityPools/edge-pool/providers/edge-oidc';
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -26,17 +30,19 @@ function explain(upstream: Record<string, unknown>, registry: string, repositori
   return describeUpstream(UpstreamSchema.parse(upstream), { registry, repositories }, workload, EDGE, NOW);
 }
 
-describe('explain\'s trust entry per vendor', () => {
-  it('AWS: a role trust policy naming the edge\'s IAM OIDC provider, with the exact sub and aud', () => {
+describe("explain's trust entry per vendor", () => {
+  it("AWS: a role trust policy naming the edge's IAM OIDC provider, with the exact sub and aud", () => {
     const d = explain({ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/ecp/pull', region: 'eu-west-1' }, '123456789012.dkr.ecr.eu-west-1.amazonaws.com');
     expect(d.trust.document).toEqual({
       Version: '2012-10-17',
-      Statement: [{
-        Effect: 'Allow',
-        Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/ecp.example.com' },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { 'ecp.example.com:aud': 'sts.amazonaws.com', 'ecp.example.com:sub': 'prod-eu1:team-a:builder' } },
-      }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/ecp.example.com' },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringEquals: { 'ecp.example.com:aud': 'sts.amazonaws.com', 'ecp.example.com:sub': 'prod-eu1:team-a:builder' } },
+        },
+      ],
     });
     expect(d.trust.commands).toEqual([
       'aws iam create-open-id-connect-provider --url https://ecp.example.com --client-id-list sts.amazonaws.com',
@@ -44,35 +50,56 @@ describe('explain\'s trust entry per vendor', () => {
     ]);
   });
 
-  it('Google: the pool, the provider for the edge\'s issuer, and a binding per repository for the federated principal', () => {
-    const d = explain({ type: 'gar', workloadIdentityProvider: PROVIDER }, 'europe-west1-docker.pkg.dev', ['acme-prod/images/**', 'acme-prod/images/tools/*', 'acme-dev/*/x']);
+  it("Google: the pool, the provider for the edge's issuer, and a binding per repository for the federated principal", () => {
+    const d = explain({ type: 'gar', workloadIdentityProvider: PROVIDER }, 'europe-west1-docker.pkg.dev', [
+      'acme-prod/images/**',
+      'acme-prod/images/tools/*',
+      'acme-dev/*/x',
+    ]);
     const principal = 'principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:team-a:builder';
     expect(d.workloadToken).toEqual({ iss: EDGE, sub: 'prod-eu1:team-a:builder', aud: `//iam.googleapis.com/${PROVIDER}`, alg: 'RS256' });
     expect(d.trust.commands).toEqual([
       'gcloud iam workload-identity-pools create edge-pool --project=123456789 --location=global --display-name=edge-credential-provider',
-      'gcloud iam workload-identity-pools providers create-oidc edge-oidc --project=123456789 --location=global --workload-identity-pool=edge-pool'
-        + ' --issuer-uri=https://ecp.example.com --attribute-mapping=google.subject=assertion.sub,attribute.record=assertion.record,attribute.namespace=assertion.namespace',
+      'gcloud iam workload-identity-pools providers create-oidc edge-oidc --project=123456789 --location=global --workload-identity-pool=edge-pool' +
+        ' --issuer-uri=https://ecp.example.com --attribute-mapping=google.subject=assertion.sub,attribute.record=assertion.record,attribute.namespace=assertion.namespace',
       `gcloud artifacts repositories add-iam-policy-binding images --project=acme-prod --location=europe-west1 --role=roles/artifactregistry.reader --member=${principal}`,
       `gcloud artifacts repositories add-iam-policy-binding <REPOSITORY> --project=<PROJECT_ID> --location=europe-west1 --role=roles/artifactregistry.reader --member=${principal}`,
     ]);
   });
 
   it('Google: impersonation binds roles/iam.workloadIdentityUser on the service account; a custom audience is allowed on the provider', () => {
-    const d = explain({ type: 'gar', workloadIdentityProvider: PROVIDER, serviceAccount: 'puller@acme-prod.iam.gserviceaccount.com', audience: 'edge' }, 'us-docker.pkg.dev');
+    const d = explain(
+      { type: 'gar', workloadIdentityProvider: PROVIDER, serviceAccount: 'puller@acme-prod.iam.gserviceaccount.com', audience: 'edge' },
+      'us-docker.pkg.dev',
+    );
     expect(d.trust.commands![1]).toContain(' --allowed-audiences=edge');
-    expect(d.trust.commands![2]).toBe('gcloud iam service-accounts add-iam-policy-binding puller@acme-prod.iam.gserviceaccount.com --role=roles/iam.workloadIdentityUser'
-      + ' --member=principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:team-a:builder');
+    expect(d.trust.commands![2]).toBe(
+      'gcloud iam service-accounts add-iam-policy-binding puller@acme-prod.iam.gserviceaccount.com --role=roles/iam.workloadIdentityUser' +
+        ' --member=principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:team-a:builder',
+    );
   });
 
-  it('Google: warns when sub is longer than google.subject\'s 127 bytes', () => {
+  it("Google: warns when sub is longer than google.subject's 127 bytes", () => {
     const long = { ...workload, serviceAccount: { name: 's'.repeat(120), uid: 'u' } };
-    const d = describeUpstream(UpstreamSchema.parse({ type: 'gar', workloadIdentityProvider: PROVIDER }), { registry: 'us-docker.pkg.dev', repositories: ['**'] }, long, EDGE, NOW);
+    const d = describeUpstream(
+      UpstreamSchema.parse({ type: 'gar', workloadIdentityProvider: PROVIDER }),
+      { registry: 'us-docker.pkg.dev', repositories: ['**'] },
+      long,
+      EDGE,
+      NOW,
+    );
     expect(d.trust.notes!.join('\n')).toContain('127');
   });
 
   it('Entra ID: a federated credential with the exact issuer, subject and api://AzureADTokenExchange, and AcrPull on the registry', () => {
     const d = explain({ type: 'acr', tenantId: TENANT, clientId: CLIENT, subject: 'namespace' }, 'acmeprod.azurecr.io');
-    const credential = { name: 'ecp-prod-eu1-team-a', issuer: EDGE, subject: 'prod-eu1:team-a', audiences: ['api://AzureADTokenExchange'], description: 'edge-credential-provider workload' };
+    const credential = {
+      name: 'ecp-prod-eu1-team-a',
+      issuer: EDGE,
+      subject: 'prod-eu1:team-a',
+      audiences: ['api://AzureADTokenExchange'],
+      description: 'edge-credential-provider workload',
+    };
     expect(d.trust.document).toEqual(credential);
     expect(d.trust.commands).toEqual([
       `az ad app federated-credential create --id ${CLIENT} --parameters '${JSON.stringify(credential)}'`,
@@ -81,7 +108,7 @@ describe('explain\'s trust entry per vendor', () => {
     expect(d.workloadToken?.alg).toBe('RS256');
   });
 
-  it('Quay: the robot\'s federation entry, and the API call that sets it on the registry\'s own host', () => {
+  it("Quay: the robot's federation entry, and the API call that sets it on the registry's own host", () => {
     const d = explain({ type: 'quay', robot: 'acme+puller' }, 'quay.io');
     expect(d.trust.document).toEqual([{ issuer: EDGE, subject: 'prod-eu1:team-a:builder' }]);
     expect(d.trust.commands![0]).toContain('https://quay.io/api/v1/organization/acme/robots/puller/federation');
@@ -90,12 +117,21 @@ describe('explain\'s trust entry per vendor', () => {
 
   it('Cloudsmith: the provider setting as its API takes it', () => {
     const d = explain({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'k8s-pull' }, 'docker.cloudsmith.io');
-    expect(d.trust.document).toMatchObject({ provider_url: EDGE, claims: { sub: 'prod-eu1:team-a:builder', aud: 'https://api.cloudsmith.io' }, service_accounts: ['k8s-pull'] });
+    expect(d.trust.document).toMatchObject({
+      provider_url: EDGE,
+      claims: { sub: 'prod-eu1:team-a:builder', aud: 'https://api.cloudsmith.io' },
+      service_accounts: ['k8s-pull'],
+    });
   });
 
   it('Docker Hub and Harbor: the issuer, audience and subject their rules must match', () => {
     const hub = explain({ type: 'dockerhub', organization: 'acme', connectionId: '123e4567-e89b-42d3-a456-426614174000' }, 'docker.io');
-    expect(hub.trust.document).toEqual({ issuer: EDGE, audience: 'https://identity.docker.com', subject: 'prod-eu1:team-a:builder', connectionId: '123e4567-e89b-42d3-a456-426614174000' });
+    expect(hub.trust.document).toEqual({
+      issuer: EDGE,
+      audience: 'https://identity.docker.com',
+      subject: 'prod-eu1:team-a:builder',
+      connectionId: '123e4567-e89b-42d3-a456-426614174000',
+    });
     const harbor = explain({ type: 'harbor' }, 'harbor.example.com');
     expect(harbor.trust.document).toEqual({
       openidConfigurationUrl: `${EDGE}/.well-known/openid-configuration`,
@@ -107,7 +143,10 @@ describe('explain\'s trust entry per vendor', () => {
   it('static: names the secret binding and how to set it, and no workload token', () => {
     const d = explain({ type: 'static', username: 'acme-bot', secret: 'GHCR_PULL_TOKEN' }, 'ghcr.io');
     expect(d).toEqual({
-      type: 'static', vendor: 'static', username: 'acme-bot', secret: 'GHCR_PULL_TOKEN',
+      type: 'static',
+      vendor: 'static',
+      username: 'acme-bot',
+      secret: 'GHCR_PULL_TOKEN',
       trust: expect.objectContaining({ commands: ['npx wrangler secret put GHCR_PULL_TOKEN'] }),
     });
   });
@@ -130,12 +169,15 @@ describe('helpers', () => {
     ['2014-10-02T17:01:23+02:00', Date.UTC(2014, 9, 2, 15, 1, 23) / 1000],
     ['yesterday', undefined],
     ['2014-10-02', undefined],
-  ])('reads Google\'s RFC 3339 time %s', (text, seconds) => {
+  ])("reads Google's RFC 3339 time %s", (text, seconds) => {
     expect(rfc3339Seconds(text)).toBe(seconds);
   });
 
-  it('reads a vendor JWT\'s exp without verifying it, and nothing from what is not one', async () => {
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(NOW + 60).sign(new Uint8Array(32));
+  it("reads a vendor JWT's exp without verifying it, and nothing from what is not one", async () => {
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(NOW + 60)
+      .sign(new Uint8Array(32));
     expect(jwtExpiry(jwt)).toBe(NOW + 60);
     expect(jwtExpiry('opaque-token')).toBeUndefined();
     expect(jwtExpiry(await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32)))).toBeUndefined();

@@ -10,8 +10,12 @@ import { generateKeyRing } from '../../../scripts/lib/keys.mjs';
 
 const NOW = 1_800_000_000;
 const workload: Workload = {
-  cluster: 'https://k8s.example', record: 'prod', namespace: 'team-a',
-  serviceAccount: { name: 'builder', uid: 'uid-1' }, pod: { name: 'p', uid: 'pod-uid' }, expiresAt: NOW + 3600,
+  cluster: 'https://k8s.example',
+  record: 'prod',
+  namespace: 'team-a',
+  serviceAccount: { name: 'builder', uid: 'uid-1' },
+  pod: { name: 'p', uid: 'pod-uid' },
+  expiresAt: NOW + 3600,
 };
 
 describe('workload token', () => {
@@ -25,8 +29,17 @@ describe('workload token', () => {
   it('carries the documented claims, lives 5 minutes, and never a pod (it would defeat caching)', () => {
     const claims = workloadTokenClaims({ edgeIssuer: 'https://edge.example', audience: 'sts.amazonaws.com', subject: 'serviceAccount', workload, now: NOW });
     expect(claims).toEqual({
-      iss: 'https://edge.example', sub: 'prod:team-a:builder', aud: 'sts.amazonaws.com', iat: NOW, nbf: NOW, exp: NOW + WORKLOAD_TOKEN_TTL,
-      record: 'prod', cluster: 'https://k8s.example', namespace: 'team-a', service_account: 'builder', service_account_uid: 'uid-1',
+      iss: 'https://edge.example',
+      sub: 'prod:team-a:builder',
+      aud: 'sts.amazonaws.com',
+      iat: NOW,
+      nbf: NOW,
+      exp: NOW + WORKLOAD_TOKEN_TTL,
+      record: 'prod',
+      cluster: 'https://k8s.example',
+      namespace: 'team-a',
+      service_account: 'builder',
+      service_account_uid: 'uid-1',
     });
   });
 
@@ -45,8 +58,10 @@ describe('workload token', () => {
   it('refuses RS256 on a ring without RSA keys, saying how to add one', async () => {
     const { rsa: _none, ...old } = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(old));
-    await expect(signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW }))
-      .rejects.toMatchObject({ code: 'ERR_NOT_CONFIGURED', detail: expect.stringContaining('rotate --rsa') });
+    await expect(signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW })).rejects.toMatchObject({
+      code: 'ERR_NOT_CONFIGURED',
+      detail: expect.stringContaining('rotate --rsa'),
+    });
   });
 });
 
@@ -55,9 +70,16 @@ describe('explain of an upstream', () => {
     const u = UpstreamSchema.parse({ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', subject: 'namespace' });
     const rule = { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repositories: ['team-a/*'] };
     expect(describeUpstream(u, rule, workload, 'https://edge.example', NOW)).toMatchObject({
-      type: 'ecr', vendor: 'AWS', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', roleSessionName: 'ecp-team-a-builder',
+      type: 'ecr',
+      vendor: 'AWS',
+      roleArn: 'arn:aws:iam::123456789012:role/pull',
+      region: 'eu-west-1',
+      roleSessionName: 'ecp-team-a-builder',
       workloadToken: { iss: 'https://edge.example', sub: 'prod:team-a', aud: 'sts.amazonaws.com', alg: 'RS256' },
-      trust: { vendor: 'AWS', document: { Statement: [{ Condition: { StringEquals: { 'edge.example:sub': 'prod:team-a', 'edge.example:aud': 'sts.amazonaws.com' } } }] } },
+      trust: {
+        vendor: 'AWS',
+        document: { Statement: [{ Condition: { StringEquals: { 'edge.example:sub': 'prod:team-a', 'edge.example:aud': 'sts.amazonaws.com' } } }] },
+      },
     });
   });
 });

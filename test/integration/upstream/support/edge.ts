@@ -40,11 +40,20 @@ export async function exchange(edge: Edge, image: string, token: string): Promis
  * `registry` to `upstream` (`rule` overrides fields of that rule, e.g. its ttl). Answers the
  * cluster (to sign service-account tokens with).
  */
-export async function federatedRecord(edge: Edge, name: string, registry: string, upstream: Record<string, unknown>, rule: Record<string, unknown> = {}): Promise<TestCluster> {
+export async function federatedRecord(
+  edge: Edge,
+  name: string,
+  registry: string,
+  upstream: Record<string, unknown>,
+  rule: Record<string, unknown> = {},
+): Promise<TestCluster> {
   const cluster = await makeCluster();
-  await edgeAdmin(edge).register(name, trustRecord(cluster, {
-    rules: [{ name: 'vendor', namespaces: ['team-a'], registry, repositories: ['**'], upstream, ...rule }],
-  }));
+  await edgeAdmin(edge).register(
+    name,
+    trustRecord(cluster, {
+      rules: [{ name: 'vendor', namespaces: ['team-a'], registry, repositories: ['**'], upstream, ...rule }],
+    }),
+  );
   return cluster;
 }
 
