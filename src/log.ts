@@ -4,6 +4,8 @@
  * refer to a token by `tokenFingerprint` (sha256 prefix) when needed.
  */
 
+import { hex } from './bytes';
+
 export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
 // One setting per isolate (the Worker's bindings do not change while it lives), set by
@@ -27,5 +29,5 @@ export function logEvent(event: string, fields: LogFields): void {
 /** First 16 hex digits of sha256(token): enough to correlate, useless to replay. */
 export async function tokenFingerprint(token: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
-  return [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(digest.subarray(0, 8));
 }

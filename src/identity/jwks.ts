@@ -25,6 +25,7 @@ import {
 } from 'jose';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
+import { readAtMost } from '../bytes';
 import { JwksUnavailable } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 
@@ -157,28 +158,22 @@ async function fetchBounded(fetchImpl: typeof fetch, url: string, options: Param
   return { status: 200, body: await readBounded(res.body, MAX_DOCUMENT_BYTES) };
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
-  if (!body) return '';
-  const reader = body.getReader();
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  let size = 0;
-  let text = '';
+  let bytes: Uint8Array | undefined;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return text + decoder.decode();
-      size += value.byteLength;
-      if (size > limit) {
-        // Cancelling closes the connection: the issuer stops sending and the isolate stops growing.
-        await reader.cancel().catch(() => undefined);
-        throw new JwksUnavailable({ detail: `key document over ${limit} bytes` });
-      }
-      text += decoder.decode(value, { stream: true });
-    }
-  } catch (err) {
-    if (err instanceof JwksUnavailable) throw err;
-    await reader.cancel().catch(() => undefined);
-    throw new JwksUnavailable({ detail: err instanceof TypeError ? 'key document is not UTF-8 or was cut off' : 'key document read failed' });
+    bytes = await readAtMost(body, limit);
+  } catch {
+    await body?.cancel().catch(() => undefined);
+    throw new JwksUnavailable({ detail: 'key document was cut off' });
+  }
+  // Cancelled past the limit: the issuer stops sending and the isolate stops growing.
+  if (!bytes) throw new JwksUnavailable({ detail: `key document over ${limit} bytes` });
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new JwksUnavailable({ detail: 'key document is not UTF-8' });
   }
 }
 

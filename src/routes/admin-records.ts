@@ -87,7 +87,6 @@ export const records = new Hono<AppEnv>()
     await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]); // keys cached for either record may be stale now
     const etag = await recordEtag(record);
     const by = c.get('admin').id;
-    const history = await readHistory(c.env.TRUST, name);
     const entry = await appendHistory(c.env.TRUST, name, { action: previous ? 'replace' : 'create', at: seconds(), by, etag, record });
     logEvent('admin', {
       action: entry.action,
@@ -95,7 +94,7 @@ export const records = new Hono<AppEnv>()
       record: name,
       issuer: record.issuer,
       fields: previous ? changedFields(previous, record).slice(0, 50) : undefined,
-      from: history[0]?.version,
+      from: entry.version > 1 ? entry.version - 1 : undefined, // appendHistory numbers from the newest kept
       to: entry.version,
     });
     c.header('ETag', `"${etag}"`);

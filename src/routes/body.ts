@@ -1,4 +1,5 @@
 /** Request bodies: bounded before they are read, JSON parsed into `unknown` for zod. */
+import { readAtMost } from '../bytes';
 import { BadRequest, BodyTooLarge } from '../errors';
 
 /** A kubelet request is under 8 KiB (a token of ~1-2 KiB, an image, annotations). */
@@ -12,25 +13,8 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<st
   // Fast path: a declared length within the limit (the runtime enforces it) reads in one go.
   if (Number.isSafeInteger(declared)) return decodeUtf8(new Uint8Array(await req.arrayBuffer()));
   // No length (chunked): count as we read, and stop at the limit.
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new BodyTooLarge({ detail: `body over ${limit} bytes` });
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const all = await readAtMost(req.body, limit);
+  if (!all) throw new BodyTooLarge({ detail: `body over ${limit} bytes` });
   return decodeUtf8(all);
 }
 

@@ -6,6 +6,7 @@
  * simultaneous changes to one record can lose an entry; If-Match on the change makes the
  * second one fail instead (routes/admin-records.ts).
  */
+import { hex } from '../bytes';
 import * as z from '../zod';
 import { TrustRecordSchema, type TrustRecord } from '../policy/schema';
 import { keys, readJson, writeJson } from './kv';
@@ -46,5 +47,5 @@ export async function appendHistory(
 /** A record's ETag: the first 128 bits of SHA-256 over its stored JSON, hex. Same content, same tag. */
 export async function recordEtag(record: TrustRecord): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(record)));
-  return [...new Uint8Array(digest).subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(new Uint8Array(digest).subarray(0, 16));
 }

@@ -16,6 +16,7 @@
  *   cluster, namespace, service account name and uid) plus the upstream's settings, so a
  *   credential is never handed to a workload the vendor might have refused.
  */
+import { hex } from '../bytes';
 import { EdgeError, UpstreamUnavailable } from '../errors';
 
 export interface VendorCredential {
@@ -62,7 +63,7 @@ export interface CacheDeps {
 /** The cache key: a SHA-256 of everything that decides the credential, hex. */
 export async function cacheKey(parts: unknown): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(parts)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(digest);
 }
 
 const usable = (v: VendorCredential, nowMs: number) => {

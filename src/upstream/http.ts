@@ -3,6 +3,7 @@
  * outcome classified the way the edge reports it. A vendor's body is parsed for what we
  * need and never echoed or logged: it can hold secrets.
  */
+import { readAtMost } from '../bytes';
 import { decodeJwt } from 'jose';
 import { UpstreamDenied, UpstreamUnavailable } from '../errors';
 
@@ -40,30 +41,13 @@ export async function vendorCall(vendor: string, request: Request, fetchFn: type
     await res.body?.cancel();
     throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let all: Uint8Array | undefined;
   try {
-    const reader = res.body?.getReader();
-    for (;;) {
-      const next = reader ? await reader.read() : { done: true as const, value: undefined };
-      if (next.done) break;
-      size += next.value.byteLength;
-      if (size > MAX_ANSWER_BYTES) {
-        await reader!.cancel();
-        throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
-      }
-      chunks.push(next.value);
-    }
-  } catch (err) {
-    if (err instanceof UpstreamUnavailable) throw err;
+    all = await readAtMost(res.body, MAX_ANSWER_BYTES);
+  } catch {
     throw new UpstreamUnavailable({ detail: `${vendor}: answer cut off`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
+  if (!all) throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
   return { status: res.status, headers: res.headers, body: new TextDecoder().decode(all) };
 }
 

@@ -8,6 +8,7 @@
  *   string to sign    = AWS4-HMAC-SHA256 \n <amz date> \n <date>/<region>/<service>/aws4_request \n hex(sha256(canonical request))
  *   signing key       = HMAC chain of "AWS4"+secret over date, region, service, "aws4_request"
  */
+import { hex } from '../bytes';
 const encoder = new TextEncoder();
 
 export interface AwsCredentials {
@@ -16,7 +17,6 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
-const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 const sha256 = async (data: string) => hex(await crypto.subtle.digest('SHA-256', encoder.encode(data)));
 
 async function hmac(key: BufferSource, data: string): Promise<ArrayBuffer> {

@@ -1,0 +1,40 @@
+/**
+ * Bytes, twice needed: lowercase hex (fingerprints, ETags, cache keys, SigV4), and a stream
+ * read with a byte limit (request bodies, issuer key documents, vendor answers) that cancels
+ * the stream once past it, so a peer that sends without end stops and the isolate stops growing.
+ */
+
+export function hex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let out = '';
+  for (const b of view) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/**
+ * The whole stream, or undefined when it holds more than `limit` bytes (the stream is then
+ * cancelled). A stream that fails while read rejects, as the stream did; a null body is empty.
+ */
+export async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | undefined> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return all;
+}
