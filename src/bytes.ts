@@ -1,5 +1,6 @@
 /**
- * Bytes, twice needed: lowercase hex (fingerprints, ETags, cache keys, SigV4), and a stream
+ * Bytes, needed in several places: lowercase hex (fingerprints, ETags, cache keys, SigV4), base64
+ * decoding (Basic credentials, certificates, cached values), and a stream
  * read with a byte limit (request bodies, issuer key documents, vendor answers) that cancels
  * the stream once past it, so a peer that sends without end stops and the isolate stops growing.
  */
@@ -9,6 +10,17 @@ export function hex(bytes: ArrayBuffer | Uint8Array): string {
   let out = '';
   for (const b of view) out += b.toString(16).padStart(2, '0');
   return out;
+}
+
+/**
+ * The bytes of standard base64 (throws on anything else). A plain loop: Uint8Array.from(string,
+ * mapFn) walks the string's iterator with a callback per character, ~40 µs for 1 KiB.
+ */
+export function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 /**

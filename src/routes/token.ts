@@ -19,6 +19,7 @@
  */
 import type { Context, ErrorHandler } from 'hono';
 import { Hono } from './hono';
+import { fromBase64 } from '../bytes';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
 import { workloadSubject } from '../identity/workload';
 import { logEvent, type LogFields } from '../log';
@@ -73,12 +74,7 @@ function basicPassword(header: string | undefined): string | undefined {
   if (!match) throw new CredentialInvalid({ detail: 'authorization is not Basic' });
   let decoded: string;
   try {
-    const binary = atob(match[1]!);
-    // A plain loop: Uint8Array.from(string, mapFn) walks the string's iterator with a
-    // callback per character, which costs ~40 µs for a 1 KiB credential.
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    decoded = utf8.decode(bytes);
+    decoded = utf8.decode(fromBase64(match[1]!));
   } catch {
     throw new CredentialInvalid({ detail: 'basic credentials are not base64 UTF-8' });
   }

@@ -15,6 +15,7 @@
  */
 import type { JWK } from 'jose';
 import * as z from '../zod';
+import { fromBase64 } from '../bytes';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
 
@@ -140,7 +141,7 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
 async function certifies(certificateDer: string, publicKey: CryptoKey): Promise<boolean> {
   let der: Uint8Array;
   try {
-    der = Uint8Array.from(atob(certificateDer), (ch) => ch.charCodeAt(0));
+    der = fromBase64(certificateDer);
   } catch {
     return false;
   }

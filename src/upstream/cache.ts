@@ -16,7 +16,7 @@
  *   cluster, namespace, service account name and uid) plus the upstream's settings, so a
  *   credential is never handed to a workload the vendor might have refused.
  */
-import { hex } from '../bytes';
+import { fromBase64, hex } from '../bytes';
 import { EdgeError, UpstreamUnavailable } from '../errors';
 
 export interface VendorCredential {
@@ -152,7 +152,6 @@ function encryptionKey(secret: string): Promise<CryptoKey> {
 }
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 async function writeCache(key: string, value: VendorCredential, ttl: number, deps: CacheDeps): Promise<void> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -171,9 +170,9 @@ async function readCache(key: string, deps: CacheDeps): Promise<VendorCredential
     if (!res) return undefined;
     const [iv, sealed] = (await res.text()).split('.');
     const plain = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: unb64(iv!), additionalData: new TextEncoder().encode(key) },
+      { name: 'AES-GCM', iv: fromBase64(iv!), additionalData: new TextEncoder().encode(key) },
       await encryptionKey(deps.secret),
-      unb64(sealed!),
+      fromBase64(sealed!),
     );
     const value = JSON.parse(new TextDecoder().decode(plain)) as VendorCredential;
     if (typeof value.password !== 'string' || typeof value.username !== 'string' || typeof value.expiresAt !== 'number') return undefined;
