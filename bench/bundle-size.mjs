@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-// The Worker's deployed bundle size: src/index.ts bundled by esbuild as `wrangler deploy --minify`
-// bundles it (ESM, esbuild's browser platform with the workerd/worker/browser conditions, minified,
-// names kept, NODE_ENV=production, cloudflare:* and node:* external), then the total in KB, gzipped,
-// and what takes the bytes, from esbuild's metafile. Every byte is parsed at cold start.
-// Cross-check: `npx wrangler deploy --dry-run --minify --outdir <dir>` prints the same "Total Upload".
+// The Worker's deployed bundle size: src/index.ts bundled by esbuild as `wrangler deploy` bundles
+// it with our wrangler.toml (bench/lib/bundle.mjs: the same options, byte for byte), then the total
+// in KiB, gzipped, and what takes the bytes, from esbuild's metafile. Every byte is parsed at cold start.
+// Cross-check: `npx wrangler deploy --dry-run --outdir <dir>` prints the same "Total Upload".
 //
 //   node bench/bundle-size.mjs [--top N] [--json]
 //
 // Exits 0 after printing; 1 if the build fails.
-import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { WRANGLER_BUILD_OPTIONS } from './lib/bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -20,28 +20,12 @@ const asJson = args.includes('--json');
 
 let result;
 try {
-  result = await build({
-    absWorkingDir: root,
-    entryPoints: ['src/index.ts'],
-    bundle: true,
-    write: false,
-    outfile: 'index.js',
-    format: 'esm',
-    platform: 'browser', // wrangler's default (WRANGLER_BUILD_PLATFORM unset)
-    conditions: ['workerd', 'worker', 'browser'],
-    target: 'es2022',
-    minify: true,
-    keepNames: true, // wrangler's default (keep_names): errors' `constructor.name` survives minification
-    define: { 'process.env.NODE_ENV': '"production"' },
-    external: ['cloudflare:*', 'node:*'],
-    metafile: true,
-    logLevel: 'error',
-  });
+  result = await build({ ...WRANGLER_BUILD_OPTIONS, absWorkingDir: root, entryPoints: ['src/index.ts'], outdir: 'out', write: false, metafile: true });
 } catch {
   process.exit(1);
 }
 
-const [output] = result.outputFiles;
+const output = result.outputFiles.find((f) => f.path.endsWith('.js'));
 const bytes = output.contents.byteLength;
 const gzip = gzipSync(output.contents, { level: 9 }).byteLength;
 const { inputs } = Object.values(result.metafile.outputs)[0];
@@ -60,7 +44,7 @@ const largest = files.sort((a, b) => b.bytes - a.bytes).slice(0, top);
 if (asJson) {
   console.log(JSON.stringify({ bytes, gzip, packages, inputs: largest }, null, 2));
 } else {
-  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
   console.log(`src/index.ts bundle: ${kb(bytes)} minified, ${kb(gzip)} gzip`);
   console.log('\nby package:');
   for (const g of packages) console.log(`  ${kb(g.bytes).padStart(9)}  ${g.name}`);

@@ -1,21 +1,19 @@
-/** The Hono app: settings, routes and the error mapper, wired. */
-import { Hono } from './routes/hono';
-import { loadConfig } from './config';
-import { admin } from './routes/admin';
+/**
+ * The Hono app: settings, routes and the error mapper, wired.
+ *
+ * A fresh isolate's start-up is what the first pull at a location waits for, so it does
+ * little: it registers the routes a pull takes (exchange, token endpoint, discovery) and
+ * builds no schema (each is built on its first use: zod.ts `deferred`). The admin API is a
+ * pipeline of its own, built on its first request (routes/admin.ts).
+ */
+import { adminApp } from './routes/admin';
+import { edgeApp } from './routes/base';
 import { credentials } from './routes/credentials';
-import { notFound, onError } from './routes/errors';
 import { registryToken } from './routes/token';
-import type { AppEnv } from './routes/types';
 import { wellKnown } from './routes/well-known';
 
-export const app = new Hono<AppEnv>();
-app.use(async (c, next) => {
-  c.set('config', loadConfig(c.env));
-  await next();
-});
+export const app = edgeApp();
 app.route('/', wellKnown);
 app.route('/', credentials);
-app.route('/', admin);
+app.all('/admin/*', (c) => adminApp().fetch(c.req.raw, c.env, c.executionCtx));
 app.route('/', registryToken);
-app.notFound(notFound);
-app.onError(onError);

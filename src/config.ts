@@ -6,6 +6,7 @@
  * works without them.
  */
 import * as z from './zod';
+import { deferred } from './zod';
 import type { Env } from './env';
 import { NotConfigured } from './errors';
 import { configureLog } from './log';
@@ -18,18 +19,20 @@ export const DEFAULT_JWKS_COOLDOWN_SECONDS = 30;
 
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 
-const SettingsSchema = z.object({
-  EDGE_ISSUER: z.pipe(z.transform(unsetIfEmpty), z._default(z.string().check(z.maxLength(2048)), DEFAULT_EDGE_ISSUER)),
-  REGISTRY_TOKEN_ISSUER: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
-  JWKS_COOLDOWN_SECONDS: z.pipe(
-    z.transform(unsetIfEmpty),
-    z._default(z.pipe(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), z.transform(Number)), DEFAULT_JWKS_COOLDOWN_SECONDS),
-  ),
-  AUDIT_LOG: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'on')),
-  ACCESS_TEAM_DOMAIN: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
-  ACCESS_AUD: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(1024)))),
-  ACCESS_WRITERS: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(16 * 1024)))),
-});
+const SettingsSchema = deferred(() =>
+  z.object({
+    EDGE_ISSUER: z.pipe(z.transform(unsetIfEmpty), z._default(z.string().check(z.maxLength(2048)), DEFAULT_EDGE_ISSUER)),
+    REGISTRY_TOKEN_ISSUER: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
+    JWKS_COOLDOWN_SECONDS: z.pipe(
+      z.transform(unsetIfEmpty),
+      z._default(z.pipe(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), z.transform(Number)), DEFAULT_JWKS_COOLDOWN_SECONDS),
+    ),
+    AUDIT_LOG: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'on')),
+    ACCESS_TEAM_DOMAIN: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
+    ACCESS_AUD: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(1024)))),
+    ACCESS_WRITERS: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(16 * 1024)))),
+  }),
+);
 
 /** Cloudflare Access in front of the admin API (routes/admin-auth.ts). */
 export interface AccessSettings {

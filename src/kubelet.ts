@@ -5,6 +5,7 @@
  * strictly: an unknown field fails the whole response).
  */
 import * as z from './zod';
+import { deferred } from './zod';
 
 export const API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1',
@@ -12,13 +13,15 @@ export const API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1alpha1',
 ] as const;
 
-export const CredentialProviderRequestSchema = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  image: z.string().check(z.maxLength(4096)),
-  serviceAccountToken: z.optional(z.string().check(z.maxLength(16 * 1024))),
-  serviceAccountAnnotations: z.optional(z.record(z.string().check(z.maxLength(317)), z.string().check(z.maxLength(64 * 1024)))),
-});
+export const CredentialProviderRequestSchema = deferred(() =>
+  z.object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    image: z.string().check(z.maxLength(4096)),
+    serviceAccountToken: z.optional(z.string().check(z.maxLength(16 * 1024))),
+    serviceAccountAnnotations: z.optional(z.record(z.string().check(z.maxLength(317)), z.string().check(z.maxLength(64 * 1024)))),
+  }),
+);
 export type CredentialProviderRequest = z.infer<typeof CredentialProviderRequestSchema>;
 
 export function isSupportedRequest(req: CredentialProviderRequest): boolean {

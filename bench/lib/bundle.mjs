@@ -2,7 +2,7 @@
 // test (test/integration/bundle/size.test.ts) needs it without spawning wrangler, and the
 // bench checks that it still matches wrangler's own build byte for byte.
 //
-// The options are wrangler 4.164's (wrangler-dist/cli.js, bundleWorker and
+// The options are wrangler 4.164's, with our wrangler.toml's `minify` and `keep_names`, (wrangler-dist/cli.js, bundleWorker and
 // COMMON_ESBUILD_OPTIONS) for a modules-format Worker without nodejs_compat, as
 // `wrangler deploy` runs it. When wrangler is upgraded, the bench's "same bytes" check says
 // whether they changed.
@@ -20,8 +20,9 @@ export const WRANGLER_BUILD_OPTIONS = Object.freeze({
   // Package exports chosen for workerd first: jose, hono and zod resolve to their browser/worker builds.
   conditions: ['workerd', 'worker', 'browser'],
   minify: true,
-  // wrangler's default (`keep_names`): function names survive minification, for stack traces.
-  keepNames: true,
+  // wrangler.toml sets `keep_names = false` (wrangler's default is true, which wraps every
+  // function and class in a `__name` call run at start-up); both Workers are built without.
+  keepNames: false,
   external: ['__STATIC_CONTENT_MANIFEST'],
   define: {
     // With the global_navigator compatibility flag (on at our compatibility date), wrangler

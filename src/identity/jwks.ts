@@ -25,6 +25,7 @@ import {
 } from 'jose';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { readAtMost } from '../bytes';
 import { JwksUnavailable } from '../errors';
 import { isHttpsOrLoopback } from '../net';
@@ -255,7 +256,7 @@ function remoteKeys(entry: RemoteEntry, url: string, deps: KeyDeps): JWTVerifyGe
 
 // ---- discovery -------------------------------------------------------------------------
 
-const DiscoverySchema = z.looseObject({ issuer: z.string(), jwks_uri: z.string() });
+const DiscoverySchema = deferred(() => z.looseObject({ issuer: z.string(), jwks_uri: z.string() }));
 /** Settled discovery results only (see remoteSets for why); `uat` in ms since the epoch. */
 const discovered = new Map<string, { jwksUri: string; uat: number }>();
 

@@ -11,6 +11,7 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
+import { deferred } from '../zod';
 import {
   AlgorithmNotAllowed,
   AudienceMismatch,
@@ -43,13 +44,15 @@ export interface TokenExpectations {
   maxTokenLifetime: number;
 }
 
-const ref = z.object({ name: z.string().check(z.minLength(1), z.maxLength(253)), uid: z.string().check(z.minLength(1), z.maxLength(64)) });
-const KubernetesClaimSchema = z.object({
-  namespace: z.string().check(z.minLength(1), z.maxLength(63)),
-  serviceaccount: ref,
-  pod: z.optional(ref),
-  node: z.optional(ref),
-});
+const ref = deferred(() => z.object({ name: z.string().check(z.minLength(1), z.maxLength(253)), uid: z.string().check(z.minLength(1), z.maxLength(64)) }));
+const KubernetesClaimSchema = deferred(() =>
+  z.object({
+    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
+    serviceaccount: ref,
+    pod: z.optional(ref),
+    node: z.optional(ref),
+  }),
+);
 const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 /** Reads `iss` without verifying anything, to find the trust record. */

@@ -12,12 +12,14 @@
  * meant to void has expired on its own. To keep denying an account, change the rule.
  */
 import * as z from '../zod';
+import { deferred } from '../zod';
 import type { Workload } from '../identity/workload';
 
 /** At most this many live entries per record: a list read on every exchange stays small (< 200 KiB). */
 export const MAX_REVOCATIONS = 1000;
 
-const entryBase = {
+/** Fields every kind of entry has (built with the schema that spreads them). */
+const entryBase = () => ({
   /** Stable id, for removal. */
   id: z.string().check(z.regex(/^rv-[a-z0-9]{1,32}$/)),
   /** Seconds since the epoch. */
@@ -26,22 +28,24 @@ const entryBase = {
   expiresAt: z.number().check(z.int()),
   /** Free text for the operator, at most 200 characters. */
   reason: z.optional(z.string().check(z.maxLength(200))),
-};
+});
 
-export const RevocationSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase }),
-  z.strictObject({
-    kind: z.literal('serviceAccount'),
-    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
-    name: z.string().check(z.minLength(1), z.maxLength(253)),
-    ...entryBase,
-  }),
-  z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase }),
-  z.strictObject({ kind: z.literal('issuedBefore'), before: z.number().check(z.int()), ...entryBase }),
-]);
+export const RevocationSchema = deferred(() =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase() }),
+    z.strictObject({
+      kind: z.literal('serviceAccount'),
+      namespace: z.string().check(z.minLength(1), z.maxLength(63)),
+      name: z.string().check(z.minLength(1), z.maxLength(253)),
+      ...entryBase(),
+    }),
+    z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase() }),
+    z.strictObject({ kind: z.literal('issuedBefore'), before: z.number().check(z.int()), ...entryBase() }),
+  ]),
+);
 export type Revocation = z.infer<typeof RevocationSchema>;
 
-export const RevocationListSchema = z.strictObject({ items: z.array(RevocationSchema).check(z.maxLength(MAX_REVOCATIONS)) });
+export const RevocationListSchema = deferred(() => z.strictObject({ items: z.array(RevocationSchema).check(z.maxLength(MAX_REVOCATIONS)) }));
 export type RevocationList = z.infer<typeof RevocationListSchema>;
 
 /** What is being checked: a workload asking for a credential, or a credential being used. */

@@ -6,6 +6,7 @@
  * Durations are in seconds.
  */
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { HOSTNAME } from '../grammar';
 import { isHttpsOrLoopback } from '../net';
 import { UpstreamSchema, upstreamRegistryProblem } from '../upstream/schema';
@@ -32,7 +33,9 @@ export function issuerStorable(issuer: string): boolean {
 }
 
 // DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
-const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63'));
+const dnsLabel = deferred(() =>
+  z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63')),
+);
 
 /**
  * Not a cost bound: globs are matched in one pass, linear in the name whatever the pattern
@@ -44,92 +47,106 @@ export const MAX_WILDCARDS = 8;
 const fewWildcards = (s: string) => (s.match(/\*+/g) ?? []).length <= MAX_WILDCARDS;
 
 /** Namespace or service-account name, or a `*` glob over them. */
-const nameGlob = z
-  .string()
-  .check(
-    z.minLength(1),
-    z.maxLength(253),
-    z.regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob'),
-    z.refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`),
-  );
-
-/** Registry host with optional port, as it appears in image references: `ghcr.io`, `127.0.0.1:5000`. */
-export const registryHost = z
-  .string()
-  .check(
-    z.regex(
-      new RegExp(`^(?:${HOSTNAME}|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`),
-      'must be a registry host with optional port, like "registry.example.com:5000"',
+const nameGlob = deferred(() =>
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(253),
+      z.regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob'),
+      z.refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`),
     ),
-  );
-
-/** Repository pattern: path components of lowercase names, `*` within a component, `**` across. */
-const repositoryPattern = z.string().check(
-  z.minLength(1),
-  z.maxLength(255),
-  z.regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs'),
-  z.refine((p) => !/\*{3,}/.test(p), 'use "*" or "**", not longer runs of "*"'),
-  z.refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`),
 );
 
-const httpsUrl = z.url({ protocol: /^https?$/ }).check(z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)'));
+/** Registry host with optional port, as it appears in image references: `ghcr.io`, `127.0.0.1:5000`. */
+export const registryHost = deferred(() =>
+  z
+    .string()
+    .check(
+      z.regex(
+        new RegExp(`^(?:${HOSTNAME}|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`),
+        'must be a registry host with optional port, like "registry.example.com:5000"',
+      ),
+    ),
+);
 
-const jwk = z
-  .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.optional(z.string()), use: z.optional(z.string()), alg: z.optional(z.string()) })
-  .check(z.refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'must be a public key (no private or symmetric parts)'));
+/** Repository pattern: path components of lowercase names, `*` within a component, `**` across. */
+const repositoryPattern = deferred(() =>
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(255),
+    z.regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs'),
+    z.refine((p) => !/\*{3,}/.test(p), 'use "*" or "**", not longer runs of "*"'),
+    z.refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`),
+  ),
+);
+
+const httpsUrl = deferred(() =>
+  z.url({ protocol: /^https?$/ }).check(z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)')),
+);
+
+const jwk = deferred(() =>
+  z
+    .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.optional(z.string()), use: z.optional(z.string()), alg: z.optional(z.string()) })
+    .check(z.refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'must be a public key (no private or symmetric parts)')),
+);
 
 /** Where the issuer's public keys come from: exactly one source. */
-export const KeySourceSchema = z.discriminatedUnion('type', [
-  /** Keys pasted into the record: for clusters whose issuer is not reachable from the internet. */
-  z.strictObject({ type: z.literal('inline'), jwks: z.strictObject({ keys: z.array(jwk).check(z.minLength(1), z.maxLength(20)) }) }),
-  /** An explicit JWKS URL (for a cluster: `<issuer>/openid/v1/jwks` or a public copy of it). */
-  z.strictObject({ type: z.literal('jwks_uri'), uri: httpsUrl }),
-  /** OIDC discovery: `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`. */
-  z.strictObject({ type: z.literal('discovery') }),
-]);
+export const KeySourceSchema = deferred(() =>
+  z.discriminatedUnion('type', [
+    /** Keys pasted into the record: for clusters whose issuer is not reachable from the internet. */
+    z.strictObject({ type: z.literal('inline'), jwks: z.strictObject({ keys: z.array(jwk).check(z.minLength(1), z.maxLength(20)) }) }),
+    /** An explicit JWKS URL (for a cluster: `<issuer>/openid/v1/jwks` or a public copy of it). */
+    z.strictObject({ type: z.literal('jwks_uri'), uri: httpsUrl }),
+    /** OIDC discovery: `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`. */
+    z.strictObject({ type: z.literal('discovery') }),
+  ]),
+);
 
-export const RuleSchema = z
-  .strictObject({
-    name: dnsLabel,
-    /** Namespaces the rule applies to: exact names or `*` globs. */
-    namespaces: z.array(nameGlob).check(z.minLength(1)),
-    /** Service-account names. Default: any (`*`). */
-    serviceAccounts: z._default(z.array(nameGlob).check(z.minLength(1)), ['*']),
-    /** Pin the rule to these service-account uids (a deleted and recreated account gets a new uid). */
-    serviceAccountUids: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.minLength(1))),
-    /**
-     * Required service-account annotation values, from the request's serviceAccountAnnotations.
-     * These are asserted by the node's kubelet, not signed by the API server: see docs/security.md.
-     */
-    annotations: z.optional(z.record(z.string().check(z.minLength(1), z.maxLength(317)), z.string().check(z.maxLength(4096)))),
-    /** Registry host[:port] of the images the rule covers, as in image references. */
-    registry: registryHost,
-    /** The registry's token-auth `service` name (its `auth.token.service`). Default: this rule's `registry`. */
-    service: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
-    /** Repository patterns granted. */
-    repositories: z.array(repositoryPattern).check(z.minLength(1), z.maxLength(50)),
-    /** Actions granted. Default: pull. */
-    actions: z._default(z.array(z.enum(ACTIONS)).check(z.minLength(1)), ['pull']),
-    /**
-     * Credential lifetime in seconds, 60 to 43200. Default 3600. With an upstream, a cap on how long the
-     * kubelet caches the vendor's credential (whose own expiry decides), and for `static` the whole of it.
-     */
-    ttl: z._default(z.number().check(z.int(), z.gte(MIN_CREDENTIAL_TTL), z.lte(MAX_CREDENTIAL_TTL)), DEFAULT_CREDENTIAL_TTL),
-    /**
-     * Federate with a registry vendor instead of minting an edge credential: the edge signs a
-     * workload token and trades it for the vendor's own credential (src/upstream/).
-     */
-    upstream: z.optional(UpstreamSchema),
-  })
-  .check(
-    z.superRefine((rule, ctx) => {
-      if (!rule.upstream) return;
-      // A federated rule's credentials come from the vendor and never reach /token.
-      if (rule.service !== undefined) ctx.addIssue({ code: 'custom', path: ['service'], message: 'a rule with an upstream has no token service' });
-      const problem = upstreamRegistryProblem(rule.upstream, rule.registry);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['registry'], message: problem });
-    }),
-  );
+export const RuleSchema = deferred(() =>
+  z
+    .strictObject({
+      name: dnsLabel,
+      /** Namespaces the rule applies to: exact names or `*` globs. */
+      namespaces: z.array(nameGlob).check(z.minLength(1)),
+      /** Service-account names. Default: any (`*`). */
+      serviceAccounts: z._default(z.array(nameGlob).check(z.minLength(1)), ['*']),
+      /** Pin the rule to these service-account uids (a deleted and recreated account gets a new uid). */
+      serviceAccountUids: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.minLength(1))),
+      /**
+       * Required service-account annotation values, from the request's serviceAccountAnnotations.
+       * These are asserted by the node's kubelet, not signed by the API server: see docs/security.md.
+       */
+      annotations: z.optional(z.record(z.string().check(z.minLength(1), z.maxLength(317)), z.string().check(z.maxLength(4096)))),
+      /** Registry host[:port] of the images the rule covers, as in image references. */
+      registry: registryHost,
+      /** The registry's token-auth `service` name (its `auth.token.service`). Default: this rule's `registry`. */
+      service: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+      /** Repository patterns granted. */
+      repositories: z.array(repositoryPattern).check(z.minLength(1), z.maxLength(50)),
+      /** Actions granted. Default: pull. */
+      actions: z._default(z.array(z.enum(ACTIONS)).check(z.minLength(1)), ['pull']),
+      /**
+       * Credential lifetime in seconds, 60 to 43200. Default 3600. With an upstream, a cap on how long the
+       * kubelet caches the vendor's credential (whose own expiry decides), and for `static` the whole of it.
+       */
+      ttl: z._default(z.number().check(z.int(), z.gte(MIN_CREDENTIAL_TTL), z.lte(MAX_CREDENTIAL_TTL)), DEFAULT_CREDENTIAL_TTL),
+      /**
+       * Federate with a registry vendor instead of minting an edge credential: the edge signs a
+       * workload token and trades it for the vendor's own credential (src/upstream/).
+       */
+      upstream: z.optional(UpstreamSchema),
+    })
+    .check(
+      z.superRefine((rule, ctx) => {
+        if (!rule.upstream) return;
+        // A federated rule's credentials come from the vendor and never reach /token.
+        if (rule.service !== undefined) ctx.addIssue({ code: 'custom', path: ['service'], message: 'a rule with an upstream has no token service' });
+        const problem = upstreamRegistryProblem(rule.upstream, rule.registry);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['registry'], message: problem });
+      }),
+    ),
+);
 
 /**
  * Annotations are asserted by whoever calls the edge, not signed: a rule that lets every
@@ -145,64 +162,66 @@ function onlyAnnotationsNarrow(rule: z.infer<typeof RuleSchema>): boolean {
   );
 }
 
-export const TrustRecordSchema = z
-  .strictObject({
-    name: dnsLabel,
-    /** The cluster's service-account issuer (`--service-account-issuer`), matched exactly against `iss`. */
-    issuer: z
-      .string()
-      .check(z.minLength(1), z.maxLength(2048), z.refine(issuerStorable, `is too long to be stored (at most ${MAX_ISSUER_KEY_BYTES} bytes percent-encoded)`)),
-    /** A disabled record denies every token from this issuer. Default false. */
-    disabled: z._default(z.boolean(), false),
-    /** Accepted token audiences (the kubelet config's serviceAccountTokenAudience). At least one. */
-    audiences: z.array(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.minLength(1), z.maxLength(20)),
-    /** Allowed signature algorithms. Default RS256 and ES256. */
-    algorithms: z._default(z.array(z.enum(SA_TOKEN_ALGORITHMS)).check(z.minLength(1)), ['RS256', 'ES256']),
-    /** Longest accepted token lifetime (exp - iat), seconds. Default 86400. */
-    maxTokenLifetime: z._default(z.number().check(z.int(), z.gte(60), z.lte(7 * 24 * 60 * 60)), DEFAULT_MAX_TOKEN_LIFETIME),
-    keys: KeySourceSchema,
-    /** Ordered rules; the first that matches grants. No match: denied. */
-    rules: z.array(RuleSchema).check(z.maxLength(200)),
-    /**
-     * How the kubelet may cache credentials: Image (per image, default: a credential covers the
-     * matched rule's repositories only), Registry, or Global.
-     */
-    cacheKeyType: z._default(z.enum(['Image', 'Registry', 'Global']), 'Image'),
-  })
-  .check(
-    z.superRefine((record, ctx) => {
-      const seen = new Set<string>();
-      const registryOfService = new Map<string, string>();
-      record.rules.forEach((rule, i) => {
-        if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
-        seen.add(rule.name);
-        // /token trusts a credential for the service it names: two registries behind one service
-        // name would make each one's credentials good for the other.
-        const service = rule.service ?? rule.registry;
-        const registry = registryOfService.get(service);
-        if (registry !== undefined && registry !== rule.registry) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'service'],
-            message: `service "${service}" already belongs to registry "${registry}"; one registry per service`,
-          });
+export const TrustRecordSchema = deferred(() =>
+  z
+    .strictObject({
+      name: dnsLabel,
+      /** The cluster's service-account issuer (`--service-account-issuer`), matched exactly against `iss`. */
+      issuer: z
+        .string()
+        .check(z.minLength(1), z.maxLength(2048), z.refine(issuerStorable, `is too long to be stored (at most ${MAX_ISSUER_KEY_BYTES} bytes percent-encoded)`)),
+      /** A disabled record denies every token from this issuer. Default false. */
+      disabled: z._default(z.boolean(), false),
+      /** Accepted token audiences (the kubelet config's serviceAccountTokenAudience). At least one. */
+      audiences: z.array(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.minLength(1), z.maxLength(20)),
+      /** Allowed signature algorithms. Default RS256 and ES256. */
+      algorithms: z._default(z.array(z.enum(SA_TOKEN_ALGORITHMS)).check(z.minLength(1)), ['RS256', 'ES256']),
+      /** Longest accepted token lifetime (exp - iat), seconds. Default 86400. */
+      maxTokenLifetime: z._default(z.number().check(z.int(), z.gte(60), z.lte(7 * 24 * 60 * 60)), DEFAULT_MAX_TOKEN_LIFETIME),
+      keys: KeySourceSchema,
+      /** Ordered rules; the first that matches grants. No match: denied. */
+      rules: z.array(RuleSchema).check(z.maxLength(200)),
+      /**
+       * How the kubelet may cache credentials: Image (per image, default: a credential covers the
+       * matched rule's repositories only), Registry, or Global.
+       */
+      cacheKeyType: z._default(z.enum(['Image', 'Registry', 'Global']), 'Image'),
+    })
+    .check(
+      z.superRefine((record, ctx) => {
+        const seen = new Set<string>();
+        const registryOfService = new Map<string, string>();
+        record.rules.forEach((rule, i) => {
+          if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
+          seen.add(rule.name);
+          // /token trusts a credential for the service it names: two registries behind one service
+          // name would make each one's credentials good for the other.
+          const service = rule.service ?? rule.registry;
+          const registry = registryOfService.get(service);
+          if (registry !== undefined && registry !== rule.registry) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['rules', i, 'service'],
+              message: `service "${service}" already belongs to registry "${registry}"; one registry per service`,
+            });
+          }
+          registryOfService.set(service, registry ?? rule.registry);
+          if (onlyAnnotationsNarrow(rule)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['rules', i, 'annotations'],
+              message:
+                'annotations are the only narrowing: any pod can present a token with the edge audience and any annotations it likes; ' +
+                'narrow namespaces or serviceAccounts, or pin serviceAccountUids (docs/security.md)',
+            });
+          }
+        });
+        if (record.keys.type === 'discovery' && !httpsUrl.safeParse(record.issuer).success) {
+          ctx.addIssue({ code: 'custom', path: ['keys'], message: 'discovery needs an https issuer URL; use inline keys or jwks_uri' });
         }
-        registryOfService.set(service, registry ?? rule.registry);
-        if (onlyAnnotationsNarrow(rule)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', i, 'annotations'],
-            message:
-              'annotations are the only narrowing: any pod can present a token with the edge audience and any annotations it likes; ' +
-              'narrow namespaces or serviceAccounts, or pin serviceAccountUids (docs/security.md)',
-          });
-        }
-      });
-      if (record.keys.type === 'discovery' && !httpsUrl.safeParse(record.issuer).success) {
-        ctx.addIssue({ code: 'custom', path: ['keys'], message: 'discovery needs an https issuer URL; use inline keys or jwks_uri' });
-      }
-    }),
-  );
+      }),
+    ),
+);
 
 export type TrustRecord = z.infer<typeof TrustRecordSchema>;
 export type TrustRecordInput = z.input<typeof TrustRecordSchema>;

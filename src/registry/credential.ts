@@ -13,6 +13,7 @@
 import { jwtVerify, type JWTPayload } from 'jose';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { CredentialExpired, CredentialInvalid } from '../errors';
 import type { Workload } from '../identity/workload';
 import { GrantSchema, type Grant } from '../policy/grant';
@@ -24,31 +25,33 @@ export const CREDENTIAL_TYP = 'ecp-credential+jwt';
 /** The credential's audience: the edge's own token endpoint, so no registry accepts it as a bearer token. */
 export const CREDENTIAL_AUDIENCE = 'urn:edge-credential-provider:token-endpoint';
 
-const nameUid = z.object({ name: z.string(), uid: z.string() });
+const nameUid = deferred(() => z.object({ name: z.string(), uid: z.string() }));
 
 /** The wire format (claims) of a credential. `ecp.serviceaccount` keeps the Kubernetes claim's spelling. */
-const CredentialClaimsSchema = z.object({
-  iss: z.string(),
-  sub: z.string(),
-  aud: z.string(),
-  exp: z.number(),
-  iat: z.number(),
-  jti: z.string(),
-  ecp: z.object({
-    /** The cluster's issuer. */
-    cluster: z.string(),
-    namespace: z.string(),
-    serviceaccount: nameUid,
-    pod: z.optional(nameUid),
-    /** Registry host[:port] the grants apply to. */
-    registry: z.string(),
-    /** The registry's token-auth `service` name; /token only serves this service. */
-    service: z.string(),
-    /** Name of the trust rule that granted this credential: /token re-checks it. */
-    rule: z.string(),
-    grants: z.array(GrantSchema).check(z.minLength(1)),
+const CredentialClaimsSchema = deferred(() =>
+  z.object({
+    iss: z.string(),
+    sub: z.string(),
+    aud: z.string(),
+    exp: z.number(),
+    iat: z.number(),
+    jti: z.string(),
+    ecp: z.object({
+      /** The cluster's issuer. */
+      cluster: z.string(),
+      namespace: z.string(),
+      serviceaccount: nameUid,
+      pod: z.optional(nameUid),
+      /** Registry host[:port] the grants apply to. */
+      registry: z.string(),
+      /** The registry's token-auth `service` name; /token only serves this service. */
+      service: z.string(),
+      /** Name of the trust rule that granted this credential: /token re-checks it. */
+      rule: z.string(),
+      grants: z.array(GrantSchema).check(z.minLength(1)),
+    }),
   }),
-});
+);
 type CredentialClaims = z.infer<typeof CredentialClaimsSchema>;
 
 export interface MintInput {

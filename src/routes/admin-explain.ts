@@ -3,6 +3,7 @@
  * calling a vendor. Any admin principal may ask (it changes nothing).
  */
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { decide, type Decision } from '../decide';
 import { BadRequest } from '../errors';
 import { describeUpstream } from '../upstream/federate';
@@ -11,11 +12,13 @@ import { readJsonBody } from './body';
 import { Hono } from './hono';
 import type { AppEnv } from './types';
 
-const ExplainSchema = z.strictObject({
-  token: z.string().check(z.minLength(1), z.maxLength(16 * 1024)),
-  image: z.string().check(z.minLength(1), z.maxLength(4096)),
-  annotations: z.optional(z.record(z.string(), z.string())),
-});
+const ExplainSchema = deferred(() =>
+  z.strictObject({
+    token: z.string().check(z.minLength(1), z.maxLength(16 * 1024)),
+    image: z.string().check(z.minLength(1), z.maxLength(4096)),
+    annotations: z.optional(z.record(z.string(), z.string())),
+  }),
+);
 
 /** explain's answer: the decision, serialised. Nothing in it is secret (no token, no credential). */
 function explanation(d: Decision, edgeIssuer: string, now: number) {
@@ -43,15 +46,16 @@ function explanation(d: Decision, edgeIssuer: string, now: number) {
   };
 }
 
-export const explain = new Hono<AppEnv>().post('/admin/v1/explain', async (c) => {
-  const parsed = ExplainSchema.safeParse(await readJsonBody(c.req.raw));
-  if (!parsed.success) throw new BadRequest({ detail: 'explain takes { token, image, annotations? }' });
-  const { token, image, annotations } = parsed.data;
-  const now = seconds();
-  const config = c.get('config');
-  const decision = await decide(
-    { token, image, annotations: annotations ?? {} },
-    { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: config.jwksCooldownMs, now },
-  );
-  return c.json(explanation(decision, config.edgeIssuer, now));
-});
+export const explain = () =>
+  new Hono<AppEnv>().post('/admin/v1/explain', async (c) => {
+    const parsed = ExplainSchema.safeParse(await readJsonBody(c.req.raw));
+    if (!parsed.success) throw new BadRequest({ detail: 'explain takes { token, image, annotations? }' });
+    const { token, image, annotations } = parsed.data;
+    const now = seconds();
+    const config = c.get('config');
+    const decision = await decide(
+      { token, image, annotations: annotations ?? {} },
+      { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: config.jwksCooldownMs, now },
+    );
+    return c.json(explanation(decision, config.edgeIssuer, now));
+  });

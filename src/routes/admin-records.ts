@@ -14,6 +14,7 @@
  */
 import type { Context } from 'hono';
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { BadRequest, InvalidRecord, NotFound, PreconditionFailed } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
@@ -27,7 +28,7 @@ import { readJsonBody } from './body';
 import { Hono } from './hono';
 import type { AppEnv } from './types';
 
-const nameParam = z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/));
+const nameParam = deferred(() => z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)));
 
 export function recordName(raw: string): string {
   const parsed = nameParam.safeParse(raw);
@@ -61,51 +62,52 @@ async function checkPreconditions(c: Context<AppEnv>, current: TrustRecord | und
   if (!given.includes(etag)) throw new PreconditionFailed({ detail: 'If-Match does not hold' });
 }
 
-export const records = new Hono<AppEnv>()
-  .get('/admin/v1/issuers', async (c) => c.json({ items: await listRecordNames(c.env.TRUST) }))
-  .get('/admin/v1/issuers/:name', async (c) => {
-    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
-    c.header('ETag', `"${await recordEtag(record)}"`);
-    return c.json(record);
-  })
-  .get('/admin/v1/issuers/:name/history', async (c) => {
-    const items = await readHistory(c.env.TRUST, recordName(c.req.param('name')));
-    if (items.length === 0) throw new NotFound({ detail: 'no history' });
-    return c.json({ items });
-  })
-  .put('/admin/v1/issuers/:name', requireWrite, async (c) => {
-    const name = recordName(c.req.param('name'));
-    const body = await readJsonBody(c.req.raw);
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
-    const parsed = TrustRecordSchema.safeParse({ name, ...body });
-    if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
-    if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
-    const record = parsed.data;
-    await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
-    const previous = await putRecord(c.env.TRUST, record);
-    await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]); // keys cached for either record may be stale now
-    const etag = await recordEtag(record);
-    const by = c.get('admin').id;
-    const entry = await appendHistory(c.env.TRUST, name, { action: previous ? 'replace' : 'create', at: seconds(), by, etag, record });
-    logEvent('admin', {
-      action: entry.action,
-      by,
-      record: name,
-      issuer: record.issuer,
-      fields: previous ? changedFields(previous, record).slice(0, 50) : undefined,
-      from: entry.version > 1 ? entry.version - 1 : undefined, // appendHistory numbers from the newest kept
-      to: entry.version,
+export const records = () =>
+  new Hono<AppEnv>()
+    .get('/admin/v1/issuers', async (c) => c.json({ items: await listRecordNames(c.env.TRUST) }))
+    .get('/admin/v1/issuers/:name', async (c) => {
+      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      c.header('ETag', `"${await recordEtag(record)}"`);
+      return c.json(record);
+    })
+    .get('/admin/v1/issuers/:name/history', async (c) => {
+      const items = await readHistory(c.env.TRUST, recordName(c.req.param('name')));
+      if (items.length === 0) throw new NotFound({ detail: 'no history' });
+      return c.json({ items });
+    })
+    .put('/admin/v1/issuers/:name', requireWrite, async (c) => {
+      const name = recordName(c.req.param('name'));
+      const body = await readJsonBody(c.req.raw);
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
+      const parsed = TrustRecordSchema.safeParse({ name, ...body });
+      if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
+      if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
+      const record = parsed.data;
+      await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
+      const previous = await putRecord(c.env.TRUST, record);
+      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]); // keys cached for either record may be stale now
+      const etag = await recordEtag(record);
+      const by = c.get('admin').id;
+      const entry = await appendHistory(c.env.TRUST, name, { action: previous ? 'replace' : 'create', at: seconds(), by, etag, record });
+      logEvent('admin', {
+        action: entry.action,
+        by,
+        record: name,
+        issuer: record.issuer,
+        fields: previous ? changedFields(previous, record).slice(0, 50) : undefined,
+        from: entry.version > 1 ? entry.version - 1 : undefined, // appendHistory numbers from the newest kept
+        to: entry.version,
+      });
+      c.header('ETag', `"${etag}"`);
+      return c.json(record, previous ? 200 : 201);
+    })
+    .delete('/admin/v1/issuers/:name', requireWrite, async (c) => {
+      const name = recordName(c.req.param('name'));
+      await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
+      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [await deleteRecord(c.env.TRUST, name)]);
+      const by = c.get('admin').id;
+      const entry = await appendHistory(c.env.TRUST, name, { action: 'delete', at: seconds(), by });
+      logEvent('admin', { action: 'delete', by, record: name, from: entry.version - 1, to: entry.version });
+      return c.body(null, 204);
     });
-    c.header('ETag', `"${etag}"`);
-    return c.json(record, previous ? 200 : 201);
-  })
-  .delete('/admin/v1/issuers/:name', requireWrite, async (c) => {
-    const name = recordName(c.req.param('name'));
-    await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
-    await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [await deleteRecord(c.env.TRUST, name)]);
-    const by = c.get('admin').id;
-    const entry = await appendHistory(c.env.TRUST, name, { action: 'delete', at: seconds(), by });
-    logEvent('admin', { action: 'delete', by, record: name, from: entry.version - 1, to: entry.version });
-    return c.body(null, 204);
-  });

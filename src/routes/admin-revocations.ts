@@ -7,6 +7,7 @@
  *   DELETE /admin/v1/issuers/:name/revocations/:id
  */
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { BadRequest, NotFound } from '../errors';
 import { logEvent } from '../log';
 import { RevocationSchema, type Revocation } from '../policy/revocation';
@@ -21,7 +22,8 @@ import type { AppEnv } from './types';
 
 /** Longest a revocation may be kept, seconds (30 days). */
 const MAX_REVOCATION_TTL = 30 * 24 * 60 * 60;
-const revocationOptions = {
+/** Options every kind of revocation takes (built with the schema that spreads them). */
+const revocationOptions = () => ({
   /**
    * Seconds to keep the entry: at least the longest credential lifetime (12 h). Default: long
    * enough to outlive every token and credential that exists now (the record's
@@ -29,19 +31,21 @@ const revocationOptions = {
    */
   ttl: z.optional(z.number().check(z.int(), z.gte(MAX_CREDENTIAL_TTL), z.lte(MAX_REVOCATION_TTL))),
   reason: z.optional(z.string().check(z.maxLength(200))),
-};
-const RevokeSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions }),
-  z.strictObject({
-    kind: z.literal('serviceAccount'),
-    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
-    name: z.string().check(z.minLength(1), z.maxLength(253)),
-    ...revocationOptions,
-  }),
-  z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions }),
-  /** `before`, seconds since the epoch, at most now. Default: the next second, so every credential minted so far is void. */
-  z.strictObject({ kind: z.literal('issuedBefore'), before: z.optional(z.number().check(z.int())), ...revocationOptions }),
-]);
+});
+const RevokeSchema = deferred(() =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions() }),
+    z.strictObject({
+      kind: z.literal('serviceAccount'),
+      namespace: z.string().check(z.minLength(1), z.maxLength(63)),
+      name: z.string().check(z.minLength(1), z.maxLength(253)),
+      ...revocationOptions(),
+    }),
+    z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions() }),
+    /** `before`, seconds since the epoch, at most now. Default: the next second, so every credential minted so far is void. */
+    z.strictObject({ kind: z.literal('issuedBefore'), before: z.optional(z.number().check(z.int())), ...revocationOptions() }),
+  ]),
+);
 
 function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord, now: number): Revocation {
   const { ttl, reason, ...target } = input;
@@ -57,27 +61,28 @@ function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord,
   return RevocationSchema.parse({ ...target, ...base });
 }
 
-export const revocations = new Hono<AppEnv>()
-  .get('/admin/v1/issuers/:name/revocations', async (c) => {
-    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
-    return c.json({ items: await listRevocations(c.env.TRUST, record.issuer, seconds()) });
-  })
-  .post('/admin/v1/issuers/:name/revocations', requireWrite, async (c) => {
-    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
-    const parsed = RevokeSchema.safeParse(await readJsonBody(c.req.raw));
-    if (!parsed.success) {
-      throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
-    }
-    const now = seconds();
-    const entry = newRevocation(parsed.data, record, now);
-    await addRevocation(c.env.TRUST, record.issuer, entry, now);
-    logEvent('admin', { action: 'revoke', by: c.get('admin').id, record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
-    return c.json(entry, 201);
-  })
-  .delete('/admin/v1/issuers/:name/revocations/:id', requireWrite, async (c) => {
-    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
-    const id = c.req.param('id');
-    if (!(await removeRevocation(c.env.TRUST, record.issuer, id, seconds()))) throw new NotFound({ detail: `no revocation ${id.slice(0, 40)}` });
-    logEvent('admin', { action: 'unrevoke', by: c.get('admin').id, record: record.name, revocation: id.slice(0, 40) });
-    return c.body(null, 204);
-  });
+export const revocations = () =>
+  new Hono<AppEnv>()
+    .get('/admin/v1/issuers/:name/revocations', async (c) => {
+      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      return c.json({ items: await listRevocations(c.env.TRUST, record.issuer, seconds()) });
+    })
+    .post('/admin/v1/issuers/:name/revocations', requireWrite, async (c) => {
+      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      const parsed = RevokeSchema.safeParse(await readJsonBody(c.req.raw));
+      if (!parsed.success) {
+        throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
+      }
+      const now = seconds();
+      const entry = newRevocation(parsed.data, record, now);
+      await addRevocation(c.env.TRUST, record.issuer, entry, now);
+      logEvent('admin', { action: 'revoke', by: c.get('admin').id, record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
+      return c.json(entry, 201);
+    })
+    .delete('/admin/v1/issuers/:name/revocations/:id', requireWrite, async (c) => {
+      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      const id = c.req.param('id');
+      if (!(await removeRevocation(c.env.TRUST, record.issuer, id, seconds()))) throw new NotFound({ detail: `no revocation ${id.slice(0, 40)}` });
+      logEvent('admin', { action: 'unrevoke', by: c.get('admin').id, record: record.name, revocation: id.slice(0, 40) });
+      return c.body(null, 204);
+    });

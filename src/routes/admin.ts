@@ -2,12 +2,21 @@
  * The admin API under /admin/v1: one authentication step (admin-auth.ts: bearer tokens or
  * Cloudflare Access; read-only principals can read and explain), then records
  * (admin-records.ts), revocations (admin-revocations.ts) and explain (admin-explain.ts).
+ *
+ * A pipeline of its own (routes/base.ts), built on the first /admin/ request an isolate
+ * serves: an isolate that only answers pulls never registers these routes (app.ts).
  */
 import { requireAdmin } from './admin-auth';
 import { explain } from './admin-explain';
 import { records } from './admin-records';
 import { revocations } from './admin-revocations';
-import { Hono } from './hono';
+import { edgeApp } from './base';
+import type { Hono } from './hono';
 import type { AppEnv } from './types';
 
-export const admin = new Hono<AppEnv>().use('/admin/*', requireAdmin).route('/', records).route('/', revocations).route('/', explain);
+let admin: Hono<AppEnv> | undefined;
+
+export function adminApp(): Hono<AppEnv> {
+  admin ??= edgeApp().use('/admin/*', requireAdmin).route('/', records()).route('/', revocations()).route('/', explain());
+  return admin;
+}

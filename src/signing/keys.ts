@@ -15,40 +15,45 @@
  */
 import type { JWK } from 'jose';
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { fromBase64 } from '../bytes';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
 
-const b64url = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/));
+const b64url = deferred(() => z.string().check(z.regex(/^[A-Za-z0-9_-]+$/)));
 
-const RsaRingSchema = z.object({
-  active: z.string().check(z.minLength(1)),
-  keys: z
-    .array(
-      z.object({
-        kid: z.string().check(z.minLength(1)),
-        privateJwk: z
-          .object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
-          // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
-          .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
-      }),
-    )
-    .check(z.minLength(1)),
-});
+const RsaRingSchema = deferred(() =>
+  z.object({
+    active: z.string().check(z.minLength(1)),
+    keys: z
+      .array(
+        z.object({
+          kid: z.string().check(z.minLength(1)),
+          privateJwk: z
+            .object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
+            // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
+            .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
+        }),
+      )
+      .check(z.minLength(1)),
+  }),
+);
 
-const KeyRingSchema = z.object({
-  rsa: z.optional(RsaRingSchema),
-  active: z.string().check(z.minLength(1)),
-  keys: z
-    .array(
-      z.object({
-        kid: z.string().check(z.minLength(1)),
-        privateJwk: z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }),
-        certificate: z.optional(z.string().check(z.includes('-----BEGIN CERTIFICATE-----'))),
-      }),
-    )
-    .check(z.minLength(1)),
-});
+const KeyRingSchema = deferred(() =>
+  z.object({
+    rsa: z.optional(RsaRingSchema),
+    active: z.string().check(z.minLength(1)),
+    keys: z
+      .array(
+        z.object({
+          kid: z.string().check(z.minLength(1)),
+          privateJwk: z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }),
+          certificate: z.optional(z.string().check(z.includes('-----BEGIN CERTIFICATE-----'))),
+        }),
+      )
+      .check(z.minLength(1)),
+  }),
+);
 
 export type KeyRingSecret = z.infer<typeof KeyRingSchema>;
 

@@ -8,24 +8,27 @@
  */
 import { hex } from '../bytes';
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { TrustRecordSchema, type TrustRecord } from '../policy/schema';
 import { keys, readJson, writeJson } from './kv';
 
 /** Versions kept per record. */
 export const HISTORY_LENGTH = 20;
 
-const HistoryEntrySchema = z.strictObject({
-  version: z.number().check(z.int(), z.gte(1)),
-  action: z.enum(['create', 'replace', 'delete']),
-  /** Seconds since the epoch. */
-  at: z.number().check(z.int()),
-  /** The principal (routes/admin-auth.ts): "token:admin", "access:<email>", ... */
-  by: z.string().check(z.maxLength(512)),
-  /** The record's ETag after the change; absent for a delete. */
-  etag: z.optional(z.string()),
-  record: z.optional(TrustRecordSchema),
-});
-const HistorySchema = z.strictObject({ items: z.array(HistoryEntrySchema).check(z.maxLength(HISTORY_LENGTH)) });
+const HistoryEntrySchema = deferred(() =>
+  z.strictObject({
+    version: z.number().check(z.int(), z.gte(1)),
+    action: z.enum(['create', 'replace', 'delete']),
+    /** Seconds since the epoch. */
+    at: z.number().check(z.int()),
+    /** The principal (routes/admin-auth.ts): "token:admin", "access:<email>", ... */
+    by: z.string().check(z.maxLength(512)),
+    /** The record's ETag after the change; absent for a delete. */
+    etag: z.optional(z.string()),
+    record: z.optional(TrustRecordSchema),
+  }),
+);
+const HistorySchema = deferred(() => z.strictObject({ items: z.array(HistoryEntrySchema).check(z.maxLength(HISTORY_LENGTH)) }));
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
 export async function readHistory(kv: KVNamespace, name: string): Promise<HistoryEntry[]> {

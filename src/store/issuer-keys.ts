@@ -5,18 +5,21 @@
  * treats a failed or unparsable read as a miss and fetches. Layout in docs/storage-schema.md.
  */
 import * as z from '../zod';
+import { deferred } from '../zod';
 import type { KeyStore } from '../identity/jwks';
 import { keys, MAX_KV_KEY_BYTES, readJson, remove, writeJson } from './kv';
 
 /** jose's ExportedJWKSCache: `uat` is when the set was fetched, ms since the epoch. */
-export const StoredJwksSchema = z.object({
-  uat: z.number(),
-  jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }),
-});
+export const StoredJwksSchema = deferred(() =>
+  z.object({
+    uat: z.number(),
+    jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }),
+  }),
+);
 export type StoredJwks = z.infer<typeof StoredJwksSchema>;
 
 /** `uat`: when discovery ran, ms since the epoch, so a reader can tell how old it is. */
-export const StoredDiscoverySchema = z.object({ jwks_uri: z.string(), uat: z.number() });
+export const StoredDiscoverySchema = deferred(() => z.object({ jwks_uri: z.string(), uat: z.number() }));
 export type StoredDiscovery = z.infer<typeof StoredDiscoverySchema>;
 
 /** A URL too long for a KV key can have nothing stored under it: skip the call, not fail. */

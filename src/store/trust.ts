@@ -8,6 +8,7 @@
  * isolate that served the change drops its copy at once.
  */
 import * as z from '../zod';
+import { deferred } from '../zod';
 import { IssuerConflict, NotFound } from '../errors';
 import { compileRecord, type Trust } from '../policy/evaluate';
 import { RevocationListSchema } from '../policy/revocation';
@@ -21,7 +22,7 @@ export const KV_CACHE_TTL = 60;
 /** Worst case, seconds, for a record or revocation change to reach every location. */
 export const PROPAGATION_SECONDS = KV_CACHE_TTL + RECORD_CACHE_SECONDS;
 
-const NameIndexSchema = z.object({ issuer: z.string() });
+const NameIndexSchema = deferred(() => z.object({ issuer: z.string() }));
 
 /** Issuers come from unverified tokens: bound what a flood of made-up ones can hold. */
 const MAX_CACHED_ISSUERS = 1024;
