@@ -6,6 +6,7 @@
  *
  *   POST /setup          fixtures from the Node side (tokens, issuer JWKS, trust record)
  *   GET  /run?op=&n=     runs `op` n times; answers { op, n, ms } (performance.now inside)
+ *   GET  /pair?a=&b=&blocks=&size=   runs two ops in alternating blocks; answers { n, aMs, bMs }
  *   GET  /ops            the operation names
  *   GET|POST /noop       HTTP floor: reads the body, answers a response of the edge's size
  *   POST /exchange?alg=  minimal exchange endpoint: parse, verify, sign, answer; nothing else
@@ -30,7 +31,7 @@ import { TrustRecordSchema, type TrustRecord } from '../src/policy/schema';
 import { mintCredential } from '../src/registry/credential';
 import { parseImageRef } from '../src/registry/image-ref';
 import { CredentialProviderRequestSchema } from '../src/kubelet';
-import { readJsonBody } from '../src/routes/body';
+import { readBody, readJsonBody } from '../src/routes/body';
 import { loadKeyRing, type KeyRing } from '../src/signing/keys';
 import { loadTrust } from '../src/store/trust';
 import { keys as kvKeys } from '../src/store/kv';
@@ -246,6 +247,10 @@ const OPS: Record<string, Op> = {
   'step/new-request': (s) => credentialsRequest(s, 'RS256'),
   'step/read-body': (s) => readJsonBody(credentialsRequest(s, 'RS256')),
   'step/req-json': (s) => credentialsRequest(s, 'RS256').json(),
+  'step/req-text': async (s) => JSON.parse(await credentialsRequest(s, 'RS256').text()),
+  // The token endpoint's form: the runtime's text() of a form content type costs ~3x its bytes.
+  'step/form-text': (s) => tokenPostRequest(s).text(),
+  'step/form-read-body': (s) => readBody(tokenPostRequest(s), 16 * 1024),
   'step/json-parse': (s) => JSON.parse(s.body),
   'step/zod-request': (s) => CredentialProviderRequestSchema.parse(JSON.parse(s.body)),
   'step/fingerprint': (s) => tokenFingerprint(s.setup.tokens.RS256),
@@ -465,6 +470,32 @@ export default {
       for (let i = 0; i < n; i++) await op(s, i);
       const ms = performance.now() - t0;
       return Response.json({ op: name, n, ms });
+    }
+    if (url.pathname === '/pair') {
+      // Two ops in alternating blocks (a b, b a, a b, ...): whatever the machine does during
+      // the run lands on both alike, block by block. Each block's wall time inside the
+      // isolate goes to its op; the 1 ms clock's rounding averages out over the blocks.
+      const a = OPS[url.searchParams.get('a') ?? ''];
+      const b = OPS[url.searchParams.get('b') ?? ''];
+      if (!a || !b) return Response.json({ error: 'unknown op' }, { status: 404 });
+      const blocks = Math.max(2, Math.min(10_000, Number(url.searchParams.get('blocks') ?? '100')));
+      const size = Math.max(1, Math.min(1_000, Number(url.searchParams.get('size') ?? '20')));
+      const spent = { a: 0, b: 0 };
+      const block = async (name: 'a' | 'b', op: Op) => {
+        const t0 = performance.now();
+        for (let i = 0; i < size; i++) await op(s, i);
+        spent[name] += performance.now() - t0;
+      };
+      for (let k = 0; k < blocks; k++) {
+        if (k % 2) {
+          await block('b', b);
+          await block('a', a);
+        } else {
+          await block('a', a);
+          await block('b', b);
+        }
+      }
+      return Response.json({ n: blocks * size, aMs: spent.a, bMs: spent.b });
     }
     if (url.pathname === '/noop') {
       const text = await req.text();

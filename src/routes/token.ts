@@ -22,7 +22,7 @@ import { Hono } from './hono';
 import { fromBase64 } from '../bytes';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
 import { workloadSubject } from '../identity/workload';
-import { logEvent, type LogFields } from '../log';
+import { logEnabled, logEvent, type LogFields } from '../log';
 import { recheck } from '../policy/evaluate';
 import { verifyCredential } from '../registry/credential';
 import { signRegistryToken } from '../registry/registry-token';
@@ -74,7 +74,10 @@ function basicPassword(header: string | undefined): string | undefined {
   if (!match) throw new CredentialInvalid({ detail: 'authorization is not Basic' });
   let decoded: string;
   try {
-    decoded = utf8.decode(fromBase64(match[1]!));
+    // atob gives one character per byte: all under 0x80 is ASCII, valid UTF-8 as it stands
+    // (an edge credential is ASCII); anything else is decoded strictly.
+    decoded = atob(match[1]!);
+    if (/[^\x00-\x7f]/.test(decoded)) decoded = utf8.decode(fromBase64(match[1]!));
   } catch {
     throw new CredentialInvalid({ detail: 'basic credentials are not base64 UTF-8' });
   }
@@ -89,24 +92,30 @@ const printable = (s: string | undefined, max = 64) => (s === undefined ? undefi
 async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
   const started = Date.now();
   const now = Math.floor(started / 1000);
-  const trace: LogFields = { form: req.form, service: printable(req.service, 255), client: printable(req.clientId) };
+  // The audit line's fields, gathered as the request goes; none when the log is off (AUDIT_LOG).
+  const audit = logEnabled();
+  const trace: LogFields = audit ? { form: req.form, service: printable(req.service, 255), client: printable(req.clientId) } : {};
   try {
     if (!req.password) throw new CredentialMissing({ detail: `${req.form} request without a password` });
     if (!req.service) throw new BadRequest({ detail: 'service is missing', message: 'the service parameter is required' });
     const requested = parseScopes(req.scopes);
-    // The first 16 are enough to audit a docker client (it asks for 1 to 3); the count says if more came.
-    trace.requested = requested.slice(0, 16).map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
-    trace.scopes = requested.length;
+    if (audit) {
+      // The first 16 are enough to audit a docker client (it asks for 1 to 3); the count says if more came.
+      trace.requested = requested.slice(0, 16).map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
+      trace.scopes = requested.length;
+    }
 
     const config = c.get('config');
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     const held = await verifyCredential(ring, req.password, { edgeIssuer: config.edgeIssuer, service: req.service, now });
-    Object.assign(trace, { cluster: held.cluster, namespace: held.namespace, serviceAccount: held.serviceAccount.name, rule: held.rule, credential: held.jti });
+    if (audit) {
+      Object.assign(trace, { cluster: held.cluster, namespace: held.namespace, serviceAccount: held.serviceAccount.name, rule: held.rule, credential: held.jti });
+    }
 
     // Policy is evaluated at the moment of use, not only when the credential was minted.
     const current = recheck(await loadTrust(c.env.TRUST, held.cluster, now), held, now);
     const subject = workloadSubject({ record: current.record, namespace: held.namespace, serviceAccount: held.serviceAccount });
-    trace.sub = subject;
+    if (audit) trace.sub = subject;
     const access = intersect(intersect(requested, held.grants), current.grants);
     const token = await signRegistryToken(ring, {
       issuer: config.registryTokenIssuer,
@@ -117,7 +126,7 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
       notAfter: held.expiresAt,
     });
     const scope = formatScopes(access);
-    logEvent('registry_token', { outcome: 'issued', ...trace, granted: scope, expires_in: token.expiresIn, ms: Date.now() - started });
+    if (audit) logEvent('registry_token', { outcome: 'issued', ...trace, granted: scope, expires_in: token.expiresIn, ms: Date.now() - started });
 
     c.header('Cache-Control', 'no-store');
     c.header('Pragma', 'no-cache');

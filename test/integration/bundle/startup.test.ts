@@ -31,7 +31,9 @@ const countingZod: Plugin = {
         "export * from 'zod/mini';",
         'const calls = (globalThis.__zodCalls = []);',
         // Some factories are named by reserved words (z.catch): exported under their names, declared as f0, f1, ...
-        ...FACTORIES.map((f, i) => `const f${i} = (...a) => { calls.push(${JSON.stringify(f)}); return real[${JSON.stringify(f)}](...a); }; export { f${i} as ${f} };`),
+        ...FACTORIES.map(
+          (f, i) => `const f${i} = (...a) => { calls.push(${JSON.stringify(f)}); return real[${JSON.stringify(f)}](...a); }; export { f${i} as ${f} };`,
+        ),
       ].join('\n'),
     }));
   },
