@@ -7,14 +7,53 @@
  * namespace import, but `import { z } from 'zod/mini'` binds zod's own namespace object and
  * keeps all of zod (locales, JSON Schema, the compiler) in the bundle.
  *
- * `zod/mini` loads no locale: without one every issue's message is "Invalid input". English is
- * installed here, as the classic build does, so the issues the admin API returns read the same.
- * Schemas import zod from here, not from 'zod/mini', so that none parses before this has run.
+ * `zod/mini` loads no locale: without one every issue's message is "Invalid input". The
+ * messages below are those of zod's English locale, in the words it uses, for the issues our
+ * schemas raise (its dictionaries of string formats, 2.7 KB, are left out: our schemas check
+ * formats with regexes and say what they expect). Schemas import zod from here, not from
+ * 'zod/mini', so that none parses before this has run.
  */
-import { en } from 'zod/locales';
-import { config } from 'zod/mini';
+import { config, type core } from 'zod/mini';
 
-config(en());
+const UNITS: Record<string, string> = { string: 'characters', array: 'items', set: 'items', map: 'entries', file: 'bytes' };
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isNaN(v) ? 'NaN' : typeof v);
+const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : String(v));
+
+export function english(issue: core.$ZodRawIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `Invalid input: expected ${issue.expected}, received ${typeName(issue.input)}`;
+    case 'invalid_value':
+      return issue.values.length === 1 ? `Invalid input: expected ${show(issue.values[0])}` : `Invalid option: expected one of ${issue.values.map(show).join('|')}`;
+    case 'too_big':
+    case 'too_small': {
+      const big = issue.code === 'too_big';
+      const bound = big ? issue.maximum : issue.minimum;
+      const op = issue.exact ? 'exactly ' : big ? (issue.inclusive ? '<=' : '<') : issue.inclusive ? '>=' : '>';
+      const unit = UNITS[issue.origin];
+      return `Too ${big ? 'big' : 'small'}: expected ${issue.origin ?? 'value'} to ${unit ? `have ${op}${bound} ${unit}` : `be ${op}${bound}`}`;
+    }
+    case 'invalid_format':
+      return issue.format === 'regex' ? `Invalid string: must match pattern ${issue.pattern}` : `Invalid ${issue.format}`;
+    case 'not_multiple_of':
+      return `Invalid number: must be a multiple of ${issue.divisor}`;
+    case 'unrecognized_keys':
+      return `Unrecognized key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map(show).join(', ')}`;
+    case 'invalid_key':
+      return `Invalid key in ${issue.origin}`;
+    case 'invalid_element':
+      return `Invalid value in ${issue.origin}`;
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      if (options?.length) return `Invalid discriminator value. Expected ${options.map((o) => `'${o}'`).join(' | ')}`;
+      return issue.inclusive === false ? 'Invalid input: more than one option matched' : 'Invalid input';
+    }
+    default:
+      return 'Invalid input';
+  }
+}
+
+config({ localeError: english });
 
 export * from 'zod/mini';
 
