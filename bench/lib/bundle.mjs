@@ -1,15 +1,15 @@
-// The Worker bundle as `wrangler deploy --minify` builds it, by esbuild directly: the size
+// The Worker bundle as `wrangler deploy` builds it with our wrangler.toml (minified), by esbuild directly: the size
 // test (test/integration/bundle/size.test.ts) needs it without spawning wrangler, and the
 // bench checks that it still matches wrangler's own build byte for byte.
 //
-// The options are wrangler 4.164's, with our wrangler.toml's `minify` and `keep_names`, (wrangler-dist/cli.js, bundleWorker and
-// COMMON_ESBUILD_OPTIONS) for a modules-format Worker without nodejs_compat, as
-// `wrangler deploy` runs it. When wrangler is upgraded, the bench's "same bytes" check says
+// The options are wrangler 4.164's (wrangler-dist/cli.js, bundleWorker and
+// COMMON_ESBUILD_OPTIONS) for a modules-format Worker without nodejs_compat, as `wrangler
+// deploy` runs it, with our wrangler.toml's `minify = true` and `keep_names = false`. When wrangler is upgraded, the bench's "same bytes" check says
 // whether they changed.
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
-/** wrangler's build options for `deploy --minify` (no source map: it is not uploaded by default). */
+/** wrangler's build options for `deploy` with our wrangler.toml (no source map: it is not uploaded by default). */
 export const WRANGLER_BUILD_OPTIONS = Object.freeze({
   bundle: true,
   format: 'esm',

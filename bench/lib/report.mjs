@@ -493,7 +493,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     out.push('');
     out.push(
       'The edge beside the minimal Worker (`bench/minimal-worker.ts`: the handlers of `bench/minimal.ts`, keys from one binding), both built by ' +
-        '`wrangler deploy --dry-run --minify` (offline), measured in the same run, interleaved. ' +
+        '`wrangler deploy --dry-run` (offline; both tomls set `minify = true` and `keep_names = false`), measured in the same run, interleaved. ' +
         `**Bundle**: the main module wrangler would upload (without the source-map comment it adds to the file on disk); KiB = 1,024 bytes. bench/lib/bundle.mjs bundles with wrangler's esbuild options and must give the same bytes (the size test uses it). ` +
         "**wrangler check startup**: wrangler's own tool (works offline): it starts the bundle in a local workerd, profiles a request that `import()`s the module with V8's sampling profiler (~1 ms interval) " +
         'and prints "Active" = sampled time minus idle. Each sample is credited with the interval before it, so the gap between the profiler\'s start and the first sample inside the module (10-40 ms here) counts as active: ' +
@@ -541,7 +541,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     );
     out.push('');
     targets.push([
-      `edge bundle <= ${fmt(st.budget.bundleBytes / 1024, 0)} KiB (minified, as wrangler deploy --minify uploads it; bench/budget.mjs)`,
+      `edge bundle <= ${fmt(st.budget.bundleBytes / 1024, 0)} KiB (minified, as wrangler deploy uploads it; bench/budget.mjs)`,
       `${fmt(b.edge.bytes / 1024, 1)} KiB (gzip ${fmt(b.edge.gzipBytes / 1024, 1)}; ${parts(b.edge.byGroup)}); minimal Worker ${fmt(b.minimal.bytes / 1024, 1)} KiB`,
       verdict(b.edge.bytes <= st.budget.bundleBytes),
     ]);
@@ -783,7 +783,7 @@ function summary(results) {
     const e = st.workers.edge;
     const m = st.workers.minimal;
     rows.push([
-      'edge bundle, minified (wrangler deploy --dry-run --minify)',
+      'edge bundle, minified (wrangler deploy --dry-run)',
       `${fmt(st.bundles.edge.bytes / 1024, 1)} KiB (gzip ${fmt(st.bundles.edge.gzipBytes / 1024, 1)})`,
       `minimal Worker ${fmt(st.bundles.minimal.bytes / 1024, 1)} KiB; budget ${fmt(st.budget.bundleBytes / 1024, 0)} KiB`,
     ]);

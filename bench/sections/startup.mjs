@@ -1,6 +1,6 @@
 // (6) Cold start of the Worker, the edge beside the minimal Worker (bench/minimal-worker.ts)
 // in the same run:
-//   bundle         `wrangler deploy --dry-run --minify --outdir`: the main module wrangler
+//   bundle         `wrangler deploy --dry-run --outdir` (wrangler.toml minifies): the main module wrangler
 //                  would upload, bytes and gzip; checked byte for byte against
 //                  bench/lib/bundle.mjs (what the size test builds), with bytes per package
 //   check startup  `wrangler check startup` on that bundle: wrangler's V8 profile of the
@@ -51,20 +51,20 @@ async function wrangler(args) {
 }
 
 /**
- * `wrangler deploy --dry-run --minify`, twice: to a directory (the main module, for its size and
+ * `wrangler deploy --dry-run` (each toml sets minify), twice: to a directory (the main module, for its size and
  * for the isolates) and to an upload bundle (multipart, what `check startup --worker` reads).
  */
 async function build(dir, name, w) {
   const outdir = join(dir, name);
   mkdirSync(outdir);
-  const said = await wrangler(['deploy', '--dry-run', '--minify', '--config', w.config, '--outdir', outdir]);
+  const said = await wrangler(['deploy', '--dry-run', '--config', w.config, '--outdir', outdir]);
   const main = readdirSync(outdir).find((f) => f.endsWith('.js'));
   if (!main) throw new Error(`wrangler deploy --dry-run wrote no .js for ${name}:\n${said}`);
   // wrangler appends a source-map comment to the file it writes; the upload has none (no source maps by default).
   const code = readFileSync(join(outdir, main), 'utf8');
   const uploaded = code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n');
   const upload = join(dir, `${name}.upload`);
-  await wrangler(['deploy', '--dry-run', '--minify', '--config', w.config, '--outfile', upload]);
+  await wrangler(['deploy', '--dry-run', '--config', w.config, '--outfile', upload]);
   const total = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(said);
   const ours = await bundleWorker(w.entry, { cwd: ROOT });
   return {
