@@ -28,7 +28,9 @@ import { peekIssuer, verifyServiceAccountToken } from '../src/identity/verify';
 import { tokenFingerprint } from '../src/log';
 import { compileRecord, evaluate, type CompiledRecord } from '../src/policy/evaluate';
 import { TrustRecordSchema, type TrustRecord } from '../src/policy/schema';
-import { mintCredential } from '../src/registry/credential';
+import { mintCredential, verifyCredential, type VerifiedCredential } from '../src/registry/credential';
+import { formatScopes, intersect, parseScopes } from '../src/registry/scope';
+import { signRegistryToken } from '../src/registry/registry-token';
 import { parseImageRef } from '../src/registry/image-ref';
 import { CredentialProviderRequestSchema } from '../src/kubelet';
 import { readBody, readJsonBody } from '../src/routes/body';
@@ -76,6 +78,8 @@ interface State {
   upstreamBody?: string;
   /** Why app/credentials/upstream-cached could not run, if it could not (the Node side reports it). */
   upstreamError?: string;
+  /** The credential as /token holds it once verified. */
+  held: VerifiedCredential;
 }
 
 let state: State | undefined;
@@ -84,6 +88,9 @@ let appEnv: Env | undefined;
 /** Answered by app/credentials/upstream-cached, whose credential comes from the vendor and is cached in the isolate. */
 const UPSTREAM_OP = 'app/credentials/upstream-cached';
 const enc = new TextEncoder();
+/** The registry token request of the app/token ops: the `service` and the one `scope`. */
+const TOKEN_SERVICE = 'registry.bench:5000';
+const TOKEN_SCOPE = 'repository:team-a/app:pull';
 const RSA = { name: 'RSASSA-PKCS1-v1_5' };
 const ECDSA = { name: 'ECDSA', hash: 'SHA-256' };
 
@@ -296,6 +303,25 @@ const OPS: Record<string, Op> = {
       cacheDuration: '55m0s',
       auth: { 'registry.bench:5000': { username: 'team-a/builder', password: s.credential } },
     }).text(),
+  // The token endpoint's steps.
+  'step/verify-credential': (s) => verifyCredential(s.ring, s.credential, { edgeIssuer: s.setup.edgeIssuer, service: TOKEN_SERVICE, now: nowS() }),
+  'step/jose-verify-credential': (s) =>
+    jwtVerify(s.credential, s.ring.active.publicKey, {
+      algorithms: ['ES256'],
+      issuer: s.setup.edgeIssuer,
+      audience: s.credentialClaims.aud as string,
+      currentDate: new Date(nowS() * 1000),
+    }),
+  'step/token-scopes': (s) => formatScopes(intersect(intersect(parseScopes([TOKEN_SCOPE]), s.held.grants), s.held.grants)),
+  'step/sign-registry-token': (s) =>
+    signRegistryToken(s.ring, {
+      issuer: s.setup.edgeIssuer,
+      service: TOKEN_SERVICE,
+      subject: 'bench:team-a:builder',
+      access: [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }],
+      now: nowS(),
+      notAfter: nowS() + 3000,
+    }),
   'step/hono-noop': async () => {
     const res = await noopApp.fetch(new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' }));
     await res.text();
@@ -330,6 +356,7 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   if (upstreamRecord) await kv.put(kvKeys.trustByIssuer(upstreamRecord.issuer), JSON.stringify(upstreamRecord));
   const benchEnv: Env = { TRUST: kv, EDGE_ISSUER: setupBody.edgeIssuer, EDGE_SIGNING_KEYS: env.EDGE_SIGNING_KEYS, AUDIT_LOG: 'off' };
   appEnv = benchEnv;
+
   const ring = await loadKeyRing(env.EDGE_SIGNING_KEYS);
   const rsaKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'RSA')!, 'RS256')) as CryptoKey;
   const ecKey = (await importJWK(setupBody.jwks.keys.find((k) => k.kty === 'EC')!, 'ES256')) as CryptoKey;
@@ -390,6 +417,7 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
     credential,
     signInput,
     credentialClaims: decodeJwt(credential),
+    held: await verifyCredential(ring, credential, { edgeIssuer: setupBody.edgeIssuer, service: TOKEN_SERVICE, now: nowS() }),
     minimal: {
       rsaKey,
       ecKey,
@@ -404,8 +432,8 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
       grant_type: 'password',
       username: 'team-a/builder',
       password: credential,
-      service: 'registry.bench:5000',
-      scope: 'repository:team-a/app:pull',
+      service: TOKEN_SERVICE,
+      scope: TOKEN_SCOPE,
       client_id: 'containerd',
     }).toString(),
     hostile: { url: `http://edge.bench/token?${hostileQuery}`, authorization: `Basic ${btoa(`team-a/builder:${hostileCredential.password}`)}` },
