@@ -24,7 +24,9 @@ export function english(issue: core.$ZodRawIssue): string {
     case 'invalid_type':
       return `Invalid input: expected ${issue.expected}, received ${typeName(issue.input)}`;
     case 'invalid_value':
-      return issue.values.length === 1 ? `Invalid input: expected ${show(issue.values[0])}` : `Invalid option: expected one of ${issue.values.map(show).join('|')}`;
+      return issue.values.length === 1
+        ? `Invalid input: expected ${show(issue.values[0])}`
+        : `Invalid option: expected one of ${issue.values.map(show).join('|')}`;
     case 'too_big':
     case 'too_small': {
       const big = issue.code === 'too_big';

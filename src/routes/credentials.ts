@@ -100,7 +100,8 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
       ttl: decision.ttl,
       now,
     });
-    if (logEnabled()) logEvent('exchange', { outcome: 'granted', ...auditFields(decision), ttl: decision.ttl, credential: minted.id, token, ms: Date.now() - started });
+    if (logEnabled())
+      logEvent('exchange', { outcome: 'granted', ...auditFields(decision), ttl: decision.ttl, credential: minted.id, token, ms: Date.now() - started });
     return c.json(credentialProviderResponse(req.apiVersion, decision.cacheKeyType, cacheSeconds(decision.ttl), decision.image.registry, minted));
   } catch (err) {
     if (err instanceof EdgeError) {

@@ -77,7 +77,7 @@ function basicPassword(header: string | undefined): string | undefined {
     // atob gives one character per byte: all under 0x80 is ASCII, valid UTF-8 as it stands
     // (an edge credential is ASCII); anything else is decoded strictly.
     decoded = atob(match[1]!);
-    if (/[^\x00-\x7f]/.test(decoded)) decoded = utf8.decode(fromBase64(match[1]!));
+    if (/[\u0080-\uffff]/.test(decoded)) decoded = utf8.decode(fromBase64(match[1]!));
   } catch {
     throw new CredentialInvalid({ detail: 'basic credentials are not base64 UTF-8' });
   }
@@ -109,7 +109,13 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     const held = await verifyCredential(ring, req.password, { edgeIssuer: config.edgeIssuer, service: req.service, now });
     if (audit) {
-      Object.assign(trace, { cluster: held.cluster, namespace: held.namespace, serviceAccount: held.serviceAccount.name, rule: held.rule, credential: held.jti });
+      Object.assign(trace, {
+        cluster: held.cluster,
+        namespace: held.namespace,
+        serviceAccount: held.serviceAccount.name,
+        rule: held.rule,
+        credential: held.jti,
+      });
     }
 
     // Policy is evaluated at the moment of use, not only when the credential was minted.
