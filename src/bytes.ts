@@ -1,8 +1,9 @@
 /**
  * Bytes, needed in several places: lowercase hex (fingerprints, ETags, cache keys, SigV4), base64
- * decoding (Basic credentials, certificates, cached values), and a stream
- * read with a byte limit (request bodies, issuer key documents, vendor answers) that cancels
- * the stream once past it, so a peer that sends without end stops and the isolate stops growing.
+ * decoding (Basic credentials, certificates, cached values), strict UTF-8, and a stream read
+ * with a byte limit (request bodies; with readResponseAtMost, issuer key documents and vendor
+ * answers) that cancels the stream once past it, so a peer that sends without end stops and
+ * the isolate stops growing.
  */
 
 export function hex(bytes: ArrayBuffer | Uint8Array): string {
@@ -50,3 +51,27 @@ export async function readAtMost(body: ReadableStream<Uint8Array> | null, limit:
   }
   return all;
 }
+
+/**
+ * A response's body, at most `limit` bytes: refused up front when its Content-Length says more,
+ * and counted as it is read either way (the runtime decompresses, so the header bounds the
+ * bytes on the wire, not what we would hold). The body is cancelled whenever it is not read to
+ * the end. Never throws: each caller turns a problem into its own error.
+ */
+export async function readResponseAtMost(res: Response, limit: number): Promise<{ bytes: Uint8Array } | { problem: 'too large' | 'cut off' }> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    return { problem: 'too large' };
+  }
+  try {
+    const bytes = await readAtMost(res.body, limit);
+    return bytes ? { bytes } : { problem: 'too large' };
+  } catch {
+    await res.body?.cancel().catch(() => undefined);
+    return { problem: 'cut off' };
+  }
+}
+
+/** Strict UTF-8: throws on bytes that are not (request bodies, Basic credentials, key documents). One per isolate. */
+export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

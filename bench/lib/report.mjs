@@ -1,7 +1,7 @@
 // The bench report: Markdown tables of the latest figures, with their inputs and the targets.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { MINIMAL_MAX_RATIO, OUTLIER_FRACTION, UPSTREAM_OP } from '../sections/floor.mjs';
+import { MINIMAL_MAX_RATIO, OUTLIER_FRACTION, PAIR_BLOCK_SIZE, UPSTREAM_OP } from '../sections/floor.mjs';
 import { fmt, fmtInt, mib, minMax, table } from './stats.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -253,7 +253,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
           'the part Workers bills as CPU time. Beside each endpoint, the minimal Worker (`bench/minimal.ts`) on the same Request: ' +
           '`req.json()` or the Basic header or form, jose verify, jose sign, `Response.json`, nothing else. That is the floor a Worker can reach in this runtime, ' +
           `where Request, body and Response cost about as much as the crypto; the targets ask the edge to stay within ${MINIMAL_MAX_RATIO}x of it. ` +
-          `The figure: both in alternating blocks of ${20} calls inside one request (a b, b a, ...; 1,200 calls of each per round), wall time inside the isolate, one ratio per round, the median of the rounds with their range. ` +
+          `The figure: both in alternating blocks of ${PAIR_BLOCK_SIZE} calls inside one request (a b, b a, ...; ${fmtInt(f.targets[0]?.calls)} calls of each per round), wall time inside the isolate, one ratio per round, the median of the rounds with their range. ` +
           'Beside it, the ratio of separate runs (CPU time from /proc, each endpoint right after its minimal Worker in every round): on a shared machine those runs move by up to 2x from round to round, the interleaved blocks by a few percent. ' +
           'The bare crypto floors (table above) are kept for reference.',
       );

@@ -236,7 +236,7 @@ export function pairedRatio(a, b) {
 
 /** Per round of an interleaved pair: 60 blocks of 20 calls, 1,200 calls of each op. */
 const PAIR_BLOCKS = 60;
-const PAIR_BLOCK_SIZE = 20;
+export const PAIR_BLOCK_SIZE = 20;
 
 /**
  * The target figure: the edge's op and its minimal Worker's in alternating blocks of

@@ -26,7 +26,7 @@ import {
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import { deferred } from '../zod';
-import { readAtMost } from '../bytes';
+import { readResponseAtMost, utf8 } from '../bytes';
 import { JwksUnavailable } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 
@@ -148,31 +148,13 @@ async function fetchBounded(fetchImpl: typeof fetch, url: string, options: Param
     await res.body?.cancel().catch(() => undefined);
     return { status: res.status, body: '' };
   }
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > MAX_DOCUMENT_BYTES) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new JwksUnavailable({ detail: `key document declares ${declared} bytes` });
-  }
-  // Counted even with a small Content-Length: the runtime decompresses, so the header bounds
-  // the bytes on the wire, not what we would hold. The fetch's signal (jose's timeout) also
-  // ends a body that trickles.
-  return { status: 200, body: await readBounded(res.body, MAX_DOCUMENT_BYTES) };
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
-async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
-  let bytes: Uint8Array | undefined;
+  const read = await readResponseAtMost(res, MAX_DOCUMENT_BYTES);
+  // Cancelled past the limit: the issuer stops sending and the isolate stops growing. The
+  // fetch's signal (jose's timeout) also ends a body that trickles.
+  if ('problem' in read)
+    throw new JwksUnavailable({ detail: `key document ${read.problem === 'cut off' ? 'was cut off' : `over ${MAX_DOCUMENT_BYTES} bytes`}` });
   try {
-    bytes = await readAtMost(body, limit);
-  } catch {
-    await body?.cancel().catch(() => undefined);
-    throw new JwksUnavailable({ detail: 'key document was cut off' });
-  }
-  // Cancelled past the limit: the issuer stops sending and the isolate stops growing.
-  if (!bytes) throw new JwksUnavailable({ detail: `key document over ${limit} bytes` });
-  try {
-    return strictUtf8.decode(bytes);
+    return { status: 200, body: utf8.decode(read.bytes) };
   } catch {
     throw new JwksUnavailable({ detail: 'key document is not UTF-8' });
   }

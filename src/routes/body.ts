@@ -1,5 +1,5 @@
 /** Request bodies: bounded before they are read, JSON parsed into `unknown` for zod. */
-import { readAtMost } from '../bytes';
+import { readAtMost, utf8 } from '../bytes';
 import { BadRequest, BodyTooLarge } from '../errors';
 
 /** A kubelet request is under 8 KiB (a token of ~1-2 KiB, an image, annotations). */
@@ -17,9 +17,6 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<st
   if (!all) throw new BodyTooLarge({ detail: `body over ${limit} bytes` });
   return decodeUtf8(all);
 }
-
-/** Strict UTF-8 (throws on bad bytes), one per isolate. */
-export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function decodeUtf8(bytes: Uint8Array): string {
   try {

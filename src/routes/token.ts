@@ -19,7 +19,7 @@
  */
 import type { Context, ErrorHandler } from 'hono';
 import { Hono } from './hono';
-import { fromBase64 } from '../bytes';
+import { fromBase64, utf8 } from '../bytes';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
 import { workloadSubject } from '../identity/workload';
 import { logEnabled, logEvent, type LogFields } from '../log';
@@ -29,7 +29,7 @@ import { signRegistryToken } from '../registry/registry-token';
 import { formatScopes, intersect, parseScopes } from '../registry/scope';
 import { loadKeyRing } from '../signing/keys';
 import { loadTrust } from '../store/trust';
-import { readBody, utf8 } from './body';
+import { readBody } from './body';
 import { onError } from './errors';
 import type { AppEnv } from './types';
 

@@ -88,7 +88,11 @@ let cached: { secret: string; ring: Promise<KeyRing> } | undefined;
 export function loadKeyRing(secret: string | undefined): Promise<KeyRing> {
   if (!secret) return Promise.reject(new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not set' }));
   if (cached?.secret !== secret) {
-    const ring = buildKeyRing(secret);
+    // A key that passes the schema but that WebCrypto refuses (an RSA key with inconsistent
+    // CRT parameters, a point off the curve) is a configuration error too: 503, never a 500.
+    const ring = buildKeyRing(secret).catch((err: unknown) => {
+      throw err instanceof NotConfigured ? err : new NotConfigured({ detail: 'EDGE_SIGNING_KEYS holds a key WebCrypto refuses' });
+    });
     cached = { secret, ring };
     // A failed load must not stick: the next request tries again.
     ring.catch(() => {

@@ -48,7 +48,17 @@ interface Settled {
 }
 
 const fresh = new Map<string, { value: VendorCredential; usableUntil: number }>();
+/**
+ * Vendor calls under way, by key. `since`: when the call started, ms. A call still unsettled
+ * after WAIT_LIMIT_MS is taken as abandoned (its request was cancelled before its `finally`
+ * ran; a live call ends within the vendor timeout), and the next request makes its own.
+ */
 const inflight = new Map<string, { since: number; settled?: Settled }>();
+
+/** Whether a request should wait for `running` rather than call the vendor itself. */
+function worthWaiting(running: { since: number; settled?: Settled }, now: number): boolean {
+  return running.settled ? now - running.settled.at < REFUSAL_SHARE_MS : now - running.since < WAIT_LIMIT_MS;
+}
 
 export interface CacheDeps {
   /** ms since the epoch. */
@@ -77,7 +87,7 @@ export async function singleFlight(key: string, fetcher: () => Promise<VendorCre
   if (hit && hit.usableUntil > deps.clock()) return hit.value;
 
   const running = inflight.get(key);
-  if (running && (!running.settled || deps.clock() - running.settled.at < REFUSAL_SHARE_MS)) {
+  if (running && worthWaiting(running, deps.clock())) {
     const shared = await wait(key, deps);
     if (shared) return shared;
     // The first request settled without a usable credential (one that expires within the margin): fetch it ourselves.
@@ -92,8 +102,10 @@ export async function singleFlight(key: string, fetcher: () => Promise<VendorCre
     entry.settled = { at: deps.clock(), value };
     return value;
   } catch (err) {
-    entry.settled = { at: deps.clock(), error: err instanceof EdgeError ? err : new UpstreamUnavailable({ detail: 'upstream call failed' }) };
-    throw err;
+    // The first request answers as its waiters do: an unexpected failure is a 503, never a 500.
+    const error = err instanceof EdgeError ? err : new UpstreamUnavailable({ detail: 'upstream call failed' });
+    entry.settled = { at: deps.clock(), error };
+    throw error;
   } finally {
     // Success: later requests find the value in `fresh`. Refusal: kept REFUSAL_SHARE_MS for waiters.
     if (entry.settled?.value) inflight.delete(key);

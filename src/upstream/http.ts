@@ -3,7 +3,7 @@
  * outcome classified the way the edge reports it. A vendor's body is parsed for what we
  * need and never echoed or logged: it can hold secrets.
  */
-import { readAtMost } from '../bytes';
+import { readResponseAtMost } from '../bytes';
 import { decodeJwt } from 'jose';
 import { UpstreamDenied, UpstreamUnavailable } from '../errors';
 
@@ -36,19 +36,10 @@ export async function vendorCall(vendor: string, request: Request, fetchFn: type
       retryAfter: DEFAULT_RETRY_AFTER,
     });
   }
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > MAX_ANSWER_BYTES) {
-    await res.body?.cancel();
-    throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
-  }
-  let all: Uint8Array | undefined;
-  try {
-    all = await readAtMost(res.body, MAX_ANSWER_BYTES);
-  } catch {
-    throw new UpstreamUnavailable({ detail: `${vendor}: answer cut off`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
-  }
-  if (!all) throw new UpstreamUnavailable({ detail: `${vendor}: answer too large`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
-  return { status: res.status, headers: res.headers, body: new TextDecoder().decode(all) };
+  const read = await readResponseAtMost(res, MAX_ANSWER_BYTES);
+  if ('problem' in read)
+    throw new UpstreamUnavailable({ detail: `${vendor}: answer ${read.problem}`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
+  return { status: res.status, headers: res.headers, body: new TextDecoder().decode(read.bytes) };
 }
 
 function retryAfter(headers: Headers): number {

@@ -213,7 +213,7 @@ describe('what the registry and the edge refuse', () => {
 
   it('refuses an expired credential at the token endpoint, so neither runtime gets in', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await forgeCredential(keyRing, {
+    const claims = {
       edgeIssuer: edge.url,
       cluster: cluster.issuer,
       rule: 'team-a-builder',
@@ -222,22 +222,10 @@ describe('what the registry and the edge refuse', () => {
       namespace: 'team-a',
       serviceAccount: 'builder',
       grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }],
-      iat: now - 700,
-      exp: now - 100,
-    });
+    };
+    const expired = await forgeCredential(keyRing, { ...claims, iat: now - 700, exp: now - 100 });
     // The same credential, still valid, is accepted: only the expiry differs.
-    const fresh = await forgeCredential(keyRing, {
-      edgeIssuer: edge.url,
-      cluster: cluster.issuer,
-      rule: 'team-a-builder',
-      service: registry.service,
-      registry: registry.host,
-      namespace: 'team-a',
-      serviceAccount: 'builder',
-      grants: [{ repositories: ['team-a/*'], actions: ['pull', 'push'] }],
-      iat: now,
-      exp: now + 600,
-    });
+    const fresh = await forgeCredential(keyRing, { ...claims, iat: now, exp: now + 600 });
     const url = `${edge.url}/token?service=${encodeURIComponent(registry.service)}&scope=repository:team-a/app:pull`;
     const basic = (c: Creds) => ({ authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` });
     expect((await fetch(url, { headers: basic(fresh) })).status).toBe(200);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
+import { stopGroup } from './process-group.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // Run wrangler's JS entry on this very Node (the pinned one), not whatever `node` is on PATH.
@@ -82,22 +83,7 @@ export async function startWrangler(opts) {
   const exited = new Promise((resolve) => child.once('exit', resolve));
 
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopGroup(child, exited);
     rmSync(dir, { recursive: true, force: true });
   };
 

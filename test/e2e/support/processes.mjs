@@ -5,16 +5,11 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { signalGroup, stopGroup } from '../../support/process-group.mjs';
 
 const live = new Set();
 process.once('exit', () => {
-  for (const pid of live) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  for (const pid of live) signalGroup(pid, 'SIGKILL');
 });
 
 /** Absolute path of `name` on PATH, or undefined. */
@@ -87,22 +82,7 @@ export function startService(cmd, args, { env, cwd } = {}) {
     logs: () => output,
     exited,
     async stop() {
-      if (!exited()) {
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }, 5000);
-        await done;
-        clearTimeout(timer);
-      }
+      await stopGroup(child, done);
       live.delete(child.pid);
     },
   };

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, SignJWT } from 'jose';
 import { relyingParty, RelyingPartyError } from './oidc.mjs';
-import { canary, sendJson, startServer } from './server.mjs';
+import { answerInMode, canary, sendJson, startServer } from './server.mjs';
 
 /**
  * @param {{
@@ -124,26 +124,18 @@ export async function startCloudsmith(opts = {}) {
     const match = /^\/openid\/([^/]+)\/$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (req.method !== 'POST' || !match) return sendJson(res, 404, detail('Not found.'));
     state.calls++;
-    switch (state.mode) {
-      case 'deny':
-        return sendJson(res, 401, detail('OIDC token cannot be authenticated.'));
-      case 'down':
-        return sendJson(res, 500, detail('Server Error'));
-      case 'throttle':
-        return sendJson(res, 429, detail('Request was throttled.'), { 'retry-after': String(state.retryAfter) });
-      case 'garbage': {
-        if (state.garbage === 'no-token') return sendJson(res, 200, { detail: state.canary });
-        if (state.garbage === 'not-jwt') return sendJson(res, 200, { token: state.canary });
-        const html = `<html><body>${state.canary}</body></html>`;
-        res.writeHead(200, { 'content-type': 'text/html' }).end(html);
-        return undefined;
-      }
-      case 'slow':
-        server.later(state.slowMs, () => void exchangeChecked(match[1], req, body, res));
-        return undefined;
-      default:
-        return exchangeChecked(match[1], req, body, res);
-    }
+    if (state.mode === 'deny') return sendJson(res, 401, detail('OIDC token cannot be authenticated.'));
+    return answerInMode(
+      server,
+      state,
+      res,
+      {
+        down: detail('Server Error'),
+        throttle: detail('Request was throttled.'),
+        garbage: { 'no-token': { detail: state.canary }, 'not-jwt': { token: state.canary } },
+      },
+      () => exchangeChecked(match[1], req, body, res),
+    );
   }
 
   function exchangeChecked(org, req, body, res) {

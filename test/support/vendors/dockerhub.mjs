@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, SignJWT } from 'jose';
 import { relyingParty, RelyingPartyError } from './oidc.mjs';
-import { canary, sendJson, startServer } from './server.mjs';
+import { answerInMode, canary, sendJson, startServer } from './server.mjs';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
@@ -97,21 +97,17 @@ export async function startDockerHub(opts = {}) {
     if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== '/oauth/token') return sendJson(res, 404, { message: 'not found' });
     state.calls++;
     const run = () => exchange(req, body, res).catch((err) => sendJson(res, 500, { message: String(err) }));
-    switch (state.mode) {
-      case 'down':
-        return sendJson(res, 500, { message: `internal error (${state.canary})` });
-      case 'throttle':
-        return sendJson(res, 429, { message: `too many requests (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
-      case 'garbage':
-        if (state.garbage === 'no-token') return sendJson(res, 200, { message: state.canary });
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${state.canary}</html>`);
-        return undefined;
-      case 'slow':
-        server.later(state.slowMs, () => void run());
-        return undefined;
-      default:
-        return run();
-    }
+    return answerInMode(
+      server,
+      state,
+      res,
+      {
+        down: { message: `internal error (${state.canary})` },
+        throttle: { message: `too many requests (${state.canary})` },
+        garbage: { 'no-token': { message: state.canary } },
+      },
+      run,
+    );
   }
 
   const server = await startServer(answer);

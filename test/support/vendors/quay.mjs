@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, SignJWT } from 'jose';
 import { relyingParty, RelyingPartyError } from './oidc.mjs';
-import { canary, sendJson, startServer } from './server.mjs';
+import { answerInMode, canary, sendJson, startServer } from './server.mjs';
 
 /** TMP_ROBOT_TOKEN_VALIDITY_LIFETIME_S */
 const ROBOT_TOKEN_SECONDS = 3600;
@@ -109,22 +109,17 @@ export async function startQuay(opts = {}) {
     }
     state.calls++;
     const run = () => federate(req, res).catch((err) => sendJson(res, 500, { error: String(err) }));
-    switch (state.mode) {
-      case 'down':
-        return sendJson(res, 500, { error: `Internal Server Error (${state.canary})` });
-      case 'throttle':
-        return sendJson(res, 429, { error: `slow_down (${state.canary})` }, { 'retry-after': String(state.retryAfter) });
-      case 'garbage':
-        if (state.garbage === 'no-token') return sendJson(res, 200, { note: state.canary });
-        if (state.garbage === 'not-jwt') return sendJson(res, 200, { token: state.canary });
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${state.canary}</html>`);
-        return undefined;
-      case 'slow':
-        server.later(state.slowMs, () => void run());
-        return undefined;
-      default:
-        return run();
-    }
+    return answerInMode(
+      server,
+      state,
+      res,
+      {
+        down: { error: `Internal Server Error (${state.canary})` },
+        throttle: { error: `slow_down (${state.canary})` },
+        garbage: { 'no-token': { note: state.canary }, 'not-jwt': { token: state.canary } },
+      },
+      run,
+    );
   }
 
   const server = await startServer(answer);

@@ -65,3 +65,35 @@ export function sendJson(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
 }
+
+/**
+ * The failure modes a single-endpoint fake shares (Cloudsmith, Docker Hub, Quay): 'down' (500),
+ * 'throttle' (429 with Retry-After `state.retryAfter`), 'garbage' (200 with the JSON body
+ * `bodies.garbage[state.garbage]`, or an HTML page when there is none: 'html'), 'slow'
+ * (`answer` after `state.slowMs`); any other mode answers now. The bodies are the vendor's own
+ * and carry its canary, which tests check the edge never repeats.
+ * @param {{ later: (ms: number, fn: () => void) => void }} server
+ * @param {{ mode: string, garbage: string, retryAfter: number, slowMs: number, canary: string }} state
+ * @param {import('node:http').ServerResponse} res
+ * @param {{ down: object, throttle: object, garbage: Record<string, object> }} bodies
+ * @param {() => unknown} answer
+ */
+export function answerInMode(server, state, res, bodies, answer) {
+  switch (state.mode) {
+    case 'down':
+      return sendJson(res, 500, bodies.down);
+    case 'throttle':
+      return sendJson(res, 429, bodies.throttle, { 'retry-after': String(state.retryAfter) });
+    case 'garbage': {
+      const body = bodies.garbage[state.garbage];
+      if (body) return sendJson(res, 200, body);
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${state.canary}</body></html>`);
+      return undefined;
+    }
+    case 'slow':
+      server.later(state.slowMs, () => void answer());
+      return undefined;
+    default:
+      return answer();
+  }
+}

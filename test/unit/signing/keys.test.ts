@@ -64,6 +64,12 @@ describe('loadKeyRing with RS256 keys', () => {
       },
     ],
     [
+      'an EC key whose point is not on P-256 (WebCrypto refuses it)',
+      (r: any) => {
+        r.keys[0].privateJwk.x = 'A'.repeat(43);
+      },
+    ],
+    [
       'an RSA modulus under 2048 bits',
       (r: any) => {
         r.rsa.keys[0].privateJwk.n = r.rsa.keys[0].privateJwk.n.slice(0, 171);

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamDenied } from '../../../src/errors';
-import { cacheKey, expiryMargin, forgetUpstreamCredentials, singleFlight, type VendorCredential } from '../../../src/upstream/cache';
+import { cacheKey, expiryMargin, forgetUpstreamCredentials, singleFlight, WAIT_LIMIT_MS, type VendorCredential } from '../../../src/upstream/cache';
 
 const SECRET = 'test-secret-material';
 let keyN = 0;
@@ -44,6 +44,27 @@ describe('singleFlight', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => singleFlight(key, fetcher, deps())));
     expect(calls.n).toBe(1);
     expect(new Set(results.map((r) => r.password))).toEqual(new Set(['p-1']));
+  });
+
+  it('calls the vendor again when the first call was abandoned (never settled) for longer than a waiter waits', async () => {
+    const key = await freshKey();
+    // The first request's context is gone: its vendor call never settles, so its `finally` never runs.
+    void singleFlight(key, () => new Promise<VendorCredential>(() => {}), { ...deps(), cache: undefined });
+    const { calls, fetcher } = counting();
+    let skew = WAIT_LIMIT_MS + 1;
+    const later = { ...deps(), cache: undefined, clock: () => Date.now() + skew };
+    expect((await singleFlight(key, fetcher, later)).password).toBe('p-1');
+    expect(calls.n).toBe(1);
+    // Within the limit, a request still waits for a call in flight instead of making its own.
+    const other = await freshKey();
+    void singleFlight(other, () => new Promise<VendorCredential>(() => {}), { ...deps(), cache: undefined });
+    skew = 0;
+    const waiting = singleFlight(other, fetcher, { ...later, clock: () => Date.now() + skew });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.n).toBe(1);
+    skew = WAIT_LIMIT_MS + 1; // the waiter's own deadline passes: 503, and it never called the vendor
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE' });
+    expect(calls.n).toBe(1);
   });
 
   it('serves later requests from the isolate without calling again', async () => {
