@@ -10,12 +10,13 @@ import { deferred } from './zod';
 import type { Env } from './env';
 import { NotConfigured } from './errors';
 import { configureLog } from './log';
+import { DEFAULT_JWKS_COOLDOWN_MS } from './identity/jwks';
 import { isHttpsOrLoopback } from './net';
 
 /** `iss` of what the edge signs when EDGE_ISSUER is not set. */
 export const DEFAULT_EDGE_ISSUER = 'edge-credential-provider';
 /** After a JWKS fetch, an unknown kid refetches only after this long, seconds. */
-export const DEFAULT_JWKS_COOLDOWN_SECONDS = 30;
+export const DEFAULT_JWKS_COOLDOWN_SECONDS = DEFAULT_JWKS_COOLDOWN_MS / 1000;
 
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 

@@ -330,12 +330,3 @@ export async function forgetIssuerKeys(store: KeyStore, records: Array<KeySource
     generation++;
   }
 }
-
-/** For tests: forget every isolate-level cache. */
-export function forgetCachedKeys(): void {
-  remoteSets.clear();
-  discovered.clear();
-  inflight.clear();
-  settled.clear();
-  generation++;
-}

@@ -14,7 +14,7 @@ import type { NameUid, Workload } from '../identity/workload';
 import type { Grant } from './grant';
 import { anyOf, compileNameGlob, compileRepositoryGlob, type Matcher } from './pattern';
 import { describeRevocation, findRevocation, type Revocation } from './revocation';
-import type { Rule, TrustRecord } from './schema';
+import { ruleService, type Rule, type TrustRecord } from './schema';
 
 /** Where an image lives: its registry host[:port] and repository path. */
 export interface Target {
@@ -63,8 +63,6 @@ export type Evaluation = { allowed: true; rule: Rule; grants: Grant[]; service: 
 
 type Who = Pick<Workload, 'namespace' | 'serviceAccount'>;
 
-/** The registry token-auth `service` a rule's credentials are for. */
-export const ruleService = (rule: Rule): string => rule.service ?? rule.registry;
 export const ruleGrants = (rule: Rule): Grant[] => [{ repositories: rule.repositories, actions: rule.actions }];
 
 /** Why the rule does not apply to this workload (identity only), or undefined if it does. */

@@ -26,27 +26,39 @@ const entryBase = () => ({
   createdAt: z.number().check(z.int()),
   /** Seconds since the epoch; the entry is ignored and pruned after it. */
   expiresAt: z.number().check(z.int()),
-  /** Free text for the operator, at most 200 characters. */
-  reason: z.optional(z.string().check(z.maxLength(200))),
+  reason: revocationReason(),
 });
 
-export const RevocationSchema = deferred(() =>
-  z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase() }),
-    z.strictObject({
-      kind: z.literal('serviceAccount'),
-      namespace: z.string().check(z.minLength(1), z.maxLength(63)),
-      name: z.string().check(z.minLength(1), z.maxLength(253)),
-      ...entryBase(),
-    }),
-    z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...entryBase() }),
-    z.strictObject({ kind: z.literal('issuedBefore'), before: z.number().check(z.int()), ...entryBase() }),
-  ]),
-);
+/** Free text for the operator, at most 200 characters: on the stored entry and in the admin API's request. */
+export const revocationReason = () => z.optional(z.string().check(z.maxLength(200)));
+
+/**
+ * What each kind of entry names, as the stored entry and the admin API's request both hold it
+ * (routes/admin-revocations.ts builds its request schema from these, so the two cannot drift).
+ */
+export const revocationTargets = () => ({
+  serviceAccountUid: { kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)) },
+  serviceAccount: {
+    kind: z.literal('serviceAccount'),
+    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
+    name: z.string().check(z.minLength(1), z.maxLength(253)),
+  },
+  credential: { kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)) },
+  issuedBefore: { kind: z.literal('issuedBefore'), before: z.number().check(z.int()) },
+});
+
+export const RevocationSchema = deferred(() => {
+  const t = revocationTargets();
+  return z.discriminatedUnion('kind', [
+    z.strictObject({ ...t.serviceAccountUid, ...entryBase() }),
+    z.strictObject({ ...t.serviceAccount, ...entryBase() }),
+    z.strictObject({ ...t.credential, ...entryBase() }),
+    z.strictObject({ ...t.issuedBefore, ...entryBase() }),
+  ]);
+});
 export type Revocation = z.infer<typeof RevocationSchema>;
 
 export const RevocationListSchema = deferred(() => z.strictObject({ items: z.array(RevocationSchema).check(z.maxLength(MAX_REVOCATIONS)) }));
-export type RevocationList = z.infer<typeof RevocationListSchema>;
 
 /** What is being checked: a workload asking for a credential, or a credential being used. */
 export interface RevocationSubject {

@@ -196,7 +196,7 @@ export const TrustRecordSchema = deferred(() =>
           seen.add(rule.name);
           // /token trusts a credential for the service it names: two registries behind one service
           // name would make each one's credentials good for the other.
-          const service = rule.service ?? rule.registry;
+          const service = ruleService(rule);
           const registry = registryOfService.get(service);
           if (registry !== undefined && registry !== rule.registry) {
             ctx.addIssue({
@@ -226,6 +226,9 @@ export const TrustRecordSchema = deferred(() =>
 export type TrustRecord = z.infer<typeof TrustRecordSchema>;
 export type TrustRecordInput = z.input<typeof TrustRecordSchema>;
 export type Rule = z.infer<typeof RuleSchema>;
+
+/** The registry token-auth `service` a rule's credentials are for. */
+export const ruleService = (rule: Pick<Rule, 'service' | 'registry'>): string => rule.service ?? rule.registry;
 export type KeySource = z.infer<typeof KeySourceSchema>;
 
 /** zod issues as `path: message` lines, for error messages that name the bad field. */

@@ -10,7 +10,7 @@ import * as z from '../zod';
 import { deferred } from '../zod';
 import { BadRequest, NotFound } from '../errors';
 import { logEvent } from '../log';
-import { RevocationSchema, type Revocation } from '../policy/revocation';
+import { RevocationSchema, revocationReason, revocationTargets, type Revocation } from '../policy/revocation';
 import { describeIssues, MAX_CREDENTIAL_TTL, type TrustRecord } from '../policy/schema';
 import { addRevocation, listRevocations, removeRevocation } from '../store/revocations';
 import { getRecordByName } from '../store/trust';
@@ -30,22 +30,19 @@ const revocationOptions = () => ({
    * maxTokenLifetime + 12 h) for account revocations, 12 h for credential revocations.
    */
   ttl: z.optional(z.number().check(z.int(), z.gte(MAX_CREDENTIAL_TTL), z.lte(MAX_REVOCATION_TTL))),
-  reason: z.optional(z.string().check(z.maxLength(200))),
+  reason: revocationReason(),
 });
-const RevokeSchema = deferred(() =>
-  z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('serviceAccountUid'), uid: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions() }),
-    z.strictObject({
-      kind: z.literal('serviceAccount'),
-      namespace: z.string().check(z.minLength(1), z.maxLength(63)),
-      name: z.string().check(z.minLength(1), z.maxLength(253)),
-      ...revocationOptions(),
-    }),
-    z.strictObject({ kind: z.literal('credential'), jti: z.string().check(z.minLength(1), z.maxLength(64)), ...revocationOptions() }),
+/** The entry's target as stored (policy/revocation.ts), with the options above. */
+const RevokeSchema = deferred(() => {
+  const t = revocationTargets();
+  return z.discriminatedUnion('kind', [
+    z.strictObject({ ...t.serviceAccountUid, ...revocationOptions() }),
+    z.strictObject({ ...t.serviceAccount, ...revocationOptions() }),
+    z.strictObject({ ...t.credential, ...revocationOptions() }),
     /** `before`, seconds since the epoch, at most now. Default: the next second, so every credential minted so far is void. */
-    z.strictObject({ kind: z.literal('issuedBefore'), before: z.optional(z.number().check(z.int())), ...revocationOptions() }),
-  ]),
-);
+    z.strictObject({ ...t.issuedBefore, before: z.optional(t.issuedBefore.before), ...revocationOptions() }),
+  ]);
+});
 
 function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord, now: number): Revocation {
   const { ttl, reason, ...target } = input;

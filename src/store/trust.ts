@@ -19,8 +19,6 @@ import { keys, readJson, remove, writeJson } from './kv';
 export const RECORD_CACHE_SECONDS = 10;
 /** KV edge-cache hint for reads on the request path, seconds (KV's minimum is 60). */
 export const KV_CACHE_TTL = 60;
-/** Worst case, seconds, for a record or revocation change to reach every location. */
-export const PROPAGATION_SECONDS = KV_CACHE_TTL + RECORD_CACHE_SECONDS;
 
 const NameIndexSchema = deferred(() => z.object({ issuer: z.string() }));
 

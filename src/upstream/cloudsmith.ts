@@ -8,9 +8,8 @@
  * Docker: username `token`, password the JWT. Cloudsmith fetches the edge's discovery
  * document and JWKS itself, and matches the provider setting's required claims exactly.
  */
-import { decodeJwt } from 'jose';
 import type { VendorCredential } from './cache';
-import { garbage, vendorCall, vendorFailure } from './http';
+import { answerObject, garbage, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
 import { cloudsmithBase, type CloudsmithUpstream } from './schema';
 
 const VENDOR = 'Cloudsmith';
@@ -33,20 +32,9 @@ export async function cloudsmithCredential(u: CloudsmithUpstream, workloadToken:
         : "check its OIDC provider setting (provider URL = the edge's issuer, required claims such as sub and aud) and the service account it maps to";
     vendorFailure(VENDOR, answer, cause);
   }
-  let token: unknown;
-  try {
-    token = (JSON.parse(answer.body) as { token?: unknown }).token;
-  } catch {
-    garbage(VENDOR, 'answer is not JSON');
-  }
-  if (typeof token !== 'string' || token.length === 0) garbage(VENDOR, 'answer has no token');
+  const token = stringField(VENDOR, answerObject(VENDOR, answer.body), 'token');
   // The lifetime is the token's own `exp`, never an assumption.
-  let exp: unknown;
-  try {
-    exp = decodeJwt(token).exp;
-  } catch {
-    garbage(VENDOR, 'token is not a JWT');
-  }
-  if (typeof exp !== 'number') garbage(VENDOR, 'token has no exp');
-  return { username: 'token', password: token, expiresAt: exp };
+  const expiresAt = jwtExpiry(token);
+  if (expiresAt === undefined) garbage(VENDOR, 'token is not a JWT with exp');
+  return { username: 'token', password: token, expiresAt };
 }
