@@ -33,7 +33,7 @@ export function issuerStorable(issuer: string): boolean {
 }
 
 // DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
-const dnsLabel = deferred(() =>
+export const dnsLabel = deferred(() =>
   z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63')),
 );
 

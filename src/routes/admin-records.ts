@@ -13,13 +13,11 @@
  * logs one audit line: who, what record, which fields, from which version to which.
  */
 import type { Context } from 'hono';
-import * as z from '../zod';
-import { deferred } from '../zod';
 import { BadRequest, InvalidRecord, NotFound, PreconditionFailed } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
 import { changedFields } from '../policy/diff';
-import { describeIssues, TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { describeIssues, dnsLabel, TrustRecordSchema, type TrustRecord } from '../policy/schema';
 import { appendHistory, readHistory, recordEtag } from '../store/history';
 import { issuerKeyStore } from '../store/issuer-keys';
 import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
@@ -28,10 +26,8 @@ import { readJsonBody } from './body';
 import { Hono } from './hono';
 import type { AppEnv } from './types';
 
-const nameParam = deferred(() => z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)));
-
 export function recordName(raw: string): string {
-  const parsed = nameParam.safeParse(raw);
+  const parsed = dnsLabel.safeParse(raw);
   if (!parsed.success) throw new BadRequest({ detail: 'record name must be a DNS label' });
   return parsed.data;
 }
