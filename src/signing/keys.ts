@@ -113,24 +113,20 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   } catch {
     throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not a valid key ring' });
   }
-  const byKid = new Map<string, SigningKey>();
+  const ecKeys: SigningKey[] = [];
   for (const entry of parsed.keys) {
     const { d: _private, ...pub } = entry.privateJwk;
-    const publicKey = await crypto.subtle.importKey('jwk', pub, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
-    const kid = await checkedKid(entry.kid, publicKey);
-    const privateKey = await crypto.subtle.importKey('jwk', entry.privateJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const key = await importSigningKey(entry.kid, entry.privateJwk, pub, 'ES256');
     const certificate = entry.certificate ? pemToBase64Der(entry.certificate) : undefined;
     // A certificate for another key would make registries refuse every token: refuse it here.
-    if (certificate && !(await certifies(certificate, publicKey))) {
-      throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${kid} has a certificate for another key` });
+    if (certificate && !(await certifies(certificate, key.publicKey))) {
+      throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${key.kid} has a certificate for another key` });
     }
-    const publicJwk: JWK = { ...pub, kid, alg: SIGNING_ALG, use: 'sig', ...(certificate ? { x5c: [certificate] } : {}) };
-    byKid.set(kid, { kid, alg: SIGNING_ALG, privateKey, publicKey, publicJwk, ...(certificate ? { certificate } : {}) });
+    ecKeys.push(certificate ? { ...key, certificate, publicJwk: { ...key.publicJwk, x5c: [certificate] } } : key);
   }
-  const active = byKid.get(parsed.active);
-  if (!active) throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS active kid is not in keys' });
-  // Active key first: registries and verifiers that try keys in order find it at once.
-  const keys = [active, ...[...byKid.values()].filter((k) => k !== active)];
+  const byKid = new Map(ecKeys.map((k) => [k.kid, k]));
+  const keys = activeFirst([...byKid.values()], parsed.active, 'active kid is not in keys');
+  const [active] = keys as [SigningKey];
   const rsaKeys = parsed.rsa ? await buildRsaKeys(parsed.rsa) : [];
   return {
     active,
@@ -169,19 +165,32 @@ async function checkedKid(kid: string, publicKey: CryptoKey): Promise<string> {
   return id;
 }
 
-const RSA_IMPORT = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+const IMPORT_PARAMS = {
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+} as const;
+
+/** One key of the ring: its public half (its kid checked), its private half, its public JWK. */
+async function importSigningKey(kid: string, privateJwk: JsonWebKey, publicFields: JsonWebKey, alg: SigningKey['alg']): Promise<SigningKey> {
+  const publicKey = await crypto.subtle.importKey('jwk', publicFields, IMPORT_PARAMS[alg], true, ['verify']);
+  const checked = await checkedKid(kid, publicKey);
+  const privateKey = await crypto.subtle.importKey('jwk', privateJwk, IMPORT_PARAMS[alg], false, ['sign']);
+  return { kid: checked, alg, privateKey, publicKey, publicJwk: { ...(publicFields as JWK), kid: checked, alg, use: 'sig' } };
+}
+
+/** The keys with the active one first (registries and verifiers that try keys in order find it at once). */
+function activeFirst(keys: SigningKey[], activeKid: string, missing: string): SigningKey[] {
+  const active = keys.find((k) => k.kid === activeKid);
+  if (!active) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS ${missing}` });
+  return [active, ...keys.filter((k) => k !== active)];
+}
 
 /** The RS256 keys, active first. */
 async function buildRsaKeys(ring: z.infer<typeof RsaRingSchema>): Promise<SigningKey[]> {
   const keys: SigningKey[] = [];
   for (const entry of ring.keys) {
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = entry.privateJwk;
-    const publicKey = await crypto.subtle.importKey('jwk', pub, RSA_IMPORT, true, ['verify']);
-    const kid = await checkedKid(entry.kid, publicKey);
-    const privateKey = await crypto.subtle.importKey('jwk', entry.privateJwk, RSA_IMPORT, false, ['sign']);
-    keys.push({ kid, alg: 'RS256', privateKey, publicKey, publicJwk: { ...pub, kid, alg: 'RS256', use: 'sig' } });
+    keys.push(await importSigningKey(entry.kid, entry.privateJwk, pub, 'RS256'));
   }
-  const active = keys.find((k) => k.kid === ring.active);
-  if (!active) throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS rsa.active kid is not in rsa.keys' });
-  return [active, ...keys.filter((k) => k !== active)];
+  return activeFirst(keys, ring.active, 'rsa.active kid is not in rsa.keys');
 }
