@@ -80,8 +80,9 @@ export const records = () =>
       if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
       if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
       const record = parsed.data;
-      await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
-      const previous = await putRecord(c.env.TRUST, record);
+      const previous = await currentRecord(c.env.TRUST, name);
+      await checkPreconditions(c, previous);
+      await putRecord(c.env.TRUST, record, previous);
       await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]); // keys cached for either record may be stale now
       const etag = await recordEtag(record);
       const by = c.get('admin').id;
@@ -100,8 +101,11 @@ export const records = () =>
     })
     .delete('/admin/v1/issuers/:name', requireWrite, async (c) => {
       const name = recordName(c.req.param('name'));
-      await checkPreconditions(c, await currentRecord(c.env.TRUST, name));
-      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [await deleteRecord(c.env.TRUST, name)]);
+      const record = await currentRecord(c.env.TRUST, name);
+      await checkPreconditions(c, record);
+      if (!record) throw new NotFound({ detail: `no trust record named ${name}` });
+      await deleteRecord(c.env.TRUST, record);
+      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [record]);
       const by = c.get('admin').id;
       const entry = await appendHistory(c.env.TRUST, name, { action: 'delete', at: seconds(), by });
       logEvent('admin', { action: 'delete', by, record: name, from: entry.version - 1, to: entry.version });

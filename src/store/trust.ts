@@ -69,25 +69,27 @@ export async function listRecordNames(kv: KVNamespace): Promise<string[]> {
   return names;
 }
 
-/** Creates or replaces the record named `record.name`. Returns the record it replaced, if any. */
-export async function putRecord(kv: KVNamespace, record: TrustRecord): Promise<TrustRecord | undefined> {
-  const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
-  if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
-  const index = await readJson(kv, keys.trustName(record.name), NameIndexSchema);
-  const previous = index && (await readJson(kv, keys.trustByIssuer(index.issuer), TrustRecordSchema));
+/**
+ * Creates or replaces the record named `record.name`. `previous`: that name's record as the
+ * caller just read it (getRecordByName), or undefined; the caller read it for its
+ * preconditions, so it is not read again here.
+ */
+export async function putRecord(kv: KVNamespace, record: TrustRecord, previous: TrustRecord | undefined): Promise<void> {
+  // Another record may hold the issuer; if it is the one being replaced, nothing to read.
+  if (previous?.issuer !== record.issuer) {
+    const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
+    if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
+  }
   await writeJson(kv, keys.trustByIssuer(record.issuer), record);
   await writeJson(kv, keys.trustName(record.name), { issuer: record.issuer });
-  if (index && index.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(index.issuer));
+  if (previous && previous.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(previous.issuer));
   forgetTrust(record.issuer);
-  if (index) forgetTrust(index.issuer);
-  return previous ?? undefined;
+  if (previous) forgetTrust(previous.issuer);
 }
 
-/** Deletes the record named `name` and returns it (its cached keys are the caller's to drop). */
-export async function deleteRecord(kv: KVNamespace, name: string): Promise<TrustRecord> {
-  const record = await getRecordByName(kv, name);
+/** Deletes `record` (as getRecordByName returned it); its cached keys are the caller's to drop. */
+export async function deleteRecord(kv: KVNamespace, record: TrustRecord): Promise<void> {
   await remove(kv, keys.trustByIssuer(record.issuer));
-  await remove(kv, keys.trustName(name));
+  await remove(kv, keys.trustName(record.name));
   forgetTrust(record.issuer);
-  return record;
 }
