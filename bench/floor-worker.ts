@@ -26,8 +26,9 @@ import type { Env } from '../src/env';
 import { decide } from '../src/decide';
 import { peekIssuer, verifyServiceAccountToken } from '../src/identity/verify';
 import { tokenFingerprint } from '../src/log';
-import { compileRecord, evaluate, type CompiledRecord } from '../src/policy/evaluate';
-import { TrustRecordSchema, type TrustRecord } from '../src/policy/schema';
+import { compileRecord, evaluate, ruleGrants, type CompiledRecord } from '../src/policy/evaluate';
+import type { Grant } from '../src/policy/grant';
+import { ruleService, TrustRecordSchema, type TrustRecord } from '../src/policy/schema';
 import { mintCredential, verifyCredential, type VerifiedCredential } from '../src/registry/credential';
 import { formatScopes, intersect, parseScopes } from '../src/registry/scope';
 import { signRegistryToken } from '../src/registry/registry-token';
@@ -371,28 +372,21 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
     serviceAccount: { name: 'builder', uid: '0b4a7c1e-7e0e-4f5e-9d8c-1a2b3c4d5e6f' },
     pod: { name: 'builder-7f9c-00000', uid: '5c3e2d1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f' },
   };
-  const minted = await mintCredential(ring, {
-    edgeIssuer: setupBody.edgeIssuer,
-    workload,
-    registry: rule.registry,
-    service: rule.service ?? rule.registry,
-    rule: rule.name,
-    grants: [{ repositories: rule.repositories, actions: rule.actions }],
-    ttl: 3600,
-    now: nowS(),
-  });
-  const credential = minted.password;
-  const hostileCredential = await mintCredential(ring, {
-    edgeIssuer: setupBody.edgeIssuer,
-    workload,
-    registry: rule.registry,
-    service: rule.service ?? rule.registry,
-    rule: rule.name,
-    grants: [{ repositories: [HOSTILE_PATTERN], actions: ['pull'] }],
-    ttl: 3600,
-    now: nowS(),
-  });
-  const hostileQuery = new URLSearchParams([['service', rule.service ?? rule.registry], ...HOSTILE_SCOPES.map((scope) => ['scope', scope])]);
+  // The rule's credential, as the exchange mints it; and one granting the hostile pattern.
+  const mint = (grants: Grant[]) =>
+    mintCredential(ring, {
+      edgeIssuer: setupBody.edgeIssuer,
+      workload,
+      registry: rule.registry,
+      service: ruleService(rule),
+      rule: rule.name,
+      grants,
+      ttl: 3600,
+      now: nowS(),
+    });
+  const credential = (await mint(ruleGrants(rule))).password;
+  const hostileCredential = await mint([{ repositories: [HOSTILE_PATTERN], actions: ['pull'] }]);
+  const hostileQuery = new URLSearchParams([['service', ruleService(rule)], ...HOSTILE_SCOPES.map((scope) => ['scope', scope])]);
   const body = (alg: 'RS256' | 'ES256') =>
     JSON.stringify({
       apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
