@@ -10,15 +10,13 @@
  * never the registry's service, which it carries as `ecp.service` instead. Its `typ` header
  * keeps registry tokens from passing for credentials in turn.
  */
-import { jwtVerify, type JWTPayload } from 'jose';
-import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import { deferred } from '../zod';
 import { CredentialExpired, CredentialInvalid } from '../errors';
 import type { Workload } from '../identity/workload';
 import { GrantSchema, type Grant } from '../policy/grant';
 import type { HeldCredential } from '../policy/evaluate';
-import { signEs256 } from '../signing/jws';
+import { JwsRefused, signEs256, verifyOwnEs256 } from '../signing/jws';
 import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
@@ -34,6 +32,8 @@ const CredentialClaimsSchema = deferred(() =>
     sub: z.string(),
     aud: z.string(),
     exp: z.number(),
+    /** Every credential the edge mints has one; optional as in RFC 7519. */
+    nbf: z.optional(z.number()),
     iat: z.number(),
     jti: z.string(),
     ecp: z.object({
@@ -104,7 +104,7 @@ export async function mintCredential(ring: KeyRing, input: MintInput): Promise<M
     nbf: now,
     exp,
     jti,
-  } satisfies CredentialClaims & { nbf: number });
+  } satisfies CredentialClaims);
   return { username: credentialUsername(w), password, id: jti, expiresAt: exp };
 }
 
@@ -122,35 +122,29 @@ export interface VerifyCredentialOptions {
   now: number;
 }
 
-/** Verifies a password as one of this edge's credentials. Throws CredentialInvalid/Expired. */
+/**
+ * Verifies a password as one of this edge's credentials. Throws CredentialInvalid/Expired.
+ * The signature (ES256, a kid of our ring, our header: signing/jws.ts `verifyOwnEs256`) comes
+ * first; then the claims: their shape, `typ`, `iss`, `aud`, `exp` and `nbf` with no clock
+ * tolerance (we issued it; our clocks agree with ourselves), and the service asked for.
+ */
 export async function verifyCredential(ring: KeyRing, password: string, opts: VerifyCredentialOptions): Promise<VerifiedCredential> {
-  let payload: JWTPayload;
+  let verified: Awaited<ReturnType<typeof verifyOwnEs256>>;
   try {
-    ({ payload } = await jwtVerify(
-      password,
-      async (header) => {
-        const key = header.kid ? ring.byKid.get(header.kid) : undefined;
-        if (!key) throw new CredentialInvalid({ detail: 'credential kid is not one of ours' });
-        return key.publicKey;
-      },
-      {
-        algorithms: [SIGNING_ALG],
-        issuer: opts.edgeIssuer,
-        audience: CREDENTIAL_AUDIENCE,
-        typ: CREDENTIAL_TYP,
-        currentDate: new Date(opts.now * 1000),
-        clockTolerance: 0, // we issued it; our clocks agree with ourselves
-      },
-    ));
+    verified = await verifyOwnEs256(password, (header) => ring.byKid.get(header.kid)?.publicKey);
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new CredentialExpired({ detail: 'credential expired' });
-    if (err instanceof CredentialInvalid) throw err;
-    const reason = err instanceof joseErrors.JOSEError ? err.code : 'unparseable';
-    throw new CredentialInvalid({ detail: `credential rejected: ${reason}` });
+    if (err instanceof JwsRefused)
+      throw new CredentialInvalid({ detail: `credential rejected: ${err.reason === 'key' ? 'kid is not one of ours' : err.reason}` });
+    throw err;
   }
-  const parsed = CredentialClaimsSchema.safeParse(payload);
+  if (verified.header.typ !== CREDENTIAL_TYP) throw new CredentialInvalid({ detail: 'credential rejected: typ' });
+  const parsed = CredentialClaimsSchema.safeParse(verified.payload);
   if (!parsed.success) throw new CredentialInvalid({ detail: 'credential claims have the wrong shape' });
-  const { ecp, jti, iat, exp } = parsed.data;
+  const { iss, aud, exp, nbf, ecp, jti, iat } = parsed.data;
+  if (iss !== opts.edgeIssuer) throw new CredentialInvalid({ detail: 'credential rejected: iss' });
+  if (aud !== CREDENTIAL_AUDIENCE) throw new CredentialInvalid({ detail: 'credential rejected: aud' });
+  if (exp <= opts.now) throw new CredentialExpired({ detail: 'credential expired' });
+  if (nbf !== undefined && nbf > opts.now) throw new CredentialInvalid({ detail: 'credential rejected: nbf' });
   if (ecp.service !== opts.service) throw new CredentialInvalid({ detail: 'credential is for another service' });
   return {
     cluster: ecp.cluster,

@@ -15,7 +15,7 @@
  */
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { MiddlewareHandler } from 'hono';
-import type { AccessSettings } from '../config';
+import { loadConfig, type AccessSettings } from '../config';
 import { Forbidden, NotConfigured, Unauthorized } from '../errors';
 import type { AppEnv } from './types';
 
@@ -74,7 +74,7 @@ function challenge(c: Parameters<MiddlewareHandler<AppEnv>>[0]): void {
 
 /** Sets `admin` (the principal) or refuses. Reads are allowed to every principal; see requireWrite. */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const { access, accessProblem } = c.get('config');
+  const { access, accessProblem } = loadConfig(c.env);
   if (accessProblem) throw new NotConfigured({ detail: accessProblem });
   if (!c.env.ADMIN_TOKEN && !c.env.ADMIN_READ_TOKEN && !access) throw new NotConfigured({ detail: 'no ADMIN_TOKEN, ADMIN_READ_TOKEN or Access settings' });
 

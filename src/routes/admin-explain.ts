@@ -2,6 +2,7 @@
  * POST /admin/v1/explain: what a token would get for an image, and why, without minting or
  * calling a vendor. Any admin principal may ask (it changes nothing).
  */
+import { loadConfig } from '../config';
 import * as z from '../zod';
 import { deferred } from '../zod';
 import { decide, type Decision } from '../decide';
@@ -52,7 +53,7 @@ export const explain = () =>
     if (!parsed.success) throw new BadRequest({ detail: 'explain takes { token, image, annotations? }' });
     const { token, image, annotations } = parsed.data;
     const now = seconds();
-    const config = c.get('config');
+    const config = loadConfig(c.env);
     const decision = await decide(
       { token, image, annotations: annotations ?? {} },
       { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: config.jwksCooldownMs, now },

@@ -5,6 +5,7 @@
  * line per request. Denials are 4xx with a stable code.
  */
 import { Hono } from './hono';
+import { loadConfig } from '../config';
 import { decide, type Decision } from '../decide';
 import { BadRequest, EdgeError, UnsupportedApiVersion } from '../errors';
 import { cacheSeconds, CredentialProviderRequestSchema, credentialProviderResponse, isSupportedRequest } from '../kubelet';
@@ -40,7 +41,7 @@ function secretBinding(env: object, name: string): string | undefined {
 }
 
 export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) => {
-  const config = c.get('config');
+  const config = loadConfig(c.env);
   const started = Date.now();
   const now = Math.floor(started / 1000);
   let decision: Decision | undefined;

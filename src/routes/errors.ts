@@ -1,6 +1,6 @@
 /**
  * The app's error mapper. EdgeErrors become `{ error: code, message }` with their status
- * (the registry token endpoint has its own wire format, in its sub-app's onError). Anything
+ * (the registry token endpoint has its own wire format, mapped in its handler). Anything
  * else is a bug: logged with its name only, answered with a generic 500, never echoed.
  * Client errors are logged by the route's audit line, not here; dependency failures (5xx) here.
  */

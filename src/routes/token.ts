@@ -20,6 +20,7 @@
 import type { Context, ErrorHandler } from 'hono';
 import { Hono } from './hono';
 import { fromBase64, utf8 } from '../bytes';
+import { loadConfig } from '../config';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
 import { workloadSubject } from '../identity/workload';
 import { logEnabled, logEvent, type LogFields } from '../log';
@@ -90,6 +91,7 @@ function basicPassword(header: string | undefined): string | undefined {
 const printable = (s: string | undefined, max = 64) => (s === undefined ? undefined : s.replace(/[^\x21-\x7e]/g, '?').slice(0, max));
 
 async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
+  const config = loadConfig(c.env); // first: it sets whether the audit line is logged
   const started = Date.now();
   const now = Math.floor(started / 1000);
   // The audit line's fields, gathered as the request goes; none when the log is off (AUDIT_LOG).
@@ -105,7 +107,6 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
       trace.scopes = requested.length;
     }
 
-    const config = c.get('config');
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     const held = await verifyCredential(ring, req.password, { edgeIssuer: config.edgeIssuer, service: req.service, now });
     if (audit) {
@@ -146,37 +147,52 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
   }
 }
 
-export const registryToken = new Hono<AppEnv>()
-  .get('/token', (c) => {
-    const url = new URL(c.req.url);
-    return issue(c, {
-      form: 'get',
-      service: url.searchParams.get('service') ?? undefined,
-      scopes: url.searchParams.getAll('scope'),
-      password: basicPassword(c.req.header('Authorization')),
-      clientId: url.searchParams.get('client_id') ?? undefined,
-    });
-  })
-  .post('/token', async (c) => {
-    const type = c.req.header('Content-Type') ?? '';
-    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
-      throw new BadRequest({ detail: 'token POST without a form body', message: 'the body must be application/x-www-form-urlencoded' });
-    }
-    const form = new URLSearchParams(await readBody(c.req.raw, MAX_FORM_BYTES));
-    const grantType = form.get('grant_type');
-    if (!grantType) throw new BadRequest({ detail: 'grant_type is missing', message: 'the grant_type parameter is required' });
-    // refresh_token (containerd sends it when it holds an identity token) and every other
-    // grant: RFC 6749 §5.2 unsupported_grant_type, a 400, on which containerd retries as GET.
-    if (grantType !== 'password') throw new UnsupportedGrantType({ detail: `grant_type ${printable(grantType, 32)}` });
-    return issue(c, {
-      form: 'post',
-      service: form.get('service') ?? undefined,
-      scopes: form.getAll('scope'),
-      password: form.get('password') ?? undefined,
-      clientId: form.get('client_id') ?? undefined,
-    });
-  })
-  .all('/token', () => {
+/** GET: service and scopes in the query, the credential in Basic auth. */
+function getRequest(c: Context<AppEnv>): TokenRequest {
+  const url = new URL(c.req.url);
+  return {
+    form: 'get',
+    service: url.searchParams.get('service') ?? undefined,
+    scopes: url.searchParams.getAll('scope'),
+    password: basicPassword(c.req.header('Authorization')),
+    clientId: url.searchParams.get('client_id') ?? undefined,
+  };
+}
+
+/** POST: everything in a form body (the OAuth2 password grant). */
+async function postRequest(c: Context<AppEnv>): Promise<TokenRequest> {
+  const type = c.req.header('Content-Type') ?? '';
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
+    throw new BadRequest({ detail: 'token POST without a form body', message: 'the body must be application/x-www-form-urlencoded' });
+  }
+  const form = new URLSearchParams(await readBody(c.req.raw, MAX_FORM_BYTES));
+  const grantType = form.get('grant_type');
+  if (!grantType) throw new BadRequest({ detail: 'grant_type is missing', message: 'the grant_type parameter is required' });
+  // refresh_token (containerd sends it when it holds an identity token) and every other
+  // grant: RFC 6749 §5.2 unsupported_grant_type, a 400, on which containerd retries as GET.
+  if (grantType !== 'password') throw new UnsupportedGrantType({ detail: `grant_type ${printable(grantType, 32)}` });
+  return {
+    form: 'post',
+    service: form.get('service') ?? undefined,
+    scopes: form.getAll('scope'),
+    password: form.get('password') ?? undefined,
+    clientId: form.get('client_id') ?? undefined,
+  };
+}
+
+/**
+ * One handler for every method, its errors in the registry's format. One route and no
+ * sub-app `onError` on purpose: a request matching two handlers (a `.get` beside an `.all`),
+ * or a route of a sub-app with its own error handler, goes through Hono's compose, which the
+ * warm path paid on every token request (bench/FINDINGS.md). HEAD is answered as GET.
+ */
+export const registryToken = new Hono<AppEnv>().all('/token', async (c) => {
+  try {
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD') return await issue(c, getRequest(c));
+    if (method === 'POST') return await issue(c, await postRequest(c));
     throw new MethodNotAllowed({ detail: 'token endpoint takes GET and POST' });
-  })
-  .onError(tokenOnError);
+  } catch (err) {
+    return tokenOnError(err as Error, c);
+  }
+});

@@ -4,6 +4,7 @@
  * document that makes the edge an identity provider for registry vendors (upstream/).
  */
 import { Hono } from './hono';
+import { loadConfig } from '../config';
 import { NotConfigured, NotFound } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 import { loadKeyRing } from '../signing/keys';
@@ -14,14 +15,17 @@ function toPem(base64Der: string): string {
 }
 
 export const wellKnown = new Hono<AppEnv>()
-  .get('/healthz', (c) => c.json({ ok: true }))
+  .get('/healthz', (c) => {
+    loadConfig(c.env); // a misconfigured edge is not healthy: 503 ERR_NOT_CONFIGURED
+    return c.json({ ok: true });
+  })
   .get('/.well-known/jwks.json', async (c) => {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(ring.jwks);
   })
   .get('/.well-known/openid-configuration', async (c) => {
-    const { edgeIssuer } = c.get('config');
+    const { edgeIssuer } = loadConfig(c.env);
     // Vendors fetch `<iss>/.well-known/openid-configuration`: only a URL can be an OIDC issuer.
     if (!isHttpsOrLoopback(edgeIssuer))
       throw new NotConfigured({

@@ -2,8 +2,16 @@
  * Compact JWS (ES256, RS256) signing straight on WebCrypto, for the tokens the edge itself
  * issues (credentials, registry tokens, workload tokens for vendors). Header and claims are built by our own code, never taken
  * from a client, so jose's SignJWT builder (a structuredClone of the claims, a WeakMap entry
- * per token, per-setter validation) buys nothing on the hot path. Verification stays on jose.
+ * per token, per-setter validation) buys nothing on the hot path.
+ *
+ * Verification of tokens from elsewhere (service-account tokens, Access tokens) stays on jose.
+ * The one token the edge verifies that it signed itself, its credential (on every registry
+ * token request), is checked by `verifyOwnEs256` below: one alg, keys of our own ring, a
+ * header of the exact shape we write; jose's generality (JWE, crit, b64, every alg) is what
+ * the warm path paid for there.
  */
+import { utf8 } from '../bytes';
+
 const encoder = new TextEncoder();
 
 type Base64Capable = Uint8Array & { toBase64?: (o: { alphabet: 'base64url'; omitPadding: boolean }) => string };
@@ -41,4 +49,98 @@ export async function signJws(alg: keyof typeof ALGORITHMS, key: CryptoKey, head
 /** ES256: what credentials and registry tokens are signed with. */
 export function signEs256(key: CryptoKey, header: Record<string, unknown>, claims: Record<string, unknown>): Promise<string> {
   return signJws('ES256', key, header, claims);
+}
+
+type Base64Decoding = typeof Uint8Array & { fromBase64?: (s: string, o: { alphabet: 'base64url' }) => Uint8Array };
+const nativeFromBase64 = (Uint8Array as Base64Decoding).fromBase64;
+
+/**
+ * Bytes of unpadded base64url; the caller has checked the alphabet. Throws on a bad length.
+ * Loose about the unused bits of the last character, as jose is: what is signed is the
+ * encoded text, so two spellings of one signature change nothing.
+ */
+function fromBase64url(text: string): Uint8Array {
+  if (nativeFromBase64) return nativeFromBase64(text, { alphabet: 'base64url' });
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Three non-empty base64url segments, nothing else (no padding, no whitespace). */
+const COMPACT = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+
+/** Why `verifyOwnEs256` refused a token; never includes the token. */
+export class JwsRefused extends Error {
+  constructor(readonly reason: 'malformed' | 'header' | 'key' | 'signature' | 'payload') {
+    super(`JWS refused: ${reason}`);
+  }
+}
+
+/** A protected header the edge writes: alg, kid, typ, strings all, nothing else. */
+export interface OwnHeader {
+  alg: 'ES256';
+  kid: string;
+  typ: string;
+}
+
+/** Parsed headers by their encoded form: a handful per key ring, the same on every call. */
+const parsedHeaders = new Map<string, OwnHeader>();
+
+function ownHeader(encoded: string): OwnHeader {
+  let header = parsedHeaders.get(encoded);
+  if (header) return header;
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(fromBase64url(encoded)));
+  } catch {
+    throw new JwsRefused('header');
+  }
+  const { alg, kid, typ, ...rest } = (value ?? {}) as Record<string, unknown>;
+  if (
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    alg !== 'ES256' ||
+    typeof kid !== 'string' ||
+    typeof typ !== 'string' ||
+    Object.keys(rest).length > 0
+  ) {
+    throw new JwsRefused('header');
+  }
+  header = { alg, kid, typ };
+  if (parsedHeaders.size < MAX_CACHED_HEADERS) parsedHeaders.set(encoded, header);
+  return header;
+}
+
+/**
+ * The header and payload of a compact ES256 JWS signed by one of our own keys, or JwsRefused.
+ * `keyFor` picks the public key from the header (undefined: not ours). The payload must be a
+ * JSON object; its claims are the caller's to check (signature first: nothing of an
+ * unverified payload is parsed).
+ */
+export async function verifyOwnEs256(
+  token: string,
+  keyFor: (header: OwnHeader) => CryptoKey | undefined,
+): Promise<{ header: OwnHeader; payload: Record<string, unknown> }> {
+  const parts = COMPACT.exec(token);
+  if (!parts) throw new JwsRefused('malformed');
+  const header = ownHeader(parts[1]!);
+  const key = keyFor(header);
+  if (!key) throw new JwsRefused('key');
+  let signature: Uint8Array;
+  try {
+    signature = fromBase64url(parts[3]!);
+  } catch {
+    throw new JwsRefused('malformed');
+  }
+  const input = encoder.encode(token.slice(0, parts[1]!.length + 1 + parts[2]!.length));
+  if (signature.length !== 64 || !(await crypto.subtle.verify(ALGORITHMS.ES256, key, signature, input))) throw new JwsRefused('signature');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(utf8.decode(fromBase64url(parts[2]!)));
+  } catch {
+    throw new JwsRefused('payload');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new JwsRefused('payload');
+  return { header, payload: payload as Record<string, unknown> };
 }
