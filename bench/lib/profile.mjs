@@ -101,7 +101,9 @@ export function moduleGroup(path) {
 
 /**
  * Profiles the Worker behind `port` while `during()` runs.
- * @returns {Promise<{ totalMs: number, byModule: Array<[string, number]>, byFunction: Array<[string, number]> }>}
+ * `ownInclusive`: for each function of src/, the time under it (itself and what it called),
+ * each sample counted once per function even when it recurses.
+ * @returns {Promise<{ totalMs: number, byModule: Array<[string, number]>, byFunction: Array<[string, number]>, ownInclusive: Array<[string, number]> }>}
  */
 export async function profileDuring(port, during, { samplingIntervalUs = 100 } = {}) {
   const insp = await Inspector.connect(inspectorPortOf(port));
@@ -144,6 +146,13 @@ function summarize(profile, maps) {
   }
   const byModule = new Map();
   const byFunction = new Map();
+  const ownInclusive = new Map();
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  const ownName = (cf) => {
+    const group = moduleGroup(maps.get(cf.scriptId)?.[cf.lineNumber] ?? '');
+    return group.startsWith('src/') ? `${cf.functionName || '(anonymous)'} ${group}` : undefined;
+  };
   let total = 0;
   for (const node of profile.nodes) {
     const ms = self.get(node.id) ?? 0;
@@ -157,7 +166,15 @@ function summarize(profile, maps) {
     byModule.set(group, (byModule.get(group) ?? 0) + ms);
     const fname = `${cf.functionName || '(anonymous)'} ${group}${cf.lineNumber >= 0 && maps.has(cf.scriptId) ? '' : ''}`;
     byFunction.set(fname, (byFunction.get(fname) ?? 0) + ms);
+    const seen = new Set();
+    for (let n = node; n; n = parent.get(n.id)) {
+      const name = ownName(n.callFrame);
+      if (name && !seen.has(name)) {
+        seen.add(name);
+        ownInclusive.set(name, (ownInclusive.get(name) ?? 0) + ms);
+      }
+    }
   }
   const sorted = (m) => [...m.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
-  return { totalMs: total, idleMs: byModule.get('(idle)') ?? 0, byModule: sorted(byModule), byFunction: sorted(byFunction) };
+  return { totalMs: total, idleMs: byModule.get('(idle)') ?? 0, byModule: sorted(byModule), byFunction: sorted(byFunction), ownInclusive: sorted(ownInclusive) };
 }
