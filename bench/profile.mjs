@@ -30,7 +30,7 @@ try {
   for (const [k, v] of prof.byModule.slice(0, 20)) console.log(`${pct(v)}  ${k}`);
   console.log('\nby function (self time)');
   for (const [k, v] of prof.byFunction.slice(0, top)) console.log(`${pct(v)}  ${k}`);
-  console.log('\nthe edge\'s own functions, inclusive (itself and what it called)');
+  console.log("\nthe edge's own functions, inclusive (itself and what it called)");
   for (const [k, v] of prof.ownInclusive.slice(0, top)) console.log(`${pct(v)}  ${k}`);
 } finally {
   await ctx.close();

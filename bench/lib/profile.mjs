@@ -176,5 +176,11 @@ function summarize(profile, maps) {
     }
   }
   const sorted = (m) => [...m.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
-  return { totalMs: total, idleMs: byModule.get('(idle)') ?? 0, byModule: sorted(byModule), byFunction: sorted(byFunction), ownInclusive: sorted(ownInclusive) };
+  return {
+    totalMs: total,
+    idleMs: byModule.get('(idle)') ?? 0,
+    byModule: sorted(byModule),
+    byFunction: sorted(byFunction),
+    ownInclusive: sorted(ownInclusive),
+  };
 }
