@@ -298,8 +298,9 @@ export async function issuerKeys(record: KeySourceRecord, deps: KeyDeps): Promis
  * Drops what is cached for these records' keys, in KV and in this isolate: the discovery
  * result and the JWKS of every URL they used. The admin API calls it when a record is replaced
  * or deleted, so a moved jwks_uri or a retired key counts at once here; other isolates follow
- * when their copies age out (DISCOVERY_MAX_AGE_MS, JWKS_MAX_AGE_MS). A KV failure is thrown
- * (the admin retries the idempotent PUT or DELETE); the isolate entries go regardless.
+ * when their copies age out (DISCOVERY_MAX_AGE_MS, JWKS_MAX_AGE_MS). A KV failure is thrown;
+ * the admin API calls this before it writes, so the change has not happened and a retry (with
+ * the same If-Match) holds. The isolate entries go regardless.
  */
 export async function forgetIssuerKeys(store: KeyStore, records: Array<KeySourceRecord | undefined>): Promise<void> {
   const byIssuer = new Map<string, Set<string>>();

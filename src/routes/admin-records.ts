@@ -13,12 +13,12 @@
  * logs one audit line: who, what record, which fields, from which version to which.
  */
 import type { Context } from 'hono';
-import { BadRequest, InvalidRecord, NotFound, PreconditionFailed } from '../errors';
+import { BadRequest, EdgeError, InvalidRecord, NotFound, PreconditionFailed } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
 import { changedFields } from '../policy/diff';
 import { describeIssues, dnsLabel, TrustRecordSchema, type TrustRecord } from '../policy/schema';
-import { appendHistory, readHistory, recordEtag } from '../store/history';
+import { appendHistory, readHistory, recordEtag, type HistoryEntry } from '../store/history';
 import { issuerKeyStore } from '../store/issuer-keys';
 import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
 import { requireWrite } from './admin-auth';
@@ -41,6 +41,31 @@ async function currentRecord(kv: KVNamespace, name: string): Promise<TrustRecord
     if (err instanceof NotFound) return undefined;
     throw err;
   }
+}
+
+/**
+ * Appends the change to the record's history once it is in effect. A failure here cannot undo
+ * the change, so it does not fail the request (a 503 would invite a retry whose If-Match no
+ * longer holds): it is logged as an error, and the admin line says the history missed it.
+ */
+async function recordHistory(kv: KVNamespace, name: string, change: Parameters<typeof appendHistory>[2]): Promise<HistoryEntry | undefined> {
+  try {
+    return await appendHistory(kv, name, change);
+  } catch (err) {
+    logEvent('error', {
+      code: 'ERR_HISTORY_NOT_RECORDED',
+      record: name,
+      action: change.action,
+      detail: err instanceof EdgeError ? err.detail : 'history write failed',
+    });
+    return undefined;
+  }
+}
+
+/** The admin line's version numbers (appendHistory numbers from the newest kept). */
+function versions(entry: HistoryEntry | undefined) {
+  if (!entry) return { history: 'not recorded' };
+  return { from: entry.version > 1 ? entry.version - 1 : undefined, to: entry.version };
 }
 
 /** RFC 9110 §13.1.1-2, as far as a single record needs: `If-Match: "<etag>"` or `*`, `If-None-Match: *`. */
@@ -82,19 +107,22 @@ export const records = () =>
       const record = parsed.data;
       const previous = await currentRecord(c.env.TRUST, name);
       await checkPreconditions(c, previous);
+      // Keys cached for either record may be stale once it is written. Dropped first: a failure
+      // leaves the record as it was (503, and a retry with the same If-Match holds), and keys
+      // cached again meanwhile come from the issuer as it is now.
+      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]);
       await putRecord(c.env.TRUST, record, previous);
-      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]); // keys cached for either record may be stale now
       const etag = await recordEtag(record);
       const by = c.get('admin').id;
-      const entry = await appendHistory(c.env.TRUST, name, { action: previous ? 'replace' : 'create', at: seconds(), by, etag, record });
+      const action = previous ? 'replace' : 'create';
+      const entry = await recordHistory(c.env.TRUST, name, { action, at: seconds(), by, etag, record });
       logEvent('admin', {
-        action: entry.action,
+        action,
         by,
         record: name,
         issuer: record.issuer,
         fields: previous ? changedFields(previous, record).slice(0, 50) : undefined,
-        from: entry.version > 1 ? entry.version - 1 : undefined, // appendHistory numbers from the newest kept
-        to: entry.version,
+        ...versions(entry),
       });
       c.header('ETag', `"${etag}"`);
       return c.json(record, previous ? 200 : 201);
@@ -104,10 +132,10 @@ export const records = () =>
       const record = await currentRecord(c.env.TRUST, name);
       await checkPreconditions(c, record);
       if (!record) throw new NotFound({ detail: `no trust record named ${name}` });
+      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [record]); // first, as for a PUT
       await deleteRecord(c.env.TRUST, record);
-      await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [record]);
       const by = c.get('admin').id;
-      const entry = await appendHistory(c.env.TRUST, name, { action: 'delete', at: seconds(), by });
-      logEvent('admin', { action: 'delete', by, record: name, from: entry.version - 1, to: entry.version });
+      const entry = await recordHistory(c.env.TRUST, name, { action: 'delete', at: seconds(), by });
+      logEvent('admin', { action: 'delete', by, record: name, ...versions(entry) });
       return c.body(null, 204);
     });

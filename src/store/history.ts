@@ -9,7 +9,7 @@
 import { hex } from '../bytes';
 import * as z from '../zod';
 import { deferred } from '../zod';
-import { TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import type { TrustRecord } from '../policy/schema';
 import { keys, readJson, writeJson } from './kv';
 
 /** Versions kept per record. */
@@ -25,7 +25,12 @@ const HistoryEntrySchema = deferred(() =>
     by: z.string().check(z.maxLength(512)),
     /** The record's ETag after the change; absent for a delete. */
     etag: z.optional(z.string()),
-    record: z.optional(TrustRecordSchema),
+    /**
+     * The record as it was stored then: an object, not parsed with today's TrustRecordSchema,
+     * so a schema tightened later neither hides old versions nor stops new ones being
+     * appended. A rollback PUTs it again, and the PUT validates it as it is now.
+     */
+    record: z.optional(z.record(z.string(), z.unknown())),
   }),
 );
 const HistorySchema = deferred(() => z.strictObject({ items: z.array(HistoryEntrySchema).check(z.maxLength(HISTORY_LENGTH)) }));

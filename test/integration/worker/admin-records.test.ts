@@ -3,7 +3,9 @@
  * 412, never a silent overwrite), history with who changed what, and read-only access.
  */
 import { env } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { app } from '../../../src/app';
 import { expectEdgeError } from '../../support/expect-edge';
 import { ADMIN, defaultRecord, edgeFetch, makeIssuer, type TestIssuer } from '../../support/worker/issuer';
 
@@ -131,5 +133,76 @@ describe('read-only access (ADMIN_READ_TOKEN)', () => {
   it('is not the write token, nor any other string', async () => {
     await expectEdgeError(await edgeFetch('/admin/v1/issuers', { headers: { authorization: `Bearer ${env.ADMIN_READ_TOKEN}x` } }), 401, 'ERR_UNAUTHORIZED');
     await expectEdgeError(await edgeFetch('/admin/v1/issuers', { headers: { 'cf-access-jwt-assertion': 'a.b.c' } }), 401, 'ERR_UNAUTHORIZED');
+  });
+});
+
+describe('a KV failure in the middle of a change', () => {
+  /** The real KV, except that `op` on keys starting with `prefix` throws. */
+  function failing(op: 'put' | 'delete', prefix: string): KVNamespace {
+    const real = env.TRUST;
+    return new Proxy(real, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop !== op) return value.bind(target);
+        return (key: string, ...rest: unknown[]) => {
+          if (key.startsWith(prefix)) return Promise.reject(new Error('KV down'));
+          return (value as (...a: unknown[]) => unknown).call(target, key, ...rest);
+        };
+      },
+    });
+  }
+
+  async function send(method: 'PUT' | 'DELETE', record: unknown, headers: Record<string, string>, kv: KVNamespace) {
+    const ctx = createExecutionContext();
+    const init: RequestInit = { method, headers: { ...ADMIN(), ...JSON_BODY, ...headers }, ...(method === 'PUT' ? { body: JSON.stringify(record) } : {}) };
+    const res = await app.fetch(new Request(`https://edge.test/admin/v1/issuers/${name}`, init), { ...env, TRUST: kv }, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  const remote = () => defaultRecord(iss, { keys: { type: 'jwks_uri', uri: `${iss.issuer}/openid/v1/jwks` } });
+  const history = async () =>
+    ((await (await edgeFetch(`/admin/v1/issuers/${name}/history`, { headers: ADMIN() })).json()) as { items: { version: number; action: string }[] }).items;
+
+  it('changes nothing when the cached keys cannot be dropped (PUT): 503, and a retry with the same If-Match holds', async () => {
+    const etag = (await put(remote())).headers.get('etag')!;
+    await expectEdgeError(
+      await send('PUT', { ...remote(), audiences: ['changed'] }, { 'if-match': etag }, failing('delete', 'jwks/')),
+      503,
+      'ERR_STORE_UNAVAILABLE',
+    );
+    expect(((await (await get()).json()) as { audiences: string[] }).audiences).toEqual(defaultRecord(iss).audiences);
+    expect((await put({ ...remote(), audiences: ['changed'] }, { 'if-match': etag })).status).toBe(200);
+    expect((await history()).map((i) => i.action)).toEqual(['replace', 'create']);
+  });
+
+  it('changes nothing when the cached keys cannot be dropped (DELETE)', async () => {
+    const etag = (await put(remote())).headers.get('etag')!;
+    await expectEdgeError(await send('DELETE', undefined, { 'if-match': etag }, failing('delete', 'jwks/')), 503, 'ERR_STORE_UNAVAILABLE');
+    expect((await get()).status).toBe(200);
+    expect((await del({ 'if-match': etag })).status).toBe(204);
+  });
+
+  it('answers the change that took effect when only its history entry could not be written', async () => {
+    const created = await send('PUT', remote(), {}, failing('put', 'history/'));
+    expect(created.status).toBe(201);
+    const etag = created.headers.get('etag')!;
+    expect((await get()).headers.get('etag')).toBe(etag); // in effect, and the ETag answered is the stored one
+    expect((await put({ ...remote(), audiences: ['next'] }, { 'if-match': etag })).status).toBe(200);
+    expect((await history()).map((i) => [i.version, i.action])).toEqual([[1, 'replace']]); // the create was not recorded
+    expect((await send('DELETE', undefined, {}, failing('put', 'history/'))).status).toBe(204);
+    expect((await get()).status).toBe(404);
+  });
+
+  it("keeps appending to a history whose old entries today's schema would refuse", async () => {
+    const old = { ...defaultRecord(iss), name, retiredField: true }; // a field a later schema dropped
+    await env.TRUST.put(`history/v1/${name}`, JSON.stringify({ items: [{ version: 1, action: 'create', at: 1, by: 'token:admin', etag: 'e', record: old }] }));
+    expect((await put(defaultRecord(iss))).status).toBe(201);
+    const items = (await (await edgeFetch(`/admin/v1/issuers/${name}/history`, { headers: ADMIN() })).json()) as {
+      items: { version: number; record?: { retiredField?: boolean } }[];
+    };
+    expect(items.items.map((i) => i.version)).toEqual([2, 1]);
+    expect(items.items[1]!.record!.retiredField).toBe(true);
   });
 });
