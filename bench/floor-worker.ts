@@ -119,8 +119,8 @@ function memoryKv(): KVNamespace {
 
 const ctx = { waitUntil: (_p: Promise<unknown>) => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
 
-async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number) {
-  return jwtVerify(s.setup.tokens[alg], alg === 'RS256' ? s.rsaKey : s.ecKey, {
+async function jose_verify(s: State, alg: 'RS256' | 'ES256', now: number, key: CryptoKey | JWTVerifyGetKey = alg === 'RS256' ? s.rsaKey : s.ecKey) {
+  return jwtVerify(s.setup.tokens[alg], key as CryptoKey, {
     algorithms: [alg],
     issuer: s.record.issuer,
     audience: s.record.audiences,
@@ -273,6 +273,7 @@ const OPS: Record<string, Op> = {
   'step/verify-sa/RS256': (s) => verifyServiceAccountToken(s.setup.tokens.RS256, s.record, s.getKey, nowS()),
   'step/verify-sa/ES256': (s) => verifyServiceAccountToken(s.setup.tokens.ES256, s.record, s.getKey, nowS()),
   'step/jose-verify/RS256': (s) => jose_verify(s, 'RS256', nowS()),
+  'step/jose-verify-jwks/RS256': (s) => jose_verify(s, 'RS256', nowS(), s.getKey),
   'step/evaluate': (s) => evaluate(s.compiled, { namespace: 'team-a', serviceAccount: { name: 'builder', uid: 'u' } }, {}, parseImageRef(s.setup.image)),
   'step/decide/RS256': (s) => decideOnce(s, 'RS256'),
   'step/decide/ES256': (s) => decideOnce(s, 'ES256'),

@@ -70,7 +70,17 @@ export function peekIssuer(token: string): string {
   return payload.iss;
 }
 
-function mapJoseError(err: unknown): EdgeError {
+/** For a refusal's detail only: the header's alg, printable and short. */
+function algOf(token: string): string {
+  try {
+    const alg = decodeProtectedHeader(token).alg;
+    return typeof alg === 'string' ? alg.replace(/[^\x21-\x7e]/g, '?').slice(0, 16) : 'missing';
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function mapJoseError(err: unknown, token: string): EdgeError {
   if (err instanceof EdgeError) return err;
   if (err instanceof joseErrors.JWTExpired) return new TokenExpired();
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
@@ -87,7 +97,7 @@ function mapJoseError(err: unknown): EdgeError {
         return new TokenMalformed({ detail: `claim ${err.claim}: ${err.reason}` });
     }
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed();
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed({ detail: `alg ${algOf(token)}` });
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignature();
   if (err instanceof joseErrors.JWKSNoMatchingKey) return new UnknownKey();
   if (err instanceof joseErrors.JOSEError) return new TokenMalformed({ detail: err.code });
@@ -102,16 +112,9 @@ export async function verifyServiceAccountToken(
   now: number,
 ): Promise<Workload> {
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed({ detail: 'token too long' });
-  let alg: string | undefined;
-  try {
-    alg = decodeProtectedHeader(token).alg;
-  } catch {
-    throw new TokenMalformed({ detail: 'bad protected header' });
-  }
-  if (!alg || !record.algorithms.includes(alg)) throw new AlgorithmNotAllowed({ detail: `alg ${alg ?? 'missing'}` });
-
   let payload: JWTPayload;
   try {
+    // jose refuses an alg outside the record's list before it asks getKey for a key.
     ({ payload } = await jwtVerify(token, getKey, {
       algorithms: record.algorithms,
       issuer: record.issuer,
@@ -121,7 +124,7 @@ export async function verifyServiceAccountToken(
       requiredClaims: ['exp', 'iat', 'sub'],
     }));
   } catch (err) {
-    throw mapJoseError(err);
+    throw mapJoseError(err, token);
   }
 
   const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf?: number };

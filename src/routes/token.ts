@@ -36,6 +36,8 @@ import type { AppEnv } from './types';
 
 /** A token request form is a few KiB at most (a ~1 KiB credential plus scopes). */
 const MAX_FORM_BYTES = 16 * 1024;
+/** A token is a secret: no cache may keep it (RFC 6749 §5.1). */
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 /** The Basic challenge on every 401: credentials are what is missing or wrong. */
 const CHALLENGE = 'Basic realm="edge-credential-provider", charset="UTF-8"';
 
@@ -135,10 +137,9 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
     const scope = formatScopes(access);
     if (audit) logEvent('registry_token', { outcome: 'issued', ...trace, granted: scope, expires_in: token.expiresIn, ms: Date.now() - started });
 
-    c.header('Cache-Control', 'no-store');
-    c.header('Pragma', 'no-cache');
     const common = { expires_in: token.expiresIn, issued_at: new Date(token.issuedAt * 1000).toISOString() };
-    return req.form === 'get' ? c.json({ token: token.token, access_token: token.token, ...common }) : c.json({ access_token: token.token, scope, ...common });
+    const body = req.form === 'get' ? { token: token.token, access_token: token.token, ...common } : { access_token: token.token, scope, ...common };
+    return Response.json(body, { headers: NO_STORE }); // the runtime's, as in routes/credentials.ts
   } catch (err) {
     if (err instanceof EdgeError) {
       logEvent('registry_token', { outcome: 'denied', ...trace, code: err.code, reason: err.detail, ms: Date.now() - started });
