@@ -324,6 +324,11 @@ const OPS: Record<string, Op> = {
       now: nowS(),
       notAfter: nowS() + 3000,
     }),
+  'step/raw-noop': async () => {
+    const req = new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' });
+    const res = req.method === 'POST' && new URL(req.url).pathname === '/v1/credentials' ? Response.json({ ok: true }) : new Response(null, { status: 404 });
+    await res.text();
+  },
   'step/hono-noop': async () => {
     const res = await noopApp.fetch(new Request('http://edge.bench/v1/credentials', { method: 'POST', body: '{}' }));
     await res.text();

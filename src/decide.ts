@@ -12,7 +12,7 @@
  */
 import { EdgeError, IssuerDisabled, PolicyDenied, Revoked, TokenMissing, UnknownIssuer } from './errors';
 import { issuerKeys } from './identity/jwks';
-import { peekIssuer, verifyServiceAccountToken } from './identity/verify';
+import { readToken, verifyServiceAccountToken } from './identity/verify';
 import type { Workload } from './identity/workload';
 import type { CacheKeyType } from './kubelet';
 import { credentialLifetime, evaluate, type RuleTrace } from './policy/evaluate';
@@ -79,15 +79,15 @@ export async function decide(req: ExchangeRequest, deps: DecideDeps): Promise<De
     const image = parseImageRef(req.image);
     known.image = image;
     if (!req.token) throw new TokenMissing();
-    const issuer = peekIssuer(req.token);
-    known.issuer = issuer;
-    const trust = await loadTrust(deps.kv, issuer, deps.now);
+    const token = readToken(req.token);
+    known.issuer = token.issuer;
+    const trust = await loadTrust(deps.kv, token.issuer, deps.now);
     if (!trust) throw new UnknownIssuer();
     const { record } = trust.compiled;
     if (record.disabled) throw new IssuerDisabled({ detail: `record ${record.name}` });
 
     const keys = await issuerKeys(record, { store: issuerKeyStore(deps.kv), fetch: deps.fetch, waitUntil: deps.waitUntil, cooldownMs: deps.jwksCooldownMs });
-    const workload = await verifyServiceAccountToken(req.token, record, keys.getKey, deps.now);
+    const workload = await verifyServiceAccountToken(token, record, keys.getKey, deps.now);
     known.workload = workload;
 
     const revocation = findRevocation(trust.revocations, { workload }, deps.now);

@@ -5,10 +5,11 @@
  *
  * Checks, in order: structure, algorithm (the record's asymmetric allow-list; never
  * `none` or HS*), signature (keys only from the record's key source; `jku`, `x5u` and
- * embedded `jwk` headers are ignored), `iss`, `aud`, `exp`/`nbf`/`iat` with 60 s skew,
- * total lifetime, and the Kubernetes claims (`sub` agrees with `kubernetes.io`).
+ * embedded `jwk` headers are ignored): jose's compactVerify. Then `iss`, `aud`,
+ * `exp`/`nbf`/`iat` with 60 s skew (as jose's jwtVerify checks them), total lifetime, and
+ * the Kubernetes claims (`sub` agrees with `kubernetes.io`): here, on claims parsed once.
  */
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { compactVerify, decodeJwt, decodeProtectedHeader, type CompactVerifyGetKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import { deferred } from '../zod';
@@ -55,20 +56,36 @@ const KubernetesClaimSchema = deferred(() =>
 );
 const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
-/** Reads `iss` without verifying anything, to find the trust record. */
-export function peekIssuer(token: string): string {
+/**
+ * A token as read before anything of it is verified: its issuer, to find the trust record, and
+ * its claims, parsed once. verifyServiceAccountToken checks these claims only after the
+ * signature over this same token holds (the payload segment they were decoded from is the one
+ * signed), so the exchange decodes the payload once, not twice.
+ */
+export interface UnverifiedToken {
+  readonly token: string;
+  readonly issuer: string;
+  readonly claims: JWTPayload;
+}
+
+/** Reads `iss` and the claims without verifying anything. Throws TokenMalformed. */
+export function readToken(token: string): UnverifiedToken {
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed({ detail: 'token too long' });
-  let payload: JWTPayload;
+  let claims: JWTPayload;
   try {
-    payload = decodeJwt(token);
+    claims = decodeJwt(token);
   } catch {
     throw new TokenMalformed({ detail: 'not a compact JWT' });
   }
-  if (typeof payload.iss !== 'string' || payload.iss.length === 0) throw new TokenMalformed({ detail: 'no iss claim' });
+  const { iss } = claims;
+  if (typeof iss !== 'string' || iss.length === 0) throw new TokenMalformed({ detail: 'no iss claim' });
   // A lone surrogate (JSON's "\ud800") cannot be encoded into a KV key or a URL: no issuer has one.
-  if (!payload.iss.isWellFormed()) throw new TokenMalformed({ detail: 'iss is not well-formed Unicode' });
-  return payload.iss;
+  if (!iss.isWellFormed()) throw new TokenMalformed({ detail: 'iss is not well-formed Unicode' });
+  return { token, issuer: iss, claims };
 }
+
+/** Reads `iss` without verifying anything, to find the trust record. */
+export const peekIssuer = (token: string): string => readToken(token).issuer;
 
 /** For a refusal's detail only: the header's alg, printable and short. */
 function algOf(token: string): string {
@@ -80,23 +97,9 @@ function algOf(token: string): string {
   }
 }
 
+/** jose's refusals of the JWS (the claims are checked by checkRegisteredClaims). */
 function mapJoseError(err: unknown, token: string): EdgeError {
   if (err instanceof EdgeError) return err;
-  if (err instanceof joseErrors.JWTExpired) return new TokenExpired();
-  if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    switch (err.claim) {
-      case 'aud':
-        return new AudienceMismatch({ detail: err.reason });
-      case 'iss':
-        return new UnknownIssuer({ detail: 'iss mismatch after lookup' });
-      case 'nbf':
-        return new TokenNotYetValid({ detail: 'nbf in the future' });
-      case 'iat':
-        return err.reason === 'check_failed' ? new TokenNotYetValid({ detail: 'iat in the future' }) : new TokenMalformed({ detail: 'bad iat' });
-      default:
-        return new TokenMalformed({ detail: `claim ${err.claim}: ${err.reason}` });
-    }
-  }
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed({ detail: `alg ${algOf(token)}` });
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new BadSignature();
   if (err instanceof joseErrors.JWKSNoMatchingKey) return new UnknownKey();
@@ -104,32 +107,52 @@ function mapJoseError(err: unknown, token: string): EdgeError {
   return new TokenMalformed({ detail: 'unverifiable token' });
 }
 
+/**
+ * The registered claims, as jose's jwtVerify checks them (same order, same clock tolerance),
+ * plus the edge's own: `iat` not in the future and the total lifetime. On a token whose
+ * signature has been verified. Throws.
+ */
+function checkRegisteredClaims(claims: JWTPayload, record: TokenExpectations, now: number): { exp: number; iat: number } {
+  const { exp, iat, nbf, iss, aud } = claims;
+  for (const name of ['exp', 'iat', 'sub'] as const) if (claims[name] === undefined) throw new TokenMalformed({ detail: `claim ${name}: missing` });
+  if (iss !== record.issuer) throw new UnknownIssuer({ detail: 'iss mismatch after lookup' });
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!audiences.some((a) => record.audiences.includes(a))) throw new AudienceMismatch({ detail: aud === undefined ? 'missing' : 'check_failed' });
+  if (typeof iat !== 'number') throw new TokenMalformed({ detail: 'bad iat' });
+  if (nbf !== undefined) {
+    if (typeof nbf !== 'number') throw new TokenMalformed({ detail: 'claim nbf: invalid' });
+    if (nbf > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'nbf in the future' });
+  }
+  if (typeof exp !== 'number') throw new TokenMalformed({ detail: 'claim exp: invalid' });
+  if (exp <= now - CLOCK_SKEW) throw new TokenExpired();
+  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'iat in the future' });
+  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong({ detail: `lifetime ${exp - iat}s` });
+  return { exp, iat };
+}
+
+/**
+ * Verifies a service-account token against its issuer's record. jose checks the JWS: its
+ * structure, `crit`, the alg against the record's list (before it asks getKey for a key) and
+ * the signature. The claims are checked here, on the payload `readToken` parsed (jose's
+ * jwtVerify would decode and parse it a second time).
+ */
 export async function verifyServiceAccountToken(
-  token: string,
+  token: string | UnverifiedToken,
   record: TokenExpectations,
   getKey: JWTVerifyGetKey,
   /** Seconds since the epoch. */
   now: number,
 ): Promise<Workload> {
-  if (token.length > MAX_TOKEN_LENGTH) throw new TokenMalformed({ detail: 'token too long' });
-  let payload: JWTPayload;
+  const read = typeof token === 'string' ? readToken(token) : token;
   try {
-    // jose refuses an alg outside the record's list before it asks getKey for a key.
-    ({ payload } = await jwtVerify(token, getKey, {
-      algorithms: record.algorithms,
-      issuer: record.issuer,
-      audience: record.audiences,
-      currentDate: new Date(now * 1000),
-      clockTolerance: CLOCK_SKEW,
-      requiredClaims: ['exp', 'iat', 'sub'],
-    }));
+    const { protectedHeader } = await compactVerify(read.token, getKey as CompactVerifyGetKey, { algorithms: record.algorithms });
+    // jwtVerify's one check of the JWS itself: a JWT's payload is always base64url-encoded.
+    if (protectedHeader.b64 === false) throw new TokenMalformed({ detail: 'unencoded payload' });
   } catch (err) {
-    throw mapJoseError(err, token);
+    throw mapJoseError(err, read.token);
   }
-
-  const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf?: number };
-  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'iat in the future' });
-  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong({ detail: `lifetime ${exp - iat}s` });
+  const payload = read.claims;
+  const { exp } = checkRegisteredClaims(payload, record, now);
 
   const k8s = KubernetesClaimSchema.safeParse(payload['kubernetes.io']);
   if (!k8s.success) throw new ClaimsInvalid({ detail: 'kubernetes.io claim missing or malformed' });

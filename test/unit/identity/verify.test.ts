@@ -5,7 +5,7 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTVerifyGetKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeError } from '../../../src/errors';
-import { peekIssuer, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
+import { peekIssuer, readToken, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
 import { serviceAccountClaims, signServiceAccountToken } from '../../support/kit.mjs';
 
 const NOW = 1_800_000_000;
@@ -31,6 +31,10 @@ beforeAll(async () => {
 });
 
 type Claims = Record<string, unknown>;
+/** A claims mutator: sets `key` to f(its value); undefined leaves it out of the token. */
+const change = (key: string, f: (v: unknown) => unknown) => (c: Claims) => {
+  c[key] = f(c[key]);
+};
 interface Case {
   /** Changes to the claims of a token issued at NOW - 60 for 1 h. */
   claims?: (c: Claims) => void;
@@ -206,6 +210,22 @@ describe('verifyServiceAccountToken', () => {
       },
       'ERR_CLAIMS_INVALID',
     ],
+    // The registered claims are checked by the edge on the payload it parsed once (verify.ts
+    // checkRegisteredClaims), as jose's jwtVerify checked them: these rows pin its semantics.
+    ['exp exactly 60 s ago (the skew boundary: expired)', { iat: NOW - 3660 }, 'ERR_TOKEN_EXPIRED'],
+    ['exp 59 s ago', { iat: NOW - 3659 }, 'ok'],
+    ['nbf and iat exactly 60 s ahead (the skew boundary: valid)', { iat: NOW + 60 }, 'ok'],
+    ['nbf and iat 61 s ahead', { iat: NOW + 61 }, 'ERR_TOKEN_NOT_YET_VALID'],
+    ['exp as a string', { claims: change('exp', String) }, 'ERR_TOKEN_MALFORMED'],
+    ['iat as a string', { claims: change('iat', String) }, 'ERR_TOKEN_MALFORMED'],
+    ['nbf as a string (jose reported it as not yet valid)', { claims: change('nbf', String) }, 'ERR_TOKEN_MALFORMED'],
+    ['exp null', { claims: change('exp', () => null) }, 'ERR_TOKEN_MALFORMED'],
+    ['no aud', { claims: change('aud', () => undefined) }, 'ERR_AUDIENCE_MISMATCH'],
+    ['aud as a number', { claims: change('aud', () => 7) }, 'ERR_AUDIENCE_MISMATCH'],
+    ['aud as an object holding the audience', { claims: change('aud', () => ({ 0: 'edge-credential-provider' })) }, 'ERR_AUDIENCE_MISMATCH'],
+    ['aud as one string', { claims: change('aud', () => 'edge-credential-provider') }, 'ok'],
+    ['iss of another cluster', { claims: change('iss', () => 'https://other.k8s.test') }, 'ERR_UNKNOWN_ISSUER'],
+    ['a sub that is not a string', { claims: change('sub', () => 7) }, 'ERR_CLAIMS_INVALID'],
     ['an unknown kid', { kid: 'nobody' }, 'ERR_UNKNOWN_KEY'],
     ['a signature by a key the issuer does not hold', { foreignKey: true }, 'ERR_BAD_SIGNATURE'],
   ])('%s: %s', async (_title, c, code) => {
@@ -222,6 +242,27 @@ describe('verifyServiceAccountToken', () => {
     expect(await outcome(`${b64({ alg: 'none' })}.${b64(claims)}.`)).toBe('ERR_ALGORITHM_NOT_ALLOWED');
     const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'rsa' }).sign(new TextEncoder().encode(JSON.stringify(rsaJwk)));
     expect(await outcome(hs)).toBe('ERR_ALGORITHM_NOT_ALLOWED');
+  });
+
+  it('refuses an unencoded payload (b64: false), whose signing input a b64 token shares', async () => {
+    const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const input = `${enc({ alg: 'RS256', kid: 'rsa', b64: false, crit: ['b64'] })}.${enc(serviceAccountClaims({ issuer: ISSUER, now: NOW - 60 }))}`;
+    const sig = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', rsa.privateKey, new TextEncoder().encode(input)));
+    const t = `${input}.${btoa(String.fromCharCode(...sig))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')}`;
+    expect(await outcome(t)).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('verifies what readToken read: the claims it parsed are checked once the signature holds', async () => {
+    const t = await token({});
+    const read = readToken(t);
+    expect(read.issuer).toBe(ISSUER);
+    expect((await verifyServiceAccountToken(read, expect_, getKey, NOW)).namespace).toBe('team-a');
+    // the same token with a signature of another key: refused, whatever was read
+    const forged = await token({ foreignKey: true });
+    await expect(verifyServiceAccountToken(readToken(forged), expect_, getKey, NOW)).rejects.toMatchObject({ code: 'ERR_BAD_SIGNATURE' });
   });
 
   it('returns the workload: cluster, record, namespace, account, pod, node, expiry', async () => {
