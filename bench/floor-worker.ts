@@ -297,6 +297,18 @@ const OPS: Record<string, Op> = {
       now: nowS(),
     }),
   'step/jose-sign': (s) => signCredential(s.minimal, nowS()),
+  // The exchange's core, without Request, body or Response: the edge's (decide, then mint from
+  // its decision) beside the minimal Worker's (jose verify, jose sign).
+  'step/core/edge/RS256': async (s) => {
+    const d = await decideOnce(s, 'RS256');
+    const now = nowS();
+    return mintCredential(s.ring, { edgeIssuer: s.setup.edgeIssuer, workload: d.workload, registry: d.image.registry, service: d.service, rule: d.rule.name, grants: d.grants, ttl: d.ttl, now });
+  },
+  'step/core/minimal/RS256': async (s) => {
+    const now = nowS();
+    await jose_verify(s, 'RS256', now);
+    return signCredential(s.minimal, now);
+  },
   'step/response-json': (s) =>
     Response.json({
       apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
