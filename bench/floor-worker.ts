@@ -302,7 +302,16 @@ const OPS: Record<string, Op> = {
   'step/core/edge/RS256': async (s) => {
     const d = await decideOnce(s, 'RS256');
     const now = nowS();
-    return mintCredential(s.ring, { edgeIssuer: s.setup.edgeIssuer, workload: d.workload, registry: d.image.registry, service: d.service, rule: d.rule.name, grants: d.grants, ttl: d.ttl, now });
+    return mintCredential(s.ring, {
+      edgeIssuer: s.setup.edgeIssuer,
+      workload: d.workload,
+      registry: d.image.registry,
+      service: d.service,
+      rule: d.rule.name,
+      grants: d.grants,
+      ttl: d.ttl,
+      now,
+    });
   },
   'step/core/minimal/RS256': async (s) => {
     const now = nowS();

@@ -81,8 +81,13 @@ export function readToken(token: string): UnverifiedToken {
   if (typeof iss !== 'string' || iss.length === 0) throw new TokenMalformed({ detail: 'no iss claim' });
   // A lone surrogate (JSON's "\ud800") cannot be encoded into a KV key or a URL: no issuer has one.
   if (!iss.isWellFormed()) throw new TokenMalformed({ detail: 'iss is not well-formed Unicode' });
-  return { token, issuer: iss, claims };
+  const read = Object.freeze({ token, issuer: iss, claims: Object.freeze(claims) });
+  readHere.add(read);
+  return read;
 }
+
+/** What readToken made: only those are trusted to hold the claims of their own token. */
+const readHere = new WeakSet<UnverifiedToken>();
 
 /** Reads `iss` without verifying anything, to find the trust record. */
 export const peekIssuer = (token: string): string => readToken(token).issuer;
@@ -143,7 +148,7 @@ export async function verifyServiceAccountToken(
   /** Seconds since the epoch. */
   now: number,
 ): Promise<Workload> {
-  const read = typeof token === 'string' ? readToken(token) : token;
+  const read = typeof token === 'string' || !readHere.has(token) ? readToken(typeof token === 'string' ? token : token.token) : token;
   try {
     const { protectedHeader } = await compactVerify(read.token, getKey as CompactVerifyGetKey, { algorithms: record.algorithms });
     // jwtVerify's one check of the JWS itself: a JWT's payload is always base64url-encoded.

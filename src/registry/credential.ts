@@ -22,6 +22,13 @@ import { SIGNING_ALG, type KeyRing } from '../signing/keys';
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
 /** The credential's audience: the edge's own token endpoint, so no registry accepts it as a bearer token. */
 export const CREDENTIAL_AUDIENCE = 'urn:edge-credential-provider:token-endpoint';
+/**
+ * Seconds a credential's `nbf` may be ahead of this location's clock. Credentials are minted
+ * and used at whichever Cloudflare location serves each request; with no allowance, one minted
+ * where the clock reads a second later and used at once would be refused, and the pull with it.
+ * `exp` has none: the kubelet stops using a credential well before it.
+ */
+export const CREDENTIAL_NBF_SKEW = 60;
 
 const nameUid = deferred(() => z.object({ name: z.string(), uid: z.string() }));
 
@@ -125,8 +132,8 @@ export interface VerifyCredentialOptions {
 /**
  * Verifies a password as one of this edge's credentials. Throws CredentialInvalid/Expired.
  * The signature (ES256, a kid of our ring, our header: signing/jws.ts `verifyOwnEs256`) comes
- * first; then the claims: their shape, `typ`, `iss`, `aud`, `exp` and `nbf` with no clock
- * tolerance (we issued it; our clocks agree with ourselves), and the service asked for.
+ * first; then the claims: their shape, `typ`, `iss`, `aud`, `exp` (no clock tolerance) and
+ * `nbf` (CREDENTIAL_NBF_SKEW), and the service asked for.
  */
 export async function verifyCredential(ring: KeyRing, password: string, opts: VerifyCredentialOptions): Promise<VerifiedCredential> {
   let verified: Awaited<ReturnType<typeof verifyOwnEs256>>;
@@ -144,7 +151,8 @@ export async function verifyCredential(ring: KeyRing, password: string, opts: Ve
   if (iss !== opts.edgeIssuer) throw new CredentialInvalid({ detail: 'credential rejected: iss' });
   if (aud !== CREDENTIAL_AUDIENCE) throw new CredentialInvalid({ detail: 'credential rejected: aud' });
   if (exp <= opts.now) throw new CredentialExpired({ detail: 'credential expired' });
-  if (nbf !== undefined && nbf > opts.now) throw new CredentialInvalid({ detail: 'credential rejected: nbf' });
+  // Minted by another location whose clock is a second ahead, and used at once: not refused.
+  if (nbf !== undefined && nbf > opts.now + CREDENTIAL_NBF_SKEW) throw new CredentialInvalid({ detail: 'credential rejected: nbf' });
   if (ecp.service !== opts.service) throw new CredentialInvalid({ detail: 'credential is for another service' });
   return {
     cluster: ecp.cluster,

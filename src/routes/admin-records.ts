@@ -20,7 +20,7 @@ import { changedFields } from '../policy/diff';
 import { describeIssues, dnsLabel, TrustRecordSchema, type TrustRecord } from '../policy/schema';
 import { appendHistory, readHistory, recordEtag, type HistoryEntry } from '../store/history';
 import { issuerKeyStore } from '../store/issuer-keys';
-import { deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
+import { assertIssuerFree, deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
 import { requireWrite } from './admin-auth';
 import { readJsonBody } from './body';
 import { Hono } from './hono';
@@ -52,12 +52,8 @@ async function recordHistory(kv: KVNamespace, name: string, change: Parameters<t
   try {
     return await appendHistory(kv, name, change);
   } catch (err) {
-    logEvent('error', {
-      code: 'ERR_HISTORY_NOT_RECORDED',
-      record: name,
-      action: change.action,
-      detail: err instanceof EdgeError ? err.detail : 'history write failed',
-    });
+    if (!(err instanceof EdgeError)) throw err; // a bug, not a store failure: the app's 500
+    logEvent('error', { code: 'ERR_HISTORY_NOT_RECORDED', record: name, action: change.action, detail: err.detail });
     return undefined;
   }
 }
@@ -110,6 +106,7 @@ export const records = () =>
       // Keys cached for either record may be stale once it is written. Dropped first: a failure
       // leaves the record as it was (503, and a retry with the same If-Match holds), and keys
       // cached again meanwhile come from the issuer as it is now.
+      await assertIssuerFree(c.env.TRUST, record, previous); // a 409 drops nobody's keys
       await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]);
       await putRecord(c.env.TRUST, record, previous);
       const etag = await recordEtag(record);

@@ -84,12 +84,13 @@ export interface OwnHeader {
   typ: string;
 }
 
-/** Parsed headers by their encoded form: a handful per key ring, the same on every call. */
-const parsedHeaders = new Map<string, OwnHeader>();
+/**
+ * Headers that verified, by their encoded form: a handful per key ring, the same on every
+ * call. Only a header whose signature held is kept, so nobody else's headers can fill it.
+ */
+const verifiedHeaders = new Map<string, OwnHeader>();
 
-function ownHeader(encoded: string): OwnHeader {
-  let header = parsedHeaders.get(encoded);
-  if (header) return header;
+function parseOwnHeader(encoded: string): OwnHeader {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(fromBase64url(encoded)));
@@ -107,16 +108,14 @@ function ownHeader(encoded: string): OwnHeader {
   ) {
     throw new JwsRefused('header');
   }
-  header = { alg, kid, typ };
-  if (parsedHeaders.size < MAX_CACHED_HEADERS) parsedHeaders.set(encoded, header);
-  return header;
+  return Object.freeze({ alg, kid, typ });
 }
 
 /**
  * The header and payload of a compact ES256 JWS signed by one of our own keys, or JwsRefused.
- * `keyFor` picks the public key from the header (undefined: not ours). The payload must be a
- * JSON object; its claims are the caller's to check (signature first: nothing of an
- * unverified payload is parsed).
+ * `keyFor` picks the public key from the header (undefined: not ours; it must be a P-256
+ * ECDSA key). The payload must be a JSON object; its claims are the caller's to check
+ * (signature first: nothing of an unverified payload is parsed).
  */
 export async function verifyOwnEs256(
   token: string,
@@ -124,7 +123,8 @@ export async function verifyOwnEs256(
 ): Promise<{ header: OwnHeader; payload: Record<string, unknown> }> {
   const parts = COMPACT.exec(token);
   if (!parts) throw new JwsRefused('malformed');
-  const header = ownHeader(parts[1]!);
+  const encodedHeader = parts[1]!;
+  const header = verifiedHeaders.get(encodedHeader) ?? parseOwnHeader(encodedHeader);
   const key = keyFor(header);
   if (!key) throw new JwsRefused('key');
   let signature: Uint8Array;
@@ -133,8 +133,11 @@ export async function verifyOwnEs256(
   } catch {
     throw new JwsRefused('malformed');
   }
-  const input = encoder.encode(token.slice(0, parts[1]!.length + 1 + parts[2]!.length));
-  if (signature.length !== 64 || !(await crypto.subtle.verify(ALGORITHMS.ES256, key, signature, input))) throw new JwsRefused('signature');
+  const input = encoder.encode(token.slice(0, encodedHeader.length + 1 + parts[2]!.length));
+  // WebCrypto throws (not false) for a key of another kind: a refusal all the same, never a 500.
+  const valid = signature.length === 64 && (await crypto.subtle.verify(ALGORITHMS.ES256, key, signature, input).catch(() => false));
+  if (!valid) throw new JwsRefused('signature');
+  if (verifiedHeaders.size < MAX_CACHED_HEADERS) verifiedHeaders.set(encodedHeader, header);
   let payload: unknown;
   try {
     payload = JSON.parse(utf8.decode(fromBase64url(parts[2]!)));

@@ -69,17 +69,20 @@ export async function listRecordNames(kv: KVNamespace): Promise<string[]> {
   return names;
 }
 
+/** IssuerConflict (409) when another record holds `record.issuer`; nothing to read when `previous` (the one replaced) does. */
+export async function assertIssuerFree(kv: KVNamespace, record: TrustRecord, previous: TrustRecord | undefined): Promise<void> {
+  if (previous?.issuer === record.issuer) return;
+  const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
+  if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
+}
+
 /**
  * Creates or replaces the record named `record.name`. `previous`: that name's record as the
  * caller just read it (getRecordByName), or undefined; the caller read it for its
  * preconditions, so it is not read again here.
  */
 export async function putRecord(kv: KVNamespace, record: TrustRecord, previous: TrustRecord | undefined): Promise<void> {
-  // Another record may hold the issuer; if it is the one being replaced, nothing to read.
-  if (previous?.issuer !== record.issuer) {
-    const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
-    if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
-  }
+  await assertIssuerFree(kv, record, previous);
   await writeJson(kv, keys.trustByIssuer(record.issuer), record);
   await writeJson(kv, keys.trustName(record.name), { issuer: record.issuer });
   if (previous && previous.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(previous.issuer));

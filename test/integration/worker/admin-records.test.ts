@@ -195,6 +195,17 @@ describe('a KV failure in the middle of a change', () => {
     expect((await get()).status).toBe(404);
   });
 
+  it("refuses a PUT for an issuer another record holds (409) before it drops that issuer's cached keys", async () => {
+    expect((await put(remote())).status).toBe(201);
+    const cached = `jwks/v1/${encodeURIComponent(`${iss.issuer}/openid/v1/jwks`)}`;
+    await env.TRUST.put(cached, JSON.stringify({ uat: Date.now(), jwks: iss.jwks }));
+    const other = name;
+    name = `${other}-b`;
+    await expectEdgeError(await put(remote()), 409, 'ERR_ISSUER_CONFLICT');
+    expect(await env.TRUST.get(cached)).not.toBeNull();
+    name = other;
+  });
+
   it("keeps appending to a history whose old entries today's schema would refuse", async () => {
     const old = { ...defaultRecord(iss), name, retiredField: true }; // a field a later schema dropped
     await env.TRUST.put(`history/v1/${name}`, JSON.stringify({ items: [{ version: 1, action: 'create', at: 1, by: 'token:admin', etag: 'e', record: old }] }));

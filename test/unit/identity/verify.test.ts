@@ -255,6 +255,29 @@ describe('verifyServiceAccountToken', () => {
     expect(await outcome(t)).toBe('ERR_TOKEN_MALFORMED');
   });
 
+  it.each([
+    ['an unknown crit header', { alg: 'RS256', kid: 'rsa', crit: ['exp'], exp: 1 }],
+    ['b64: false without crit', { alg: 'RS256', kid: 'rsa', b64: false }],
+    ['no alg', { kid: 'rsa' }],
+  ])('refuses %s as malformed', async (_t, header) => {
+    const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const input = `${enc(header)}.${enc(serviceAccountClaims({ issuer: ISSUER, now: NOW - 60 }))}`;
+    const sig = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', rsa.privateKey, new TextEncoder().encode(input)));
+    expect(
+      await outcome(
+        `${input}.${btoa(String.fromCharCode(...sig))
+          .replace(/=+$/, '')
+          .replace(/\+/g, '-')
+          .replace(/\//g, '_')}`,
+      ),
+    ).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('refuses a JWE (five segments) and an exp beyond any lifetime', async () => {
+    expect(await outcome(`${await token({})}.x.y`)).toBe('ERR_TOKEN_MALFORMED');
+    expect(await outcome(await token({ claims: change('exp', () => 1e300) }))).toBe('ERR_TOKEN_LIFETIME');
+  });
+
   it('verifies what readToken read: the claims it parsed are checked once the signature holds', async () => {
     const t = await token({});
     const read = readToken(t);
@@ -263,6 +286,10 @@ describe('verifyServiceAccountToken', () => {
     // the same token with a signature of another key: refused, whatever was read
     const forged = await token({ foreignKey: true });
     await expect(verifyServiceAccountToken(readToken(forged), expect_, getKey, NOW)).rejects.toMatchObject({ code: 'ERR_BAD_SIGNATURE' });
+    // claims that did not come from readToken are not taken for the token's: it is read again
+    const other = readToken(await token({ claims: change('aud', () => ['other']) }));
+    await expect(verifyServiceAccountToken({ ...other, claims: read.claims }, expect_, getKey, NOW)).rejects.toMatchObject({ code: 'ERR_AUDIENCE_MISMATCH' });
+    expect(Object.isFrozen(read.claims)).toBe(true);
   });
 
   it('returns the workload: cluster, record, namespace, account, pod, node, expiry', async () => {

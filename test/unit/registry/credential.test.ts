@@ -6,11 +6,13 @@
  * edges before verifyOwnEs256 did) still passes.
  */
 import { env } from 'cloudflare:workers';
-import { decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { libtrustKeyId } from '../../../src/signing/libtrust';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Workload } from '../../../src/identity/workload';
-import { CREDENTIAL_AUDIENCE, CREDENTIAL_TYP, mintCredential, verifyCredential } from '../../../src/registry/credential';
-import { base64url } from '../../../src/signing/jws';
+import { CREDENTIAL_AUDIENCE, CREDENTIAL_NBF_SKEW, CREDENTIAL_TYP, mintCredential, verifyCredential } from '../../../src/registry/credential';
+import { signRegistryToken } from '../../../src/registry/registry-token';
+import { base64url, JwsRefused, verifyOwnEs256 } from '../../../src/signing/jws';
 import { loadKeyRing, type KeyRing } from '../../../src/signing/keys';
 
 const NOW = 1_800_000_000; // a frozen clock
@@ -96,9 +98,22 @@ describe('verifyCredential accepts', () => {
     expect((await verify(password)).jti).toBe('credential-1');
   });
 
+  it('a credential signed by a retiring key still in the ring', async () => {
+    const secret = JSON.parse(env.EDGE_SIGNING_KEYS!) as { active: string; keys: { kid: string }[] };
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = await libtrustKeyId((await crypto.subtle.exportKey('spki', publicKey)) as ArrayBuffer);
+    const { kty, crv, x, y, d } = await exportJWK(privateKey);
+    const rotated = await loadKeyRing(JSON.stringify({ ...secret, active: kid, keys: [{ kid, privateJwk: { kty, crv, x, y, d } }, ...secret.keys] }));
+    const old = await mintCredential(ring, { edgeIssuer: EDGE, workload, registry: SERVICE, service: SERVICE, rule: 'team-a', grants, ttl: 3600, now: NOW });
+    expect(rotated.active.kid).not.toBe(ring.active.kid);
+    expect((await verifyCredential(rotated, old.password, { edgeIssuer: EDGE, service: SERVICE, now: NOW })).jti).toBe(old.id);
+    await loadKeyRing(env.EDGE_SIGNING_KEYS); // the edge's own ring back in the isolate cache
+  });
+
   it.each([
     ['one second before exp', {}, NOW + 3599],
     ['at nbf', {}, NOW],
+    ['nbf ahead within the allowance (minted where the clock is ahead)', { nbf: NOW + CREDENTIAL_NBF_SKEW }, NOW],
     ['without nbf', { nbf: undefined }, NOW],
     ['iat in the future (iat is not a validity bound)', { iat: NOW + 600 }, NOW],
   ])('%s', async (_t, over, now) => {
@@ -183,7 +198,25 @@ describe('verifyCredential refuses', () => {
     ['an audience list', () => token({}, { aud: [CREDENTIAL_AUDIENCE] }), 'ERR_CREDENTIAL_INVALID'],
     ['exp now', () => token({}, { exp: NOW }), 'ERR_CREDENTIAL_EXPIRED'],
     ['exp a second ago', () => token({}, { exp: NOW - 1 }), 'ERR_CREDENTIAL_EXPIRED'],
-    ['nbf a second ahead', () => token({}, { nbf: NOW + 1 }), 'ERR_CREDENTIAL_INVALID'],
+    ['nbf past the allowance (CREDENTIAL_NBF_SKEW)', () => token({}, { nbf: NOW + CREDENTIAL_NBF_SKEW + 1 }), 'ERR_CREDENTIAL_INVALID'],
+    ['nbf as a string', () => token({}, { nbf: String(NOW) }), 'ERR_CREDENTIAL_INVALID'],
+    ['no iss', () => token({}, { iss: undefined }), 'ERR_CREDENTIAL_INVALID'],
+    ['no aud', () => token({}, { aud: undefined }), 'ERR_CREDENTIAL_INVALID'],
+    ['no exp', () => token({}, { exp: undefined }), 'ERR_CREDENTIAL_INVALID'],
+    ['no jti', () => token({}, { jti: undefined }), 'ERR_CREDENTIAL_INVALID'],
+    [
+      'a header with a __proto__ member',
+      () => signed(`{"alg":"ES256","kid":"${ring.active.kid}","typ":"${CREDENTIAL_TYP}","__proto__":{}}`, JSON.stringify(claims())),
+      'ERR_CREDENTIAL_INVALID',
+    ],
+    ['typ in its media-type spelling (never minted)', () => token({ typ: `application/${CREDENTIAL_TYP}` }), 'ERR_CREDENTIAL_INVALID'],
+    ['a segment of impossible length (4n+1)', async () => `${(await token()).split('.').slice(0, 2).join('.')}.AAAAA`, 'ERR_CREDENTIAL_INVALID'],
+    ['a signature of zeros', async () => `${(await token()).split('.').slice(0, 2).join('.')}.${base64url(new Uint8Array(64))}`, 'ERR_CREDENTIAL_INVALID'],
+    [
+      'a registry token the edge signed (typ JWT, x5c)',
+      async () => (await signRegistryToken(ring, { issuer: EDGE, service: SERVICE, subject: 's', access: [], now: NOW, notAfter: NOW + 600 })).token,
+      'ERR_CREDENTIAL_INVALID',
+    ],
     ['another service', () => token({}, { ecp: { ...claims().ecp, service: 'other.registry.test' } }), 'ERR_CREDENTIAL_INVALID'],
     [
       'a key that is not ours, with our kid',
@@ -206,6 +239,22 @@ describe('verifyCredential refuses', () => {
   it.each(cases)('%s', async (_t, make, code) => {
     const password = await make();
     expect(await refusal(password)).toBe(code);
+  });
+
+  it('still verifies a credential of ours after 65 headers that were not', async () => {
+    for (let i = 0; i < 65; i++) expect(await refusal(await token({ kid: `k${i}` }))).toBe('ERR_CREDENTIAL_INVALID');
+    expect(await refusal(await token())).toBe('accepted');
+  });
+
+  it('refuses, and does not throw otherwise, when the key picked is not a P-256 key', async () => {
+    const rsa = await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    );
+    const err = await verifyOwnEs256(await token(), () => (rsa as CryptoKeyPair).publicKey).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JwsRefused);
+    expect((err as JwsRefused).reason).toBe('signature');
   });
 
   it('with a message that never holds the password', async () => {
