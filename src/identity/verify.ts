@@ -9,7 +9,8 @@
  * `exp`/`nbf`/`iat` with 60 s skew (as jose's jwtVerify checks them), total lifetime, and
  * the Kubernetes claims (`sub` agrees with `kubernetes.io`): here, on claims parsed once.
  */
-import { compactVerify, decodeJwt, decodeProtectedHeader, type CompactVerifyGetKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, type CompactVerifyGetKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { claimProblem, verifyJwtSignature, type ClaimProblem } from './jwt';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import { deferred } from '../zod';
@@ -55,6 +56,7 @@ const KubernetesClaimSchema = deferred(() =>
   }),
 );
 const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
+const REQUIRED_CLAIMS = ['exp', 'iat', 'sub'] as const;
 
 /**
  * A token as read before anything of it is verified: its issuer, to find the trust record, and
@@ -95,7 +97,7 @@ export const peekIssuer = (token: string): string => readToken(token).issuer;
 /** For a refusal's detail only: the header's alg, printable and short. */
 function algOf(token: string): string {
   try {
-    const alg = decodeProtectedHeader(token).alg;
+    const { alg } = decodeProtectedHeader(token);
     return typeof alg === 'string' ? alg.replace(/[^\x21-\x7e]/g, '?').slice(0, 16) : 'missing';
   } catch {
     return 'unreadable';
@@ -112,27 +114,21 @@ function mapJoseError(err: unknown, token: string): EdgeError {
   return new TokenMalformed({ detail: 'unverifiable token' });
 }
 
-/**
- * The registered claims, as jose's jwtVerify checks them (same order, same clock tolerance),
- * plus the edge's own: `iat` not in the future and the total lifetime. On a token whose
- * signature has been verified. Throws.
- */
-function checkRegisteredClaims(claims: JWTPayload, record: TokenExpectations, now: number): { exp: number; iat: number } {
-  const { exp, iat, nbf, iss, aud } = claims;
-  for (const name of ['exp', 'iat', 'sub'] as const) if (claims[name] === undefined) throw new TokenMalformed({ detail: `claim ${name}: missing` });
-  if (iss !== record.issuer) throw new UnknownIssuer({ detail: 'iss mismatch after lookup' });
-  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-  if (!audiences.some((a) => record.audiences.includes(a))) throw new AudienceMismatch({ detail: aud === undefined ? 'missing' : 'check_failed' });
-  if (typeof iat !== 'number') throw new TokenMalformed({ detail: 'bad iat' });
-  if (nbf !== undefined) {
-    if (typeof nbf !== 'number') throw new TokenMalformed({ detail: 'claim nbf: invalid' });
-    if (nbf > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'nbf in the future' });
+/** A claim problem as the exchange reports it. */
+function claimError(problem: ClaimProblem): EdgeError {
+  switch (problem) {
+    case 'iss':
+      return new UnknownIssuer({ detail: 'iss mismatch after lookup' });
+    case 'aud':
+    case 'aud missing':
+      return new AudienceMismatch({ detail: problem });
+    case 'nbf':
+      return new TokenNotYetValid({ detail: 'nbf in the future' });
+    case 'expired':
+      return new TokenExpired();
+    default:
+      return new TokenMalformed({ detail: `claim ${problem}` });
   }
-  if (typeof exp !== 'number') throw new TokenMalformed({ detail: 'claim exp: invalid' });
-  if (exp <= now - CLOCK_SKEW) throw new TokenExpired();
-  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'iat in the future' });
-  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong({ detail: `lifetime ${exp - iat}s` });
-  return { exp, iat };
 }
 
 /**
@@ -150,14 +146,17 @@ export async function verifyServiceAccountToken(
 ): Promise<Workload> {
   const read = typeof token === 'string' || !readHere.has(token) ? readToken(typeof token === 'string' ? token : token.token) : token;
   try {
-    const { protectedHeader } = await compactVerify(read.token, getKey as CompactVerifyGetKey, { algorithms: record.algorithms });
-    // jwtVerify's one check of the JWS itself: a JWT's payload is always base64url-encoded.
-    if (protectedHeader.b64 === false) throw new TokenMalformed({ detail: 'unencoded payload' });
+    await verifyJwtSignature(read.token, getKey as CompactVerifyGetKey, record.algorithms);
   } catch (err) {
     throw mapJoseError(err, read.token);
   }
   const payload = read.claims;
-  const { exp } = checkRegisteredClaims(payload, record, now);
+  const problem = claimProblem(payload, { issuer: record.issuer, audiences: record.audiences, required: REQUIRED_CLAIMS, skew: CLOCK_SKEW }, now);
+  if (problem) throw claimError(problem);
+  // Present and numbers (claimProblem); the edge's own two checks on top of jwtVerify's:
+  const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf?: number };
+  if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'iat in the future' });
+  if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong({ detail: `lifetime ${exp - iat}s` });
 
   const k8s = KubernetesClaimSchema.safeParse(payload['kubernetes.io']);
   if (!k8s.success) throw new ClaimsInvalid({ detail: 'kubernetes.io claim missing or malformed' });

@@ -13,7 +13,8 @@
  * an invalid one is refused even with a valid bearer beside it. Fail closed: half-configured
  * Access, or no credential configured at all, is 503 ERR_NOT_CONFIGURED.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { claimProblem, verifyJwtSignature } from '../identity/jwt';
 import type { MiddlewareHandler } from 'hono';
 import { loadConfig, type AccessSettings } from '../config';
 import { Forbidden, NotConfigured, Unauthorized } from '../errors';
@@ -50,18 +51,16 @@ function accessKeys(teamDomain: string): JWTVerifyGetKey {
 }
 
 async function accessPrincipal(token: string, access: AccessSettings): Promise<Principal> {
-  let payload: Record<string, unknown>;
+  let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, accessKeys(access.teamDomain), {
-      algorithms: ['RS256'],
-      issuer: access.teamDomain,
-      audience: access.aud,
-      requiredClaims: ['exp', 'sub'],
-      clockTolerance: ACCESS_CLOCK_SKEW,
-    }));
+    payload = decodeJwt(token);
+    await verifyJwtSignature(token, accessKeys(access.teamDomain), ['RS256']);
   } catch (err) {
     throw new Unauthorized({ detail: `Access token refused: ${(err as { code?: string }).code ?? 'unverifiable'}` });
   }
+  const expected = { issuer: access.teamDomain, audiences: [access.aud], required: ['exp', 'sub'] as const, skew: ACCESS_CLOCK_SKEW };
+  const problem = claimProblem(payload, expected, Math.floor(Date.now() / 1000));
+  if (problem) throw new Unauthorized({ detail: `Access token refused: ${problem}` });
   // Users carry `email`; service tokens `common_name` (their client id).
   const who = typeof payload.email === 'string' ? payload.email : typeof payload.common_name === 'string' ? payload.common_name : undefined;
   if (!who) throw new Unauthorized({ detail: 'Access token names no email or common_name' });
