@@ -25,9 +25,9 @@ const MAX_REVOCATION_TTL = 30 * 24 * 60 * 60;
 /** Options every kind of revocation takes (built with the schema that spreads them). */
 const revocationOptions = () => ({
   /**
-   * Seconds to keep the entry: at least the longest credential lifetime (12 h). Default: long
-   * enough to outlive every token and credential that exists now (the record's
-   * maxTokenLifetime + 12 h) for account revocations, 12 h for credential revocations.
+   * Seconds to keep the entry: at least the longest credential lifetime (12 h), and for an
+   * account revocation at least the record's maxTokenLifetime + 12 h (checked in newRevocation).
+   * Default: that least value, long enough to outlive every token and credential that exists now.
    */
   ttl: z.optional(z.number().check(z.int(), z.gte(MAX_CREDENTIAL_TTL), z.lte(MAX_REVOCATION_TTL))),
   reason: revocationReason(),
@@ -47,7 +47,16 @@ const RevokeSchema = deferred(() => {
 function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord, now: number): Revocation {
   const { ttl, reason, ...target } = input;
   const accountLike = target.kind === 'serviceAccountUid' || target.kind === 'serviceAccount';
-  const keep = ttl ?? (accountLike ? record.maxTokenLifetime + MAX_CREDENTIAL_TTL : MAX_CREDENTIAL_TTL);
+  // An account's tokens live up to maxTokenLifetime and mint credentials of up to 12 h: an
+  // entry that expired sooner would let a token it was meant to void mint again.
+  const least = accountLike ? record.maxTokenLifetime + MAX_CREDENTIAL_TTL : MAX_CREDENTIAL_TTL;
+  if (ttl !== undefined && ttl < least) {
+    throw new BadRequest({
+      detail: `ttl ${ttl} under ${least}`,
+      message: `ttl must be at least ${least} s for this revocation (the record's maxTokenLifetime + 43200), or left out`,
+    });
+  }
+  const keep = ttl ?? least;
   const id = `rv-${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const base = { id, createdAt: now, expiresAt: now + keep, ...(reason ? { reason } : {}) };
   if (target.kind === 'issuedBefore') {
@@ -71,8 +80,7 @@ export const revocations = () =>
         throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
       }
       const now = seconds();
-      const entry = newRevocation(parsed.data, record, now);
-      await addRevocation(c.env.TRUST, record.issuer, entry, now);
+      const entry = await addRevocation(c.env.TRUST, record.issuer, newRevocation(parsed.data, record, now), now);
       logEvent('admin', { action: 'revoke', by: c.get('admin').id, record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
       return c.json(entry, 201);
     })

@@ -22,7 +22,7 @@ async function store(kv: KVNamespace, issuer: string, items: Revocation[], now: 
   forgetTrust(issuer);
 }
 
-/** The same thing revoked twice is one entry: the newer one replaces it (and its expiry). */
+/** The same thing revoked twice is one entry (see `merged`). */
 function sameTarget(a: Revocation, b: Revocation): boolean {
   switch (a.kind) {
     case 'serviceAccountUid':
@@ -36,17 +36,36 @@ function sameTarget(a: Revocation, b: Revocation): boolean {
   }
 }
 
-export async function addRevocation(kv: KVNamespace, issuer: string, entry: Revocation, now: number): Promise<Revocation[]> {
-  const items = (await listRevocations(kv, issuer, now)).filter((r) => !sameTarget(r, entry));
+/**
+ * A repeated revocation never weakens the one it repeats: the entry kept is the newer one, with
+ * the later expiry of the two and, for `issuedBefore`, the later cut-off. (Replacing outright let
+ * a second `issuedBefore` with an earlier `before` make void credentials valid again.) Lifting a
+ * revocation is a DELETE of its id.
+ */
+function merged(entry: Revocation, earlier: Revocation | undefined): Revocation {
+  if (!earlier) return entry;
+  const expiresAt = Math.max(entry.expiresAt, earlier.expiresAt);
+  if (entry.kind === 'issuedBefore' && earlier.kind === 'issuedBefore') return { ...entry, expiresAt, before: Math.max(entry.before, earlier.before) };
+  return { ...entry, expiresAt };
+}
+
+/** Adds `entry` (merged with an earlier one of the same target); returns the entry as stored. */
+export async function addRevocation(kv: KVNamespace, issuer: string, entry: Revocation, now: number): Promise<Revocation> {
+  const live = await listRevocations(kv, issuer, now);
+  const stored = merged(
+    entry,
+    live.find((r) => sameTarget(r, entry)),
+  );
+  const items = live.filter((r) => !sameTarget(r, entry));
   if (items.length >= MAX_REVOCATIONS) {
     throw new BadRequest({
       detail: `${items.length} revocations`,
       message: `at most ${MAX_REVOCATIONS} live revocations per record; tighten the rules instead`,
     });
   }
-  items.push(entry);
+  items.push(stored);
   await store(kv, issuer, items, now);
-  return items;
+  return stored;
 }
 
 /** Removes one entry by id; returns whether it existed. */

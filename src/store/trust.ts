@@ -3,9 +3,9 @@
  * token endpoint (two reads, in parallel), by name for the admin API.
  *
  * What a request reads is kept in the isolate for RECORD_CACHE_SECONDS so a warm exchange
- * does no KV read and no recompilation. Worst-case propagation of an admin change to every
- * location: KV's edge cache (KV_CACHE_TTL, 60 s) plus this isolate cache (10 s) = 70 s; the
- * isolate that served the change drops its copy at once.
+ * does no KV read and no recompilation. Usual propagation of an admin change to every
+ * location: KV's edge cache (KV_CACHE_TTL, 60 s; KV does not bound it) plus this isolate cache (10 s) = 70 s; the
+ * isolate that served the change drops its copy at once (and a read it overtook is not cached).
  */
 import * as z from '../zod';
 import { deferred } from '../zod';
@@ -25,6 +25,12 @@ const NameIndexSchema = deferred(() => z.object({ issuer: z.string() }));
 /** Issuers come from unverified tokens: bound what a flood of made-up ones can hold. */
 const MAX_CACHED_ISSUERS = 1024;
 const isolateCache = new Map<string, { at: number; value: Trust | undefined }>();
+/**
+ * Bumped by every forgetTrust. A read that started before an admin change and settles after
+ * it must not put what it read back into the cache: it would serve the old record (a disabled
+ * record enabled again, a revocation undone) in this isolate for RECORD_CACHE_SECONDS.
+ */
+let generation = 0;
 
 /** The compiled record and live revocations for an issuer, or undefined if no record is stored. `now` in seconds. */
 export async function loadTrust(kv: KVNamespace, issuer: string, now: number): Promise<Trust | undefined> {
@@ -35,11 +41,13 @@ export async function loadTrust(kv: KVNamespace, issuer: string, now: number): P
   // awaited by another: workerd fails the waiters with "Cannot perform I/O on behalf of a
   // different request" (seen under load when the entry is refreshed). Until one read has stored the
   // record, each request reads for itself; failures are not cached.
+  const started = generation;
   const [record, revocations] = await Promise.all([
     readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL),
     readJson(kv, keys.revocations(issuer), RevocationListSchema, KV_CACHE_TTL),
   ]);
   const value = record ? { compiled: compileRecord(record), revocations: (revocations?.items ?? []).filter((r) => r.expiresAt > now) } : undefined;
+  if (started !== generation) return value; // this request's answer, but not the cache's
   if (isolateCache.size >= MAX_CACHED_ISSUERS) isolateCache.clear();
   isolateCache.set(issuer, { at: now, value });
   return value;
@@ -47,6 +55,7 @@ export async function loadTrust(kv: KVNamespace, issuer: string, now: number): P
 
 /** Drops this isolate's copy of one issuer's trust (after an admin change), or of all of them. */
 export function forgetTrust(issuer?: string): void {
+  generation++;
   if (issuer === undefined) isolateCache.clear();
   else isolateCache.delete(issuer);
 }

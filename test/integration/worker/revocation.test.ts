@@ -164,12 +164,36 @@ describe('revocations through the admin API', () => {
 
   it('lists live revocations and replaces a repeated one', async () => {
     await revoke({ kind: 'serviceAccountUid', uid: 'u-1' });
-    await revoke({ kind: 'serviceAccountUid', uid: 'u-1', ttl: 100000 });
+    await revoke({ kind: 'serviceAccountUid', uid: 'u-1', ttl: 200000 });
     await revoke({ kind: 'credential', jti: 'j-1' });
     const res = await admin('/revocations');
     const { items } = (await res.json()) as { items: { kind: string; expiresAt: number; createdAt: number }[] };
     expect(items.map((i) => i.kind)).toEqual(['serviceAccountUid', 'credential']);
-    expect(items[0]!.expiresAt - items[0]!.createdAt).toBe(100000);
+    expect(items[0]!.expiresAt - items[0]!.createdAt).toBe(200000);
+  });
+
+  it('never weakens a revocation by repeating it: the later cut-off and the later expiry stay', async () => {
+    const password = await credential();
+    const first = (await revoke({ kind: 'issuedBefore' })).body as { before: number; expiresAt: number };
+    // a second cut-off an hour earlier (which alone would not void this credential), kept for longer
+    const { status, body } = await revoke({ kind: 'issuedBefore', before: first.before - 3600, ttl: 86400 });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ before: first.before });
+    expect(body.expiresAt).toBeGreaterThan(first.expiresAt);
+    expect(await token(password)).toMatchObject({ status: 401, code: 'ERR_REVOKED' });
+    // and a shorter ttl does not shorten an account revocation
+    const long = (await revoke({ kind: 'serviceAccountUid', uid: 'u-2', ttl: 1_000_000 })).body as { expiresAt: number };
+    const again = (await revoke({ kind: 'serviceAccountUid', uid: 'u-2' })).body as { expiresAt: number };
+    expect(again.expiresAt).toBe(long.expiresAt);
+    const { items } = (await (await admin('/revocations')).json()) as { items: { kind: string }[] };
+    expect(items.map((i) => i.kind)).toEqual(['issuedBefore', 'serviceAccountUid']);
+  });
+
+  it('refuses an account revocation that would expire before the tokens it voids (ttl under maxTokenLifetime + 12 h)', async () => {
+    const { status, body } = await revoke({ kind: 'serviceAccountUid', uid: 'u-3', ttl: 43200 });
+    expect(status).toBe(400);
+    expect(body.error).toBe('ERR_BAD_REQUEST');
+    expect(String(body.message)).toContain(String(86400 + 43200));
   });
 
   it('shows the revocation in explain', async () => {
