@@ -17,3 +17,16 @@ export function isHttpsOrLoopback(u: string): boolean {
   const url = URL.parse(u);
   return url !== null && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)));
 }
+
+/**
+ * Why `issuer` cannot serve as the edge's OpenID Connect issuer, or undefined. Vendors fetch
+ * `<iss>/.well-known/openid-configuration`, and the edge serves it at the root only: an https
+ * origin (http for loopback, in development), with no path, query or fragment.
+ */
+export function oidcIssuerProblem(issuer: string): string | undefined {
+  if (!isHttpsOrLoopback(issuer)) return 'EDGE_ISSUER is not an https URL';
+  const url = new URL(issuer);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password)
+    return 'EDGE_ISSUER has a path, query or credentials';
+  return undefined;
+}

@@ -227,7 +227,7 @@ export function buildConfig(argv: readonly string[]): { config: CredentialProvid
     const v = one(name);
     if (v !== undefined) args.push(`--${name}=${v}`);
   }
-  if (flags.has('verbose')) args.push('--verbose');
+  if (parseBoolean('--verbose', one('verbose') ?? 'false')) args.push('--verbose'); // --verbose=false is off
   // The plugin's own parser judges the passed-on flags, so a bad value fails here, not on a node.
   parseOptions(args, {});
 

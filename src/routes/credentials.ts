@@ -64,8 +64,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     const { upstream } = decision.rule;
     if (upstream) {
-      // Federated: the vendor's own credential, good for the whole registry (cacheKeyType Registry),
-      // cached by the kubelet until shortly before it expires and never past the rule's ttl
+      // Federated: the vendor's own credential, cached by the kubelet until shortly before it expires and never past the rule's ttl
       // (a Harbor workload token: 5 minutes less the margin; a static secret: the ttl).
       const vendor = await federate(upstream, decision.rule.registry, decision.workload, {
         ring,
@@ -88,7 +87,11 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
         token,
         ms: Date.now() - started,
       });
-      return Response.json(credentialProviderResponse(req.apiVersion, 'Registry', cacheFor, decision.image.registry, vendor));
+      // The record's cacheKeyType, as for an edge credential: with Image (the default) the kubelet
+      // asks again for an image it has not pulled, so the rule's `repositories` keeps deciding
+      // which images get the vendor's credential (Registry would hand it to every image of the
+      // registry). The vendor call is not repeated: the credential is cached per identity.
+      return Response.json(credentialProviderResponse(req.apiVersion, decision.cacheKeyType, cacheFor, decision.image.registry, vendor));
     }
 
     const minted = await mintCredential(ring, {

@@ -6,7 +6,7 @@
 import { Hono } from './hono';
 import { loadConfig } from '../config';
 import { NotConfigured, NotFound } from '../errors';
-import { isHttpsOrLoopback } from '../net';
+import { oidcIssuerProblem } from '../net';
 import { loadKeyRing } from '../signing/keys';
 import type { AppEnv } from './types';
 
@@ -26,12 +26,13 @@ export const wellKnown = new Hono<AppEnv>()
   })
   .get('/.well-known/openid-configuration', async (c) => {
     const { edgeIssuer } = loadConfig(c.env);
-    // Vendors fetch `<iss>/.well-known/openid-configuration`: only a URL can be an OIDC issuer.
-    if (!isHttpsOrLoopback(edgeIssuer))
+    const problem = oidcIssuerProblem(edgeIssuer);
+    if (problem) {
       throw new NotConfigured({
-        detail: 'EDGE_ISSUER is not an https URL',
-        message: "EDGE_ISSUER must be the edge's https URL for it to serve as an OpenID Connect provider",
+        detail: problem,
+        message: "EDGE_ISSUER must be the edge's https origin for it to serve as an OpenID Connect provider",
       });
+    }
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     c.header('Cache-Control', 'public, max-age=300');
     return c.json({

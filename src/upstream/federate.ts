@@ -7,6 +7,7 @@
  * itself as the password, so a fresh one is signed each time) and `static` (a password read
  * from a Worker secret binding at exchange time). Neither is cached by the edge.
  */
+import { oidcIssuerProblem } from '../net';
 import { NotConfigured } from '../errors';
 import type { Workload } from '../identity/workload';
 import type { KeyRing } from '../signing/keys';
@@ -69,9 +70,18 @@ function staticCredential(u: StaticUpstream, deps: FederateDeps): VendorCredenti
   return { username: u.username, password: value, expiresAt: deps.now + STATIC_LIFETIME };
 }
 
+/** The longest the edge keeps or hands out a vendor's credential, seconds (ECR's tokens live 12 h). */
+export const MAX_VENDOR_CREDENTIAL_SECONDS = 12 * 60 * 60;
+
 /** The vendor's credential for `workload`, under the rule whose `registry` and `upstream` these are. */
 export async function federate(upstream: Upstream, registry: string, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
   if (upstream.type === 'static') return staticCredential(upstream, deps);
+  // A vendor verifies the workload token through the edge's discovery document: with an issuer
+  // it cannot fetch, every exchange would come back as the vendor's refusal, misleadingly.
+  const issuerProblem = oidcIssuerProblem(deps.edgeIssuer);
+  if (issuerProblem) {
+    throw new NotConfigured({ detail: `federation: ${issuerProblem}`, message: "federation needs EDGE_ISSUER set to the edge's https origin" });
+  }
   const { algorithm } = upstreamDefaults(upstream, registry);
   const input = tokenInput(upstream, registry, workload, deps.edgeIssuer, deps.now);
   if (upstream.type === 'harbor') {
@@ -88,7 +98,9 @@ export async function federate(upstream: Upstream, registry: string, workload: W
       const token = await signWorkloadToken(deps.ring, algorithm, input);
       const credential = await exchange(upstream, registry, token, workload, deps);
       if (credential.expiresAt <= deps.now) garbage(vendorName(upstream), 'credential has already expired');
-      return credential;
+      // An expiry far out (milliseconds for seconds, a vendor's "never") would keep a credential
+      // in the caches long after the vendor-side trust is gone: none is kept past 12 h.
+      return { ...credential, expiresAt: Math.min(credential.expiresAt, deps.now + MAX_VENDOR_CREDENTIAL_SECONDS) };
     },
     { clock: deps.clock, ...(deps.cache ? { cache: deps.cache } : {}), secret: deps.secret, waitUntil: deps.waitUntil },
   );

@@ -192,7 +192,7 @@ export const StaticSchema = deferred(() =>
      */
     secret: z.string().check(
       z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a Worker secret name: A-Z, 0-9 and "_", starting with a letter, at most 64'),
-      z.refine((name) => !isEdgeBinding(name), "names one of the edge's own bindings (or is under EDGE_ or ADMIN_): use a name of its own"),
+      z.refine((name) => !isEdgeBinding(name), "names one of the edge's own bindings (or is under EDGE_, ADMIN_ or ACCESS_): use a name of its own"),
     ),
   }),
 );

@@ -1,7 +1,7 @@
 /** The edge and the exec plugin agree on what "loopback" means (plain http is allowed only there). */
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost as pluginLoopback } from '../../plugin/src/options';
-import { isHttpsOrLoopback, isLoopbackHost as edgeLoopback } from '../../src/net';
+import { isHttpsOrLoopback, isLoopbackHost as edgeLoopback, oidcIssuerProblem } from '../../src/net';
 
 describe('loopback', () => {
   it.each([
@@ -33,5 +33,20 @@ describe('loopback', () => {
     ['not a url', false],
   ])('%s may serve keys: %s', (url, expected) => {
     expect(isHttpsOrLoopback(url)).toBe(expected);
+  });
+});
+
+describe('oidcIssuerProblem (EDGE_ISSUER as an OpenID Connect issuer)', () => {
+  it.each([
+    ['https://ecp.example.com', undefined],
+    ['https://ecp.example.com/', undefined],
+    ['http://127.0.0.1:8787', undefined],
+    ['edge-credential-provider', 'EDGE_ISSUER is not an https URL'],
+    ['http://ecp.example.com', 'EDGE_ISSUER is not an https URL'],
+    ['https://ecp.example.com/edge', 'EDGE_ISSUER has a path, query or credentials'],
+    ['https://ecp.example.com/?a=1', 'EDGE_ISSUER has a path, query or credentials'],
+    ['https://user:pw@ecp.example.com', 'EDGE_ISSUER has a path, query or credentials'],
+  ])('%s', (issuer, problem) => {
+    expect(oidcIssuerProblem(issuer)).toBe(problem);
   });
 });

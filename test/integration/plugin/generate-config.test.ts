@@ -146,6 +146,27 @@ describe('generate-config', () => {
     strictDecode(run.stdout, V1);
   });
 
+  it.each([
+    ['--verbose', ['--verbose']],
+    ['--verbose=true', ['--verbose']],
+    ['--verbose=false', []],
+  ])('passes %s on as the plugin understands it', async (flag, extra) => {
+    const gen = await generate([
+      'generate-config',
+      '--url',
+      'https://ecp.example.com',
+      '--match-image',
+      'registry.test:5000',
+      '--audience',
+      'a',
+      flag,
+      '--format',
+      'json',
+    ]);
+    expect(gen.code, gen.stderr).toBe(0);
+    expect(JSON.parse(gen.stdout).providers[0].args).toEqual(['--url=https://ecp.example.com', ...extra]);
+  });
+
   it('matches the example config in examples/kubelet', async () => {
     const example = readFileSync(join(ROOT, 'examples', 'kubelet', 'credential-provider-config.yaml'), 'utf8');
     const command = /^# Regenerate: (edge-credential-provider generate-config .*)$/m.exec(example)?.[1];

@@ -68,7 +68,7 @@ describe('ACR federation through Entra ID', () => {
     expect(status, text).toBe(200);
     const issued = azure.state.acr.issued.at(-1)!;
     expect(body.auth).toEqual({ [REGISTRY]: { username: NULL_USER, password: issued.refreshToken } });
-    expect(body.cacheKeyType).toBe('Registry');
+    expect(body.cacheKeyType).toBe('Image'); // the record's default: the rule's repositories decide per image
     // The refresh token's own exp (3 h) less the margin, the rule's ttl being 12 h.
     expect(goSeconds(body.cacheDuration!)).toBeGreaterThan(10_000);
     expect(goSeconds(body.cacheDuration!)).toBeLessThanOrEqual(3 * 3600 - 300);

@@ -54,7 +54,7 @@ describe('Cloudsmith federation', () => {
     expect(cloudsmith.state.issued).toHaveLength(1);
     const issued = cloudsmith.state.issued[0]!;
     expect(body.kind).toBe('CredentialProviderResponse');
-    expect(body.cacheKeyType).toBe('Registry');
+    expect(body.cacheKeyType).toBe('Image'); // the record's default: the rule's repositories decide per image
     expect(body.auth).toEqual({ [REGISTRY]: { username: 'token', password: issued } });
     const remaining = decodeJwt(issued).exp! - nowSeconds();
     const cached = goSeconds(body.cacheDuration!);

@@ -116,10 +116,24 @@ describe('a static upstream: a Worker secret for registries with nothing better 
     const { status, body, text } = await pull(ghcrCluster, `${GHCR}/acme/app:v1`, 'builder');
     expect(status, text).toBe(200);
     expect(body.auth).toEqual({ [GHCR]: { username: 'acme-bot', password: PAT } });
-    expect(body.cacheKeyType).toBe('Registry');
+    expect(body.cacheKeyType).toBe('Image'); // the record's default: the rule's repositories decide per image
     // No vendor expiry: the rule's ttl (default 1 h, bounded by the 1 h service-account token) decides.
     expect(goSeconds(body.cacheDuration!)).toBe(3300);
     expect(await registryToken(ghcr.url, '/token', GHCR, 'repository:acme/app:pull', 'acme-bot', body.auth![GHCR]!.password)).toBe(200);
+  });
+
+  it("lets the kubelet reuse it per image only, so the rule's repositories decide every image", async () => {
+    const narrow = await federatedRecord(
+      edge,
+      'ghcr-narrow',
+      GHCR,
+      { type: 'static', username: 'acme-bot', secret: SECRET_NAME },
+      { repositories: ['acme/app'] },
+    );
+    const allowed = await pull(narrow, `${GHCR}/acme/app:v1`, 'builder');
+    expect(allowed.status, allowed.text).toBe(200);
+    expect(allowed.body.cacheKeyType).toBe('Image');
+    expect((await pull(narrow, `${GHCR}/acme/secret:v1`, 'builder')).status).toBe(403);
   });
 
   it("caches for the rule's ttl", async () => {

@@ -62,7 +62,7 @@ describe('ECR federation through STS', () => {
     cluster = await federatedRecord(edge, 'ecr', REGISTRY, ecrUpstream('puller'));
     const { status, body, text } = await pull(cluster, 'builder');
     expect(status, text).toBe(200);
-    expect(body.cacheKeyType).toBe('Registry');
+    expect(body.cacheKeyType).toBe('Image'); // the record's default: the rule's repositories decide per image
     expect(body.auth).toEqual({ [REGISTRY]: { username: 'AWS', password: aws.state.ecr.issued[0] } });
     expect(goSeconds(body.cacheDuration!)).toBeGreaterThan(0);
     expect(goSeconds(body.cacheDuration!)).toBeLessThan(12 * 3600);

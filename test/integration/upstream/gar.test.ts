@@ -50,7 +50,7 @@ describe('Artifact Registry federation through Google STS', () => {
     expect(status, text).toBe(200);
     const password = body.auth![REGISTRY]!.password;
     expect(body.auth).toEqual({ [REGISTRY]: { username: 'oauth2accesstoken', password } });
-    expect(body.cacheKeyType).toBe('Registry');
+    expect(body.cacheKeyType).toBe('Image'); // the record's default: the rule's repositories decide per image
     // The token is the federated principal of exactly this workload.
     expect(google.principalOf(password)).toBe(garPrincipal(PROVIDER, 'gar:team-a:builder'));
     expect(goSeconds(body.cacheDuration!)).toBeGreaterThan(0);

@@ -97,7 +97,7 @@ describe('the plugin with federated upstreams', () => {
     expect(run.code, `${run.stderr}\n${edge.logs().slice(-2000)}`).toBe(0);
     expect(run.stderr).toBe('');
     const out = strictDecode(run.stdout, apiVersion);
-    expect(out.cacheKeyType).toBe('Registry');
+    expect(out.cacheKeyType).toBe('Image');
     expect(out.auth).toEqual({ [CLOUDSMITH]: { username: 'token', password: cloudsmith.state.issued[0] } });
     // One Cloudsmith call for the three runs: the same identity, cached at the edge.
     expect(cloudsmith.state.calls).toBe(1);
@@ -108,7 +108,7 @@ describe('the plugin with federated upstreams', () => {
     const run = await kubelet(request(V1, { image: `${ECR}/team-a/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code, run.stderr).toBe(0);
     const out = strictDecode(run.stdout, V1);
-    expect(out.cacheKeyType).toBe('Registry');
+    expect(out.cacheKeyType).toBe('Image');
     expect(out.auth).toEqual({ [ECR]: { username: 'AWS', password: aws.state.ecr.issued[0] } });
     expect(aws.state.ecr).toMatchObject({ calls: 1, verified: 1, refused: [] });
   });
@@ -118,7 +118,7 @@ describe('the plugin with federated upstreams', () => {
     const run = await kubelet(request(V1, { image: `${QUAY}/acme/app:v1`, serviceAccountToken: token, serviceAccountAnnotations: {} }));
     expect(run.code, run.stderr).toBe(0);
     const out = strictDecode(run.stdout, V1);
-    expect(out.cacheKeyType).toBe('Registry');
+    expect(out.cacheKeyType).toBe('Image');
     expect(out.auth).toEqual({ [QUAY]: { username: 'acme+puller', password: quay.state.issued[0] } });
   });
 

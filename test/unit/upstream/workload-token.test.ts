@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Workload } from '../../../src/identity/workload';
 import { loadKeyRing } from '../../../src/signing/keys';
 import { roleSessionName, xmlText } from '../../../src/upstream/ecr';
-import { describeUpstream } from '../../../src/upstream/federate';
+import { describeUpstream, federate, MAX_VENDOR_CREDENTIAL_SECONDS } from '../../../src/upstream/federate';
 import { UpstreamSchema } from '../../../src/upstream/schema';
 import { signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, workloadTokenSubject } from '../../../src/upstream/workload-token';
 import { generateKeyRing } from '../../../scripts/lib/keys.mjs';
@@ -99,4 +99,50 @@ describe('AWS helpers', () => {
     expect(roleSessionName(w)).toBe(name);
     expect(roleSessionName(w)).toMatch(/^[\w+=,.@-]{2,64}$/);
   });
+});
+
+describe('federate', () => {
+  it("keeps no vendor credential past 12 h, whatever expiry the vendor's token claims", async () => {
+    const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const vendorToken = `${b64({ alg: 'none' })}.${b64({ exp: now * 1000 })}.x`; // milliseconds, read as seconds
+    const upstream = UpstreamSchema.parse({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'far-future' });
+    const credential = await federate(upstream, 'docker.cloudsmith.io', workload, {
+      ring,
+      edgeIssuer: 'https://edge.example',
+      fetch: async () => Response.json({ token: vendorToken }),
+      now,
+      clock: () => now * 1000,
+      secret: 's',
+      waitUntil: () => {},
+      secrets: () => undefined,
+    });
+    expect(credential.password).toBe(vendorToken);
+    expect(credential.expiresAt).toBe(now + MAX_VENDOR_CREDENTIAL_SECONDS);
+  });
+
+  it.each(['edge-credential-provider', 'https://ecp.example.com/edge'])(
+    'refuses to sign for a vendor while EDGE_ISSUER is %s (503, before any vendor call)',
+    async (edgeIssuer) => {
+      const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
+      let calls = 0;
+      const upstream = UpstreamSchema.parse({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller' });
+      const err = await federate(upstream, 'docker.cloudsmith.io', workload, {
+        ring,
+        edgeIssuer,
+        fetch: async () => {
+          calls++;
+          return new Response('{}');
+        },
+        now: NOW,
+        clock: () => NOW * 1000,
+        secret: 's',
+        waitUntil: () => {},
+        secrets: () => undefined,
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_NOT_CONFIGURED', status: 503 });
+      expect(calls).toBe(0);
+    },
+  );
 });
