@@ -1,37 +1,41 @@
 /**
- * The plugin on the system's Node.js 20, not the pinned 24: the built file targets
- * Node >= 18 and must behave the same there, including the clean single stderr line
- * (no experimental-feature warnings).
+ * The plugin on Node.js 18 (its floor, from the npm registry: scripts/node18.mjs) and the
+ * system's Node.js 20, not the pinned 24: the built file targets Node >= 18 and must behave
+ * the same there, including the clean single stderr line (no experimental-feature warnings).
  */
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../support/edge.mjs';
-import { findNode20 } from './support/older-node';
+import { findNode18, findNode20 } from './support/older-node';
 import { request, runPlugin, V1, V1ALPHA1 } from './support/plugin';
 import { fakeEdge, grant, json, PASSWORD, TOKEN, type FakeEdge } from './support/servers';
 import { expectOneCleanLine, strictDecode } from './support/strict';
 
-const node20 = findNode20();
+const olderNodes = [
+  { major: 18, ...findNode18() },
+  { major: 20, ...findNode20() },
+];
 let edge: FakeEdge | undefined;
 afterEach(async () => {
   await edge?.close();
   edge = undefined;
 });
 
-describe(`the plugin on Node.js 20 (${node20.path})`, () => {
-  it('reports Node 20 from inside the plugin process', async () => {
+describe.each(olderNodes)('the plugin on Node.js $major ($path)', (node) => {
+  it('runs --version on it', async () => {
     edge = await fakeEdge((_req, res) => json(res, 200, grant(V1)));
-    const run = await runPlugin({ node: node20.path, input: '', args: ['--version'] });
+    const run = await runPlugin({ node: node.path, input: '', args: ['--version'] });
     expect(run.code).toBe(0);
-    expect(node20.version).toMatch(/^v20\./);
+    expect(run.stdout).toMatch(/^edge-credential-provider /);
+    expect(node.version.startsWith(`v${node.major}.`)).toBe(true);
   });
 
-  it.each([V1, V1ALPHA1])('gets credentials through the shebang when Node 20 is first on PATH (%s)', async (apiVersion) => {
+  it.each([V1, V1ALPHA1])('gets credentials through the shebang when that Node is first on PATH (%s)', async (apiVersion) => {
     edge = await fakeEdge((req, res) => json(res, 200, { ...grant(apiVersion), nodeVersionSeen: req.headers['user-agent'] }));
     const run = await runPlugin({
       input: request(apiVersion, { serviceAccountToken: TOKEN }),
       args: ['--url', edge.url, '--budget', '5s'],
-      env: { PATH: `${dirname(node20.path)}:/bin` },
+      env: { PATH: `${dirname(node.path)}:/bin` },
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe('');
@@ -41,7 +45,7 @@ describe(`the plugin on Node.js 20 (${node20.path})`, () => {
   it('fails a refused connection with one clean line and exit 1', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const run = await runPlugin({
-      node: node20.path,
+      node: node.path,
       input: request(V1, { serviceAccountToken: TOKEN }),
       args: ['--url', url, '--attempt-timeout', '300ms', '--budget', '2s'],
     });
@@ -53,7 +57,7 @@ describe(`the plugin on Node.js 20 (${node20.path})`, () => {
   it('times out a hanging edge with one clean line and exit 1', async () => {
     edge = await fakeEdge(() => {});
     const run = await runPlugin({
-      node: node20.path,
+      node: node.path,
       input: request(V1, { serviceAccountToken: TOKEN }),
       args: ['--url', edge.url, '--attempt-timeout', '300ms', '--budget', '2s'],
     });
@@ -64,7 +68,7 @@ describe(`the plugin on Node.js 20 (${node20.path})`, () => {
 
   it('generates a config', async () => {
     const run = await runPlugin({
-      node: node20.path,
+      node: node.path,
       input: '',
       args: ['generate-config', '--url', 'https://e.example.com', '--match-image', 'r.example.com', '--audience', 'a', '--format', 'json'],
     });

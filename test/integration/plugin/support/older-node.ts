@@ -1,9 +1,12 @@
 /**
- * Finds a Node.js 20 on this machine (the system one), to prove the plugin runs on a Node
- * older than the project's pinned 24. Not found is an error, never a silent skip.
+ * Older Node.js versions to prove the plugin runs on a Node older than the project's pinned 24:
+ * the system's Node.js 20, and Node.js 18 (the floor), fetched from the npm registry by
+ * scripts/node18.mjs when npm installs. Not found is an error, never a silent skip.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function findNode20(): { path: string; version: string } {
   const candidates = new Set<string>();
@@ -21,4 +24,12 @@ export function findNode20(): { path: string; version: string } {
     if (version.startsWith('v20.')) return { path, version };
   }
   throw new Error(`no Node.js 20 found (tried: ${tried.join(', ') || 'nothing'}); install Debian's nodejs package`);
+}
+
+export function findNode18(): { path: string; version: string } {
+  const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'node_modules', '.cache', 'node18', 'package', 'bin', 'node');
+  if (!existsSync(path)) throw new Error(`no Node.js 18 at ${path}: run \`npm run node18\` (npm install runs it; it needs the npm registry)`);
+  const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+  if (!version.startsWith('v18.')) throw new Error(`${path} is ${version}, not Node.js 18: run \`npm run node18\``);
+  return { path, version };
 }
