@@ -24,7 +24,7 @@ import { minimalExchange, minimalToken, signCredential, type MinimalKeys } from 
 import { app } from '../src/app';
 import type { Env } from '../src/env';
 import { decide } from '../src/decide';
-import { peekIssuer, verifyServiceAccountToken } from '../src/identity/verify';
+import { readToken, verifyServiceAccountToken } from '../src/identity/verify';
 import { tokenFingerprint } from '../src/log';
 import { compileRecord, evaluate, ruleGrants, type CompiledRecord } from '../src/policy/evaluate';
 import type { Grant } from '../src/policy/grant';
@@ -263,7 +263,7 @@ const OPS: Record<string, Op> = {
   'step/zod-request': (s) => CredentialProviderRequestSchema.parse(JSON.parse(s.body)),
   'step/fingerprint': (s) => tokenFingerprint(s.setup.tokens.RS256),
   'step/parse-image': (s) => parseImageRef(s.setup.image),
-  'step/peek-issuer': (s) => peekIssuer(s.setup.tokens.RS256),
+  'step/peek-issuer': (s) => readToken(s.setup.tokens.RS256).issuer,
   'step/record-cached': (s) => loadTrust(s.env.TRUST, s.record.issuer, nowS()),
   'step/record-parse': (s) => TrustRecordSchema.parse(s.setup.record),
   'step/record-compile': (s) => compileRecord(s.record),

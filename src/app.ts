@@ -1,5 +1,5 @@
 /**
- * The Hono app: settings, routes and the error mapper, wired.
+ * The Hono app: routes, the JSON 404 and the error mapper, wired (each handler reads the settings).
  *
  * A fresh isolate's start-up is what the first pull at a location waits for, so it does
  * little: it registers the routes a pull takes (exchange, token endpoint, discovery) and

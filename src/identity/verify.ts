@@ -91,9 +91,6 @@ export function readToken(token: string): UnverifiedToken {
 /** What readToken made: only those are trusted to hold the claims of their own token. */
 const readHere = new WeakSet<UnverifiedToken>();
 
-/** Reads `iss` without verifying anything, to find the trust record. */
-export const peekIssuer = (token: string): string => readToken(token).issuer;
-
 /** For a refusal's detail only: the header's alg, printable and short. */
 function algOf(token: string): string {
   try {
@@ -104,7 +101,7 @@ function algOf(token: string): string {
   }
 }
 
-/** jose's refusals of the JWS (the claims are checked by checkRegisteredClaims). */
+/** jose's refusals of the JWS (the claims are checked by identity/jwt.ts claimProblem). */
 function mapJoseError(err: unknown, token: string): EdgeError {
   if (err instanceof EdgeError) return err;
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AlgorithmNotAllowed({ detail: `alg ${algOf(token)}` });

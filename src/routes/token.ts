@@ -57,7 +57,7 @@ const tokenOnError: ErrorHandler<AppEnv> = (err, c) => {
   if (!(err instanceof EdgeError)) return onError(err, c);
   if (err.status >= 500) logEvent('error', { path: c.req.path, code: err.code, detail: err.detail });
   if (err.status === 401) c.header('WWW-Authenticate', CHALLENGE);
-  if (err.status === 405) c.header('Allow', 'GET, POST');
+  if (err.status === 405) c.header('Allow', 'GET, HEAD, POST');
   c.header('Cache-Control', 'no-store');
   return c.json({ errors: [{ code: wireCode(err), message: err.message, detail: { error: err.code } }] }, err.status);
 };

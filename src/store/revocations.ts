@@ -3,7 +3,7 @@
  * record on every exchange and registry token request (store/trust.ts). Entries expire on
  * their own; the key expires with its last entry. Writes are read-modify-write: two
  * administrators revoking at the same instant may lose one entry (the admin API answers
- * with the list as stored, so a client sees it).
+ * with the entry as stored, and GET lists them, so a client sees it).
  */
 import { BadRequest } from '../errors';
 import { MAX_REVOCATIONS, RevocationListSchema, type Revocation } from '../policy/revocation';

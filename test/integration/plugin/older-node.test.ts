@@ -4,39 +4,45 @@
  * the same there, including the clean single stderr line (no experimental-feature warnings).
  */
 import { dirname } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../support/edge.mjs';
 import { findNode18, findNode20 } from './support/older-node';
 import { request, runPlugin, V1, V1ALPHA1 } from './support/plugin';
 import { fakeEdge, grant, json, PASSWORD, TOKEN, type FakeEdge } from './support/servers';
 import { expectOneCleanLine, strictDecode } from './support/strict';
 
+/** Looked up inside each describe, so a missing Node 18 fails its own tests, not Node 20's. */
 const olderNodes = [
-  { major: 18, ...findNode18() },
-  { major: 20, ...findNode20() },
+  { major: 18, find: findNode18 },
+  { major: 20, find: findNode20 },
 ];
+
 let edge: FakeEdge | undefined;
 afterEach(async () => {
   await edge?.close();
   edge = undefined;
 });
 
-describe.each(olderNodes)('the plugin on Node.js $major ($path)', (node) => {
+describe.each(olderNodes)('the plugin on Node.js $major', ({ major, find }) => {
+  let node: { path: string; version: string };
+  beforeAll(() => {
+    node = find();
+  });
+
   it('runs --version on it', async () => {
-    edge = await fakeEdge((_req, res) => json(res, 200, grant(V1)));
+    expect(node.version.startsWith(`v${major}.`), node.path).toBe(true);
     const run = await runPlugin({ node: node.path, input: '', args: ['--version'] });
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^edge-credential-provider /);
-    expect(node.version.startsWith(`v${node.major}.`)).toBe(true);
   });
 
   it.each([V1, V1ALPHA1])('gets credentials through the shebang when that Node is first on PATH (%s)', async (apiVersion) => {
-    edge = await fakeEdge((req, res) => json(res, 200, { ...grant(apiVersion), nodeVersionSeen: req.headers['user-agent'] }));
-    const run = await runPlugin({
-      input: request(apiVersion, { serviceAccountToken: TOKEN }),
-      args: ['--url', edge.url, '--budget', '5s'],
-      env: { PATH: `${dirname(node.path)}:/bin` },
-    });
+    edge = await fakeEdge((_req, res) => json(res, 200, grant(apiVersion)));
+    const PATH = `${dirname(node.path)}:/bin`;
+    // The shebang is `#!/usr/bin/env node`: with this PATH, env finds this Node.
+    expect(execFileSync('/usr/bin/env', ['node', '-p', 'process.version'], { env: { PATH }, encoding: 'utf8' }).trim()).toBe(node.version);
+    const run = await runPlugin({ input: request(apiVersion, { serviceAccountToken: TOKEN }), args: ['--url', edge.url, '--budget', '5s'], env: { PATH } });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe('');
     expect(strictDecode(run.stdout, apiVersion).auth?.['registry.test:5000']?.password).toBe(PASSWORD);

@@ -122,7 +122,7 @@ describe('a static upstream: a Worker secret for registries with nothing better 
     expect(await registryToken(ghcr.url, '/token', GHCR, 'repository:acme/app:pull', 'acme-bot', body.auth![GHCR]!.password)).toBe(200);
   });
 
-  it("lets the kubelet reuse it per image only, so the rule's repositories decide every image", async () => {
+  it("answers the record's cacheKeyType (Image), so the kubelet asks again per image and the rule's repositories decide each", async () => {
     const narrow = await federatedRecord(
       edge,
       'ghcr-narrow',

@@ -162,7 +162,7 @@ describe('revocations through the admin API', () => {
     expect(await token(password)).toMatchObject({ status: 401, code: 'ERR_REVOKED' });
   });
 
-  it('lists live revocations and replaces a repeated one', async () => {
+  it('lists live revocations, one entry per target (a repeat is merged into it)', async () => {
     await revoke({ kind: 'serviceAccountUid', uid: 'u-1' });
     await revoke({ kind: 'serviceAccountUid', uid: 'u-1', ttl: 200000 });
     await revoke({ kind: 'credential', jti: 'j-1' });

@@ -327,7 +327,7 @@ describe('400 at the token endpoint', () => {
 describe('other requests', () => {
   it('answers other methods with 405 and the allowed ones', async () => {
     const res = await exports.default.fetch(new Request('https://edge.test/token', { method: 'PUT' }));
-    expect(res.headers.get('allow')).toBe('GET, POST');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
     await expectError(res, 405, 'UNSUPPORTED', 'ERR_METHOD_NOT_ALLOWED');
   });
 

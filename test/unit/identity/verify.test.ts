@@ -5,7 +5,7 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTVerifyGetKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeError } from '../../../src/errors';
-import { peekIssuer, readToken, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
+import { readToken, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
 import { serviceAccountClaims, signServiceAccountToken } from '../../support/kit.mjs';
 
 const NOW = 1_800_000_000;
@@ -211,7 +211,7 @@ describe('verifyServiceAccountToken', () => {
       'ERR_CLAIMS_INVALID',
     ],
     // The registered claims are checked by the edge on the payload it parsed once (verify.ts
-    // checkRegisteredClaims), as jose's jwtVerify checked them: these rows pin its semantics.
+    // claimProblem in identity/jwt.ts), as jose's jwtVerify checked them: these rows pin its semantics.
     ['exp exactly 60 s ago (the skew boundary: expired)', { iat: NOW - 3660 }, 'ERR_TOKEN_EXPIRED'],
     ['exp 59 s ago', { iat: NOW - 3659 }, 'ok'],
     ['nbf and iat exactly 60 s ahead (the skew boundary: valid)', { iat: NOW + 60 }, 'ok'],
@@ -306,7 +306,7 @@ describe('verifyServiceAccountToken', () => {
   });
 });
 
-describe('peekIssuer', () => {
+describe('readToken (the issuer, read before anything is verified)', () => {
   const unsigned = (claims: Claims) => {
     const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
     return `${b64({ alg: 'RS256' })}.${b64(claims)}.sig`;
@@ -322,7 +322,7 @@ describe('peekIssuer', () => {
   ])('%s: %s', (_t, t, expected) => {
     let got: string;
     try {
-      got = peekIssuer(t);
+      got = readToken(t).issuer;
     } catch (err) {
       got = (err as EdgeError).code;
     }

@@ -5,8 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { NODE18_BIN, NODE18_VERSION, node18Version } from '../../../../scripts/node18.mjs';
 
 export function findNode20(): { path: string; version: string } {
   const candidates = new Set<string>();
@@ -27,9 +26,11 @@ export function findNode20(): { path: string; version: string } {
 }
 
 export function findNode18(): { path: string; version: string } {
-  const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'node_modules', '.cache', 'node18', 'package', 'bin', 'node');
-  if (!existsSync(path)) throw new Error(`no Node.js 18 at ${path}: run \`npm run node18\` (npm install runs it; it needs the npm registry)`);
-  const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
-  if (!version.startsWith('v18.')) throw new Error(`${path} is ${version}, not Node.js 18: run \`npm run node18\``);
-  return { path, version };
+  const version = node18Version();
+  if (version !== `v${NODE18_VERSION}`) {
+    throw new Error(
+      `no Node.js ${NODE18_VERSION} at ${NODE18_BIN} (found ${version ?? 'nothing'}): run \`npm run node18\` (npm install runs it; it needs the npm registry)`,
+    );
+  }
+  return { path: NODE18_BIN, version };
 }
