@@ -51,12 +51,17 @@ function retryAfter(headers: Headers): number {
 export const safeCode = (code: string | undefined) => (code && /^[A-Za-z0-9_.]{1,64}$/.test(code) ? code : undefined);
 
 /**
- * The outcome of a non-2xx answer: 429 and 5xx (and codes the caller knows to be transient)
- * are an outage, worth a retry; any other 4xx is a refusal, with `cause` telling the
- * operator what to check on the vendor's side.
+ * The outcome of an answer the caller cannot use: 429 and 5xx (and codes the caller knows to be
+ * transient, and an unexpected 2xx) are an outage, worth a retry; a 3xx or any other 4xx is a
+ * refusal, with `cause` telling the operator what to check on the vendor's side.
  */
 export function vendorFailure(vendor: string, answer: VendorAnswer, cause: string, code?: string, transient = false): never {
   const label = `${vendor} answered ${answer.status}${safeCode(code) ? ` ${safeCode(code)}` : ''}`;
+  // Redirects are not followed (a token must not travel on to another host). A vendor API that
+  // redirects is a wrong endpoint or a moved API: no retry mends that, so it is a refusal.
+  if (answer.status >= 300 && answer.status < 400) {
+    throw new UpstreamDenied({ detail: label, message: `${vendor} redirected the edge (${answer.status}); check the rule's endpoint` });
+  }
   if (transient || answer.status === 429 || answer.status >= 500 || answer.status < 400) {
     throw new UpstreamUnavailable({ detail: label, message: `${vendor} is unavailable; retry later`, retryAfter: retryAfter(answer.headers) });
   }
