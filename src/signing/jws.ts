@@ -10,7 +10,7 @@
  * header of the exact shape we write; jose's generality (JWE, crit, b64, every alg) is what
  * the warm path paid for there.
  */
-import { utf8 } from '../bytes';
+import { fromBase64, utf8 } from '../bytes';
 
 const encoder = new TextEncoder();
 
@@ -61,10 +61,7 @@ const nativeFromBase64 = (Uint8Array as Base64Decoding).fromBase64;
  */
 function fromBase64url(text: string): Uint8Array {
   if (nativeFromBase64) return nativeFromBase64(text, { alphabet: 'base64url' });
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return fromBase64(text.replace(/-/g, '+').replace(/_/g, '/'));
 }
 
 /** Three non-empty base64url segments, nothing else (no padding, no whitespace). */
