@@ -47,6 +47,34 @@ export const revocationTargets = () => ({
   issuedBefore: { kind: z.literal('issuedBefore'), before: z.number().check(z.int()) },
 });
 
+/**
+ * Kubernetes' own grammar (apimachinery validation): a namespace is a DNS-1123 label, a
+ * service account name a DNS-1123 subdomain, a uid a lowercase UUID as the API server writes
+ * it. A revocation outside it can never match a token (`Team-A`, a trailing space, a
+ * zero-width character, an uppercase uid), so an administrator who typed one would believe an
+ * account revoked that is not: the admin API refuses it (400). Stored entries are read with
+ * the looser shape above, so that a list written before this check still parses.
+ */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const KUBERNETES_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** revocationTargets, with the account targets held to Kubernetes' grammar: what the admin API takes. */
+export const revocationRequestTargets = () => {
+  const t = revocationTargets();
+  return {
+    ...t,
+    serviceAccountUid: { ...t.serviceAccountUid, uid: z.string().check(z.regex(KUBERNETES_UID, 'must be a Kubernetes uid: a lowercase UUID')) },
+    serviceAccount: {
+      ...t.serviceAccount,
+      namespace: z.string().check(z.regex(DNS1123_LABEL, 'must be a Kubernetes namespace: a DNS-1123 label (lowercase letters, digits, "-", at most 63)')),
+      name: z
+        .string()
+        .check(z.regex(DNS1123_SUBDOMAIN, 'must be a service account name: a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", at most 253)')),
+    },
+  };
+};
+
 export const RevocationSchema = deferred(() => {
   const t = revocationTargets();
   return z.discriminatedUnion('kind', [

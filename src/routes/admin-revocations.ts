@@ -10,7 +10,7 @@ import * as z from '../zod';
 import { deferred } from '../zod';
 import { BadRequest, NotFound } from '../errors';
 import { logEvent } from '../log';
-import { RevocationSchema, revocationReason, revocationTargets, type Revocation } from '../policy/revocation';
+import { RevocationSchema, revocationReason, revocationRequestTargets, type Revocation } from '../policy/revocation';
 import { describeIssues, MAX_CREDENTIAL_TTL, type TrustRecord } from '../policy/schema';
 import { addRevocation, listRevocations, removeRevocation } from '../store/revocations';
 import { getRecordByName } from '../store/trust';
@@ -34,7 +34,7 @@ const revocationOptions = () => ({
 });
 /** The entry's target as stored (policy/revocation.ts), with the options above. */
 const RevokeSchema = deferred(() => {
-  const t = revocationTargets();
+  const t = revocationRequestTargets();
   return z.discriminatedUnion('kind', [
     z.strictObject({ ...t.serviceAccountUid, ...revocationOptions() }),
     z.strictObject({ ...t.serviceAccount, ...revocationOptions() }),

@@ -163,8 +163,8 @@ describe('revocations through the admin API', () => {
   });
 
   it('lists live revocations, one entry per target (a repeat is merged into it)', async () => {
-    await revoke({ kind: 'serviceAccountUid', uid: 'u-1' });
-    await revoke({ kind: 'serviceAccountUid', uid: 'u-1', ttl: 200000 });
+    await revoke({ kind: 'serviceAccountUid', uid: '00000000-0000-4000-8000-000000000001' });
+    await revoke({ kind: 'serviceAccountUid', uid: '00000000-0000-4000-8000-000000000001', ttl: 200000 });
     await revoke({ kind: 'credential', jti: 'j-1' });
     const res = await admin('/revocations');
     const { items } = (await res.json()) as { items: { kind: string; expiresAt: number; createdAt: number }[] };
@@ -182,15 +182,15 @@ describe('revocations through the admin API', () => {
     expect(body.expiresAt).toBeGreaterThan(first.expiresAt);
     expect(await token(password)).toMatchObject({ status: 401, code: 'ERR_REVOKED' });
     // and a shorter ttl does not shorten an account revocation
-    const long = (await revoke({ kind: 'serviceAccountUid', uid: 'u-2', ttl: 1_000_000 })).body as { expiresAt: number };
-    const again = (await revoke({ kind: 'serviceAccountUid', uid: 'u-2' })).body as { expiresAt: number };
+    const long = (await revoke({ kind: 'serviceAccountUid', uid: '00000000-0000-4000-8000-000000000002', ttl: 1_000_000 })).body as { expiresAt: number };
+    const again = (await revoke({ kind: 'serviceAccountUid', uid: '00000000-0000-4000-8000-000000000002' })).body as { expiresAt: number };
     expect(again.expiresAt).toBe(long.expiresAt);
     const { items } = (await (await admin('/revocations')).json()) as { items: { kind: string }[] };
     expect(items.map((i) => i.kind)).toEqual(['issuedBefore', 'serviceAccountUid']);
   });
 
   it('refuses an account revocation that would expire before the tokens it voids (ttl under maxTokenLifetime + 12 h)', async () => {
-    const { status, body } = await revoke({ kind: 'serviceAccountUid', uid: 'u-3', ttl: 43200 });
+    const { status, body } = await revoke({ kind: 'serviceAccountUid', uid: '00000000-0000-4000-8000-000000000003', ttl: 43200 });
     expect(status).toBe(400);
     expect(body.error).toBe('ERR_BAD_REQUEST');
     expect(String(body.message)).toContain(String(86400 + 43200));
@@ -218,6 +218,20 @@ describe('revocations through the admin API', () => {
     const { status, body: json } = await revoke(body);
     expect(status).toBe(400);
     expect(json.error).toBe('ERR_BAD_REQUEST');
+  });
+
+  it.each([
+    ['an uppercase namespace', { kind: 'serviceAccount', namespace: 'Team-A', name: 'builder' }, 'namespace'],
+    ['a name with a trailing space', { kind: 'serviceAccount', namespace: 'team-a', name: 'builder ' }, 'name'],
+    ['a name with a zero-width space', { kind: 'serviceAccount', namespace: 'team-a', name: 'buil\u200bder' }, 'name'],
+    ['an uppercase uid', { kind: 'serviceAccountUid', uid: 'AAAAAAAA-2222-3333-4444-555555555555' }, 'uid'],
+    ['a padded uid', { kind: 'serviceAccountUid', uid: ` ${UID}` }, 'uid'],
+  ])('refuses a revocation that could never match (%s) with 400 ERR_BAD_REQUEST naming the field', async (_t, body, field) => {
+    const { status, body: json } = await revoke(body);
+    expect(status).toBe(400);
+    expect(json.error).toBe('ERR_BAD_REQUEST');
+    expect(json.issues.join('\n')).toContain(`${field}:`);
+    expect((await (await admin('/revocations')).json()).items).toEqual([]);
   });
 
   it('answers 404 for an unknown revocation id or record', async () => {
