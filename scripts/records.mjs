@@ -8,10 +8,9 @@
 // validate, diff and export). Exit codes fit CI: 0 ok (diff: no change), 2 diff found
 // changes, 1 error (invalid files, a refused write, an unreachable edge).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { diffFields, readRecordFiles, validateRecords } from './lib/records.mjs';
+import { diffFields, edgeUrlProblem, exportPath, isRecordName, printable, readRecordFiles, validateRecords } from './lib/records.mjs';
 import { loadSchema } from './lib/schema.mjs';
 
 const USAGE = `usage: npm run records -- <command> [options]
@@ -31,6 +30,8 @@ function edge() {
   const url = process.env.EDGE_URL?.replace(/\/+$/, '');
   const token = process.env.ADMIN_TOKEN;
   if (!url || !token) throw new Failure('set EDGE_URL and ADMIN_TOKEN');
+  const problem = edgeUrlProblem(url);
+  if (problem) throw new Failure(problem);
   return async (method, path, { body, headers = {} } = {}) => {
     let res;
     try {
@@ -54,8 +55,15 @@ function edge() {
 }
 
 function refused(what, res) {
-  const issues = Array.isArray(res.json?.issues) ? `\n    ${res.json.issues.join('\n    ')}` : '';
-  return new Failure(`${what}: ${res.status} ${res.json?.error ?? ''} ${res.json?.message ?? ''}${issues}`.trim());
+  // The edge's words are printed, never obeyed: no escape sequence or forged line reaches the terminal.
+  const issues = Array.isArray(res.json?.issues)
+    ? `\n    ${res.json.issues
+        .slice(0, 20)
+        .map((i) => printable(i))
+        .join('\n    ')}`
+    : '';
+  const said = (v) => (v === undefined ? '' : printable(v));
+  return new Failure(`${what}: ${res.status} ${said(res.json?.error)} ${said(res.json?.message)}${issues}`.trim());
 }
 
 async function localRecords(dir) {
@@ -68,8 +76,19 @@ async function localRecords(dir) {
 async function liveRecords(call) {
   const list = await call('GET', '/issuers');
   if (list.status !== 200) throw refused('list records', list);
+  const items = list.json?.items;
+  if (!Array.isArray(items)) throw new Failure('list records: the edge answered no list of names');
+  // Names become URL paths, file names and terminal output: only the record grammar (DNS labels) is taken.
+  const bad = items.filter((n) => !isRecordName(n));
+  if (bad.length)
+    throw new Failure(
+      `the edge returned record names that are not DNS labels: ${bad
+        .slice(0, 5)
+        .map((n) => printable(n, 80))
+        .join(', ')}`,
+    );
   const live = new Map();
-  for (const name of list.json.items) {
+  for (const name of items) {
     const res = await call('GET', `/issuers/${name}`);
     if (res.status !== 200) throw refused(`GET ${name}`, res);
     live.set(name, { record: res.json, etag: res.etag });
@@ -98,7 +117,7 @@ function show(steps) {
   for (const s of steps) {
     const label = { create: '+ create', update: '~ update', delete: '- delete', extra: '? not in the directory (kept; --prune deletes)' }[s.op];
     process.stdout.write(`${label} ${s.name}\n`);
-    for (const line of s.lines) process.stdout.write(`    ${line}\n`);
+    for (const line of s.lines) process.stdout.write(`    ${printable(line, 1000)}\n`);
   }
 }
 
@@ -155,7 +174,12 @@ async function main(argv) {
       mkdirSync(dir, { recursive: true });
       const live = await liveRecords(edge());
       for (const [name, { record }] of live) {
-        const file = join(dir, `${name}.${values.yaml ? 'yaml' : 'json'}`);
+        let file;
+        try {
+          file = exportPath(dir, name, values.yaml ? 'yaml' : 'json');
+        } catch (err) {
+          throw new Failure(err.message);
+        }
         writeFileSync(file, values.yaml ? toYaml(record) : `${JSON.stringify(record, null, 2)}\n`);
       }
       process.stdout.write(`exported ${live.size} record(s) to ${dir}\n`);
@@ -164,11 +188,13 @@ async function main(argv) {
     case 'rollback': {
       const [name, version] = rest;
       if (!name || !version) throw new Failure('rollback takes NAME VERSION');
+      if (!isRecordName(name)) throw new Failure(`${printable(name, 80)} is not a record name (a DNS label)`);
       const call = edge();
       const history = await call('GET', `/issuers/${name}/history`);
       if (history.status !== 200) throw refused(`history of ${name}`, history);
       const entry = history.json.items.find((h) => String(h.version) === version);
-      if (!entry) throw new Failure(`${name} has no version ${version} (known: ${history.json.items.map((h) => h.version).join(', ')})`);
+      if (!entry)
+        throw new Failure(`${name} has no version ${printable(version, 20)} (known: ${printable(history.json.items.map((h) => h.version).join(', '))})`);
       const current = await call('GET', `/issuers/${name}`);
       const headers = current.status === 200 ? { 'if-match': current.etag } : { 'if-none-match': '*' };
       const res = await call('PUT', `/issuers/${name}`, { body: entry.record, headers });

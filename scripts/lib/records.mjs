@@ -2,7 +2,7 @@
 // without one, by the file name. Pure helpers for scripts/records.mjs: read a directory,
 // validate with the edge's schema, and compare records field by field.
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 const EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
@@ -76,4 +76,59 @@ export function diffFields(before, after, path = '') {
   if (JSON.stringify(before) === JSON.stringify(after)) return [];
   const show = (v) => (v === undefined ? '(none)' : JSON.stringify(v));
   return [`${path || '(record)'}: ${show(before)} → ${show(after)}`];
+}
+
+// ---- what the edge returns is checked before it names a file or reaches the terminal ----
+
+/** A record name as the edge's schema has it (a DNS label): safe as a file name, a URL segment and on a terminal. */
+const RECORD_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const isRecordName = (name) => typeof name === 'string' && RECORD_NAME.test(name);
+
+/**
+ * Text from the edge (or anything else not ours) made safe to print: control characters
+ * (escape sequences, newlines that would forge lines) shown as \u escapes, and cut short.
+ */
+export function printable(value, max = 200) {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  let safe = '';
+  for (const c of text) safe += isUnsafeCharacter(c.codePointAt(0)) ? `\\u${c.codePointAt(0).toString(16).padStart(4, '0')}` : c;
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
+}
+
+/** C0 and C1 controls, DEL, line and paragraph separators, zero-width and bidirectional formatting characters. */
+const isUnsafeCharacter = (cp) =>
+  cp <= 0x1f ||
+  (cp >= 0x7f && cp <= 0x9f) ||
+  cp === 0x2028 ||
+  cp === 0x2029 ||
+  (cp >= 0x200b && cp <= 0x200f) ||
+  (cp >= 0x202a && cp <= 0x202e) ||
+  (cp >= 0x2066 && cp <= 0x2069);
+
+const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * What is wrong with `raw` as the edge's URL, if anything: the admin token travels to it, so
+ * https only, and plain http only to a loopback host (the rule of src/net.ts); no credentials,
+ * query or fragment in it.
+ */
+export function edgeUrlProblem(raw) {
+  const url = URL.parse(raw);
+  if (!url) return 'EDGE_URL is not a URL';
+  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || IPV4_LOOPBACK.test(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    return 'EDGE_URL must be https (plain http only to 127.0.0.1, ::1 or localhost): the admin token is sent to it';
+  if (url.username || url.password || url.search || url.hash) return 'EDGE_URL must not hold credentials, a query or a fragment';
+  return undefined;
+}
+
+/**
+ * The file a live record is exported to: only for a name of the record grammar, and always
+ * directly inside `dir` (a hostile edge answering `../../.ssh/x` must not write outside it).
+ */
+export function exportPath(dir, name, ext) {
+  if (!isRecordName(name)) throw new Error(`the edge returned a record name that is not a DNS label: ${printable(name, 80)}`);
+  const file = resolve(dir, `${name}.${ext}`);
+  if (dirname(file) !== resolve(dir)) throw new Error(`${printable(name, 80)} is not a file name inside ${dir}`);
+  return file;
 }
