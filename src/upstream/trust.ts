@@ -17,6 +17,7 @@ import {
   type StaticUpstream,
   type TokenUpstream,
 } from './schema';
+import { BadRequest } from '../errors';
 
 export interface TrustEntry {
   vendor: string;
@@ -51,6 +52,27 @@ const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 /** How the edge's issuer appears in IAM ARNs and condition keys: the URL without its scheme. */
 export const iamProviderHost = (issuer: string) => issuer.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 
+/**
+ * A vendor-side entry that cannot say what was asked: a wildcard subject at a vendor that
+ * matches `sub` exactly. Only `npm run upstream -- trust` asks for one (explain describes a
+ * real workload, whose `sub` never holds `*`).
+ */
+export class UnexpressibleTrust extends BadRequest {}
+
+/** The parts of a `<record>:<namespace>[:<service account>]` sub, and whether a glob is in it. */
+function subjectParts(sub: string) {
+  const [record = '', namespace = '', serviceAccount] = sub.split(':');
+  return { record, namespace, serviceAccount, wildcard: sub.includes('*') };
+}
+
+const useNamespaceSubject = 'use "subject": "namespace" on the upstream (one entry serves the namespace) or name one service account';
+
+/** Vendors that compare `sub` exactly take no glob in it. */
+function exactSubject(vendor: string, sub: string) {
+  if (subjectParts(sub).wildcard)
+    throw new UnexpressibleTrust({ message: `${vendor} matches the subject exactly, so ${sub} would match nothing: ${useNamespaceSubject}` });
+}
+
 function cloudsmith(u: CloudsmithUpstream, t: TokenView): TrustEntry {
   const document = {
     name: `ecp-${t.sub}`.slice(0, 100),
@@ -80,7 +102,10 @@ function ecr(u: EcrUpstream, t: TokenView): TrustEntry {
         Effect: 'Allow',
         Principal: { Federated: `arn:${partition}:iam::${account}:oidc-provider/${host}` },
         Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { [`${host}:aud`]: t.aud, [`${host}:sub`]: t.sub } },
+        // IAM's StringEquals compares `*` literally: a wildcard sub needs StringLike.
+        Condition: subjectParts(t.sub).wildcard
+          ? { StringEquals: { [`${host}:aud`]: t.aud }, StringLike: { [`${host}:sub`]: t.sub } }
+          : { StringEquals: { [`${host}:aud`]: t.aud, [`${host}:sub`]: t.sub } },
       },
     ],
   };
@@ -99,17 +124,46 @@ function ecr(u: EcrUpstream, t: TokenView): TrustEntry {
   };
 }
 
+/**
+ * The provider's attribute mapping. `record_namespace` (`<record>:<namespace>`) lets one binding
+ * serve a whole namespace of one record; `namespace` alone would also admit the same namespace
+ * name in every other cluster the edge trusts.
+ */
+export const GAR_ATTRIBUTE_MAPPING =
+  'google.subject=assertion.sub,attribute.record=assertion.record,attribute.namespace=assertion.namespace,' +
+  'attribute.record_namespace=assertion.record+":"+assertion.namespace';
+
+/**
+ * The IAM member for a workload token's sub: one principal, or for service account `*` the
+ * principal set of the record's namespace. Google matches subjects exactly, so any other glob
+ * (a partial service-account name, a namespace pattern) cannot be expressed and is refused.
+ */
+export function garPrincipal(poolPath: string, sub: string): string {
+  const s = subjectParts(sub);
+  if (!s.wildcard) return `principal:${poolPath}/subject/${sub}`;
+  if (s.serviceAccount === '*' && !`${s.record}:${s.namespace}`.includes('*')) {
+    return `principalSet:${poolPath}/attribute.record_namespace/${s.record}:${s.namespace}`;
+  }
+  throw new UnexpressibleTrust({
+    message: `Google IAM binds one subject or a whole namespace (service account "*"), not ${sub}: ${useNamespaceSubject}`,
+  });
+}
+
 function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
   const [, number, , , , pool, , provider] = u.workloadIdentityProvider.split('/') as [string, string, string, string, string, string, string, string];
-  const principal = `principal://iam.googleapis.com/projects/${number}/locations/global/workloadIdentityPools/${pool}/subject/${t.sub}`;
+  const principal = garPrincipal(`//iam.googleapis.com/projects/${number}/locations/global/workloadIdentityPools/${pool}`, t.sub);
   const defaultAudience = `//iam.googleapis.com/${u.workloadIdentityProvider}`;
-  const mapping = 'google.subject=assertion.sub,attribute.record=assertion.record,attribute.namespace=assertion.namespace';
+  const mapping = GAR_ATTRIBUTE_MAPPING;
   const commands = [
     `gcloud iam workload-identity-pools create ${pool} --project=${number} --location=global --display-name=edge-credential-provider`,
     `gcloud iam workload-identity-pools providers create-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool}` +
-      ` --issuer-uri=${shellQuote(t.iss)} --attribute-mapping=${mapping}${t.aud === defaultAudience ? '' : ` --allowed-audiences=${shellQuote(t.aud)}`}`,
+      ` --issuer-uri=${shellQuote(t.iss)} --attribute-mapping=${shellQuote(mapping)}${t.aud === defaultAudience ? '' : ` --allowed-audiences=${shellQuote(t.aud)}`}`,
   ];
   const notes = ['The pool and provider are made once for the edge; the binding is per workload.'];
+  if (principal.startsWith('principalSet:'))
+    notes.push(
+      `A provider made before attribute.record_namespace existed needs it: gcloud iam workload-identity-pools providers update-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool} --attribute-mapping=${shellQuote(mapping)}`,
+    );
   if (u.serviceAccount) {
     commands.push(
       `gcloud iam service-accounts add-iam-policy-binding ${u.serviceAccount} --role=roles/iam.workloadIdentityUser --member=${shellQuote(principal)}`,
@@ -144,6 +198,7 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
 }
 
 function acr(u: AcrUpstream, rule: RuleView, t: TokenView): TrustEntry {
+  exactSubject('Entra ID', t.sub);
   // Federated credential names: letters, digits, '-' and '_', at most 120.
   const name = `ecp-${t.sub}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 120);
   const document = { name, issuer: t.iss, subject: t.sub, audiences: [t.aud], description: 'edge-credential-provider workload' };
@@ -166,6 +221,7 @@ function acr(u: AcrUpstream, rule: RuleView, t: TokenView): TrustEntry {
 }
 
 function quay(u: QuayUpstream, rule: RuleView, t: TokenView): TrustEntry {
+  exactSubject('Quay', t.sub);
   const [org, robot] = u.robot.split('+') as [string, string];
   const document = [{ issuer: t.iss, subject: t.sub }];
   const base = (u.endpoint ?? `https://${rule.registry}`).replace(/\/+$/, '');

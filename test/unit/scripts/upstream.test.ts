@@ -133,6 +133,18 @@ describe('npm run upstream -- trust', () => {
     expect(stdout).toContain(JSON.stringify([{ issuer: ISSUER, subject: 'prod-eu1:team-a' }]));
   });
 
+  it('binds a whole namespace for service account "*" (principalSet, not a subject ending in *), and refuses a pattern Google cannot match', () => {
+    const { code, stdout, stderr } = run(['trust', jsonRecord, 'gar', '--issuer', ISSUER, '--namespace', 'team-a', '--service-account', '*']);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(
+      '--member=principalSet://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/attribute.record_namespace/prod-eu1:team-a\n',
+    );
+    expect(stdout).not.toContain('/subject/');
+    const pattern = run(['trust', jsonRecord, 'gar', '--issuer', ISSUER, '--namespace', 'team-a', '--service-account', 'build-*']);
+    expect(pattern.code).toBe(1);
+    expect(pattern.stderr).toContain('"subject": "namespace"');
+  });
+
   it('reads a YAML record', () => {
     const { code, stdout } = run(['trust', yamlRecord, 'acr', '--issuer', ISSUER, '--service-account', 'builder']);
     expect(code).toBe(0);

@@ -10,7 +10,7 @@ import { rfc3339Seconds } from '../../../src/upstream/gar';
 import { describeUpstream } from '../../../src/upstream/federate';
 import { jwtExpiry } from '../../../src/upstream/http';
 import { UpstreamSchema } from '../../../src/upstream/schema';
-import { shellQuote } from '../../../src/upstream/trust';
+import { GAR_ATTRIBUTE_MAPPING, shellQuote } from '../../../src/upstream/trust';
 
 const NOW = 1_800_000_000;
 const EDGE = 'https://ecp.example.com';
@@ -61,7 +61,7 @@ describe("explain's trust entry per vendor", () => {
     expect(d.trust.commands).toEqual([
       'gcloud iam workload-identity-pools create edge-pool --project=123456789 --location=global --display-name=edge-credential-provider',
       'gcloud iam workload-identity-pools providers create-oidc edge-oidc --project=123456789 --location=global --workload-identity-pool=edge-pool' +
-        ' --issuer-uri=https://ecp.example.com --attribute-mapping=google.subject=assertion.sub,attribute.record=assertion.record,attribute.namespace=assertion.namespace',
+        ` --issuer-uri=https://ecp.example.com --attribute-mapping='${GAR_ATTRIBUTE_MAPPING}'`,
       `gcloud artifacts repositories add-iam-policy-binding images --project=acme-prod --location=europe-west1 --role=roles/artifactregistry.reader --member=${principal}`,
       `gcloud artifacts repositories add-iam-policy-binding <REPOSITORY> --project=<PROJECT_ID> --location=europe-west1 --role=roles/artifactregistry.reader --member=${principal}`,
     ]);
@@ -149,6 +149,53 @@ describe("explain's trust entry per vendor", () => {
       secret: 'GHCR_PULL_TOKEN',
       trust: expect.objectContaining({ commands: ['npx wrangler secret put GHCR_PULL_TOKEN'] }),
     });
+  });
+});
+
+describe('a wildcard service account (npm run upstream -- trust)', () => {
+  const POOL = 'principalSet://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool';
+  const wildcard = (serviceAccount: string, namespace = 'team-a'): Workload => ({ ...workload, namespace, serviceAccount: { name: serviceAccount, uid: '' } });
+  const describeFor = (upstream: Record<string, unknown>, registry: string, w: Workload) =>
+    describeUpstream(UpstreamSchema.parse(upstream), { registry, repositories: ['acme/images/**'] }, w, EDGE, NOW);
+  const ECR = { type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1' };
+  const GAR = { type: 'gar', workloadIdentityProvider: PROVIDER };
+
+  it.each<[string, string, Record<string, unknown>]>([
+    [
+      'every service account',
+      '*',
+      { StringEquals: { 'ecp.example.com:aud': 'sts.amazonaws.com' }, StringLike: { 'ecp.example.com:sub': 'prod-eu1:team-a:*' } },
+    ],
+    [
+      'a name pattern',
+      'build-*',
+      { StringEquals: { 'ecp.example.com:aud': 'sts.amazonaws.com' }, StringLike: { 'ecp.example.com:sub': 'prod-eu1:team-a:build-*' } },
+    ],
+    ['one service account', 'builder', { StringEquals: { 'ecp.example.com:aud': 'sts.amazonaws.com', 'ecp.example.com:sub': 'prod-eu1:team-a:builder' } }],
+  ])('AWS: %s matches sub with the right operator (StringLike for a glob)', (_what, sa, condition) => {
+    const d = describeFor(ECR, '123456789012.dkr.ecr.eu-west-1.amazonaws.com', wildcard(sa));
+    expect((d.trust.document as { Statement: Array<{ Condition: unknown }> }).Statement[0]!.Condition).toEqual(condition);
+  });
+
+  it("Google: every service account of a namespace is the record's namespace principal set, never a subject with *", () => {
+    const d = describeFor(GAR, 'europe-west1-docker.pkg.dev', wildcard('*'));
+    const member = `${POOL}/attribute.record_namespace/prod-eu1:team-a`;
+    expect(d.trust.commands!.at(-1)).toContain(`--member=${member}`);
+    expect(d.trust.commands!.join('\n')).not.toContain('/subject/');
+    expect((d.trust.document as { principal: string }).principal).toBe(member);
+    expect(d.trust.commands![1]).toContain('attribute.record_namespace=assertion.record+":"+assertion.namespace');
+    expect(d.trust.notes!.join('\n')).toContain('update-oidc edge-oidc');
+  });
+
+  it.each<[string, Record<string, unknown>, string, Workload]>([
+    ['Google, a service-account pattern', GAR, 'europe-west1-docker.pkg.dev', wildcard('build-*')],
+    ['Google, a namespace pattern', GAR, 'europe-west1-docker.pkg.dev', wildcard('*', 'team-*')],
+    ['Entra ID', { type: 'acr', tenantId: TENANT, clientId: CLIENT }, 'acmeprod.azurecr.io', wildcard('*')],
+    ['Quay', { type: 'quay', robot: 'acme+puller' }, 'quay.io', wildcard('*')],
+  ])('%s: refuses what the vendor cannot match, saying what to use instead', (_what, upstream, registry, w) => {
+    expect(() => describeFor(upstream, registry, w)).toThrow(
+      expect.objectContaining({ name: 'UnexpressibleTrust', code: 'ERR_BAD_REQUEST', message: expect.stringContaining('"subject": "namespace"') }),
+    );
   });
 });
 
