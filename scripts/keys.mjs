@@ -95,10 +95,11 @@ function main(argv) {
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
+  if (!command) fail(`a command is needed\n${USAGE}`);
   const days = values.days === undefined ? undefined : Number(values.days);
   if (days !== undefined && !(Number.isInteger(days) && days > 0 && days <= 36500)) fail('--days must be a whole number of days, 1 to 36500');
   const needRing = () => values.ring ?? fail(`${command} needs --ring FILE`);

@@ -81,10 +81,11 @@ async function main(argv) {
     },
   });
   const [command, file, ruleName] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (!command) throw new Failure(`a command is needed\n${USAGE}`);
   if (command !== 'trust') throw new Failure(`unknown command ${command}\n${USAGE}`);
   if (!file || !ruleName) throw new Failure(`trust takes <record-file> <rule-name>\n${USAGE}`);
   const issuer = values.issuer ?? process.env.EDGE_ISSUER;

@@ -261,9 +261,19 @@ describe('npm run keys', () => {
     expect(out.stderr).toMatch(/active kid NOPE/);
   });
 
-  it('answers an unknown command with the usage and exit code 2', () => {
-    const out = keys(['frobnicate']);
+  it.each([
+    ['an unknown command', ['frobnicate']],
+    ['no command', []],
+  ])('answers %s with the usage on stderr and exit code 2', (_what, args) => {
+    const out = keys(args);
     expect(out.status).toBe(2);
     expect(out.stderr).toMatch(/usage: npm run keys/);
+    expect(out.stdout).toBe('');
+  });
+
+  it('prints the usage on stdout for --help and exits 0', () => {
+    const out = keys(['--help']);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/usage: npm run keys/);
   });
 });

@@ -182,6 +182,7 @@ describe('npm run upstream -- trust', () => {
       'rules.0.registry',
     ],
     ['for an unknown command', ['explain', jsonRecord, 'ecr'], {}, 'unknown command'],
+    ['without a command, with the usage', [], {}, 'usage: npm run upstream'],
   ])('exits 1 %s', (_what, args, env, message) => {
     const { code, stdout, stderr } = run(args, env);
     expect(code).toBe(1);
