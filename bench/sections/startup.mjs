@@ -112,12 +112,13 @@ async function prime({ edgeCode, persistDir, bindings, adminToken, iss, oidc, bo
       if (i === 50) throw new Error('the edge did not store the JWKS in KV after its first fetch');
       await new Promise((r) => setTimeout(r, 100));
     }
-    // What a first exchange reads: the record, its revocations (none: the same key under revoke/) and the JWKS.
+    // What a first exchange reads: the record, its revocations (none: by name, and the version-1
+    // fallback by issuer) and the JWKS. The record is named 'startup' (putTrustRecord above).
     const stored = (await kv.list()).keys.map((k) => k.name);
     const record = stored.find((k) => k.startsWith('trust/v1/issuer/'));
     const jwks = stored.find((k) => k.startsWith('jwks/'));
     if (!record || !jwks) throw new Error(`KV after priming holds no record or no JWKS: ${stored.join(', ')}`);
-    const kvReads = [record, record.replace('trust/v1/issuer/', 'revoke/v1/'), jwks];
+    const kvReads = [record, record.replace('trust/v1/issuer/', 'revoke/v1/'), 'revoke/v2/startup', jwks];
     return { credential: Object.values(JSON.parse(res.text).auth)[0].password, kvReads };
   } finally {
     await isolate.stop();

@@ -20,6 +20,7 @@ import { changedFields } from '../policy/diff';
 import { describeIssues, dnsLabel, TrustRecordSchema, type TrustRecord } from '../policy/schema';
 import { appendHistory, readHistory, recordEtag, type HistoryEntry } from '../store/history';
 import { issuerKeyStore } from '../store/issuer-keys';
+import { adoptLegacyRevocations } from '../store/revocations';
 import { assertIssuerFree, deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
 import { requireWrite } from './admin-auth';
 import { readJsonBody } from './body';
@@ -108,6 +109,7 @@ export const records = () =>
       // cached again meanwhile come from the issuer as it is now.
       await assertIssuerFree(c.env.TRUST, record, previous); // a 409 drops nobody's keys
       await forgetIssuerKeys(issuerKeyStore(c.env.TRUST), [previous, record]);
+      if (previous) await adoptLegacyRevocations(c.env.TRUST, previous, seconds()); // they stay with the record
       await putRecord(c.env.TRUST, record, previous);
       const etag = await recordEtag(record);
       const by = c.get('admin').id;

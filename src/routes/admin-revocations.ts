@@ -71,7 +71,7 @@ export const revocations = () =>
   new Hono<AppEnv>()
     .get('/admin/v1/issuers/:name/revocations', async (c) => {
       const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
-      return c.json({ items: await listRevocations(c.env.TRUST, record.issuer, seconds()) });
+      return c.json({ items: await listRevocations(c.env.TRUST, record, seconds()) });
     })
     .post('/admin/v1/issuers/:name/revocations', requireWrite, async (c) => {
       const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
@@ -80,14 +80,14 @@ export const revocations = () =>
         throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
       }
       const now = seconds();
-      const entry = await addRevocation(c.env.TRUST, record.issuer, newRevocation(parsed.data, record, now), now);
+      const entry = await addRevocation(c.env.TRUST, record, newRevocation(parsed.data, record, now), now);
       logEvent('admin', { action: 'revoke', by: c.get('admin').id, record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
       return c.json(entry, 201);
     })
     .delete('/admin/v1/issuers/:name/revocations/:id', requireWrite, async (c) => {
       const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
       const id = c.req.param('id');
-      if (!(await removeRevocation(c.env.TRUST, record.issuer, id, seconds()))) throw new NotFound({ detail: `no revocation ${id.slice(0, 40)}` });
+      if (!(await removeRevocation(c.env.TRUST, record, id, seconds()))) throw new NotFound({ detail: `no revocation ${id.slice(0, 40)}` });
       logEvent('admin', { action: 'unrevoke', by: c.get('admin').id, record: record.name, revocation: id.slice(0, 40) });
       return c.body(null, 204);
     });

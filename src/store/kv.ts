@@ -6,7 +6,8 @@
  *   trust/v1/name/<name>       { issuer }                  no TTL    admin API index by name
  *   jwks/v1/<url>              { uat, jwks }               TTL       issuer keys (jose jwksCache)
  *   oidc/v2/<issuer>           { jwks_uri, uat }           TTL       discovery result
- *   revoke/v1/<issuer>         { items: Revocation[] }     TTL       revocations, read with the record
+ *   revoke/v2/<name>           { items: Revocation[] }     TTL       a record's revocations, read with it
+ *   revoke/v1/<issuer>         { items: Revocation[] }     TTL       version 1 (by issuer): read as a fallback, folded into v2 on write
  *   history/v1/<name>          { items: HistoryEntry[] }   no TTL    the last 20 versions of a record
  *
  * Issuer key caches are read and written through store/issuer-keys.ts.
@@ -36,7 +37,10 @@ export const keys = {
   jwks: (url: string) => `jwks/v1/${enc(url)}`,
   // v2: the value gained `uat` (discovery results now age out); v1 values expire unread.
   discovery: (issuer: string) => `oidc/v2/${enc(issuer)}`,
-  revocations: (issuer: string) => `revoke/v1/${enc(issuer)}`,
+  // v2: by record name. v1 was by issuer, so changing a record's issuer lifted its revocations;
+  // v1 lists are still read (under the record's issuer) and folded into v2 by the next write.
+  revocations: (name: string) => `revoke/v2/${enc(name)}`,
+  legacyRevocations: (issuer: string) => `revoke/v1/${enc(issuer)}`,
   history: (name: string) => `history/v1/${enc(name)}`,
 } as const;
 

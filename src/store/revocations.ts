@@ -1,26 +1,46 @@
 /**
- * Revocation lists in KV, one per cluster issuer (`revoke/v1/<issuer>`), read with the trust
- * record on every exchange and registry token request (store/trust.ts). Entries expire on
- * their own; the key expires with its last entry. Writes are read-modify-write: two
- * administrators revoking at the same instant may lose one entry (the admin API answers
- * with the entry as stored, and GET lists them, so a client sees it).
+ * Revocation lists in KV, one per trust record (`revoke/v2/<name>`), read with the record on
+ * every exchange and registry token request (store/trust.ts). Entries expire on their own; the
+ * key expires with its last entry. Keyed by record, not issuer: a record whose issuer changes
+ * keeps its revocations (version 1, `revoke/v1/<issuer>`, lost them).
+ *
+ * Migration from version 1: a v1 list under the record's issuer is still read beside the v2
+ * list, and every write of the record's revocations (and every record PUT, before it may move
+ * the record to another issuer: `adoptLegacyRevocations`) folds it into v2 and deletes it. v1
+ * is never written; its lists expire within 30 days (the longest revocation ttl).
+ *
+ * Writes are read-modify-write: two administrators revoking at the same instant may lose one
+ * entry (the admin API answers with the entry as stored, and GET lists them, so a client sees it).
  */
 import { BadRequest } from '../errors';
 import { MAX_REVOCATIONS, RevocationListSchema, type Revocation } from '../policy/revocation';
+import type { TrustRecord } from '../policy/schema';
 import { keys, readJson, remove, writeJson } from './kv';
 import { forgetTrust } from './trust';
 
-/** Live entries (not yet expired) for an issuer. `now` in seconds. */
-export async function listRevocations(kv: KVNamespace, issuer: string, now: number): Promise<Revocation[]> {
-  const list = await readJson(kv, keys.revocations(issuer), RevocationListSchema);
-  return (list?.items ?? []).filter((r) => r.expiresAt > now);
+/** Whose revocations: the record's name keys them, its issuer the version-1 list. */
+type Owner = Pick<TrustRecord, 'name' | 'issuer'>;
+
+/** Live entries (not yet expired) of a record, a version-1 list folded in. `now` in seconds. */
+export async function listRevocations(kv: KVNamespace, owner: Owner, now: number): Promise<Revocation[]> {
+  const [own, legacy] = await Promise.all([
+    readJson(kv, keys.revocations(owner.name), RevocationListSchema),
+    readJson(kv, keys.legacyRevocations(owner.issuer), RevocationListSchema),
+  ]);
+  return combined([...(own?.items ?? []), ...(legacy?.items ?? [])], now);
 }
 
-async function store(kv: KVNamespace, issuer: string, items: Revocation[], now: number): Promise<void> {
-  if (items.length === 0) await remove(kv, keys.revocations(issuer));
-  else await writeJson(kv, keys.revocations(issuer), { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
-  forgetTrust(issuer);
+/** Writes the record's list (v2) and deletes the version-1 list it folded in. */
+async function store(kv: KVNamespace, owner: Owner, items: Revocation[], now: number): Promise<void> {
+  if (items.length > MAX_REVOCATIONS) throw tooMany(items.length);
+  if (items.length === 0) await remove(kv, keys.revocations(owner.name));
+  else await writeJson(kv, keys.revocations(owner.name), { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
+  await remove(kv, keys.legacyRevocations(owner.issuer));
+  forgetTrust(owner.issuer);
 }
+
+const tooMany = (n: number) =>
+  new BadRequest({ detail: `${n} revocations`, message: `at most ${MAX_REVOCATIONS} live revocations per record; tighten the rules instead` });
 
 /** The same thing revoked twice is one entry (see `merged`). */
 function sameTarget(a: Revocation, b: Revocation): boolean {
@@ -49,30 +69,47 @@ function merged(entry: Revocation, earlier: Revocation | undefined): Revocation 
   return { ...entry, expiresAt };
 }
 
+/** Live entries, one per target (the same target in two lists is merged as a repeat is). */
+function combined(items: Revocation[], now: number): Revocation[] {
+  const out: Revocation[] = [];
+  for (const r of items) {
+    if (r.expiresAt <= now) continue;
+    const i = out.findIndex((o) => sameTarget(o, r));
+    if (i < 0) out.push(r);
+    else out[i] = merged(out[i]!, r);
+  }
+  return out;
+}
+
 /** Adds `entry` (merged with an earlier one of the same target); returns the entry as stored. */
-export async function addRevocation(kv: KVNamespace, issuer: string, entry: Revocation, now: number): Promise<Revocation> {
-  const live = await listRevocations(kv, issuer, now);
+export async function addRevocation(kv: KVNamespace, owner: Owner, entry: Revocation, now: number): Promise<Revocation> {
+  const live = await listRevocations(kv, owner, now);
   const stored = merged(
     entry,
     live.find((r) => sameTarget(r, entry)),
   );
   const items = live.filter((r) => !sameTarget(r, entry));
-  if (items.length >= MAX_REVOCATIONS) {
-    throw new BadRequest({
-      detail: `${items.length} revocations`,
-      message: `at most ${MAX_REVOCATIONS} live revocations per record; tighten the rules instead`,
-    });
-  }
+  if (items.length >= MAX_REVOCATIONS) throw tooMany(items.length);
   items.push(stored);
-  await store(kv, issuer, items, now);
+  await store(kv, owner, items, now);
   return stored;
 }
 
 /** Removes one entry by id; returns whether it existed. */
-export async function removeRevocation(kv: KVNamespace, issuer: string, id: string, now: number): Promise<boolean> {
-  const items = await listRevocations(kv, issuer, now);
+export async function removeRevocation(kv: KVNamespace, owner: Owner, id: string, now: number): Promise<boolean> {
+  const items = await listRevocations(kv, owner, now);
   const kept = items.filter((r) => r.id !== id);
   if (kept.length === items.length) return false;
-  await store(kv, issuer, kept, now);
+  await store(kv, owner, kept, now);
   return true;
+}
+
+/**
+ * Migration on write, before a PUT replaces `previous` (which may move it to another issuer):
+ * folds a version-1 list under its issuer into its own list, so the revocations stay with it.
+ * One KV read when there is nothing to fold.
+ */
+export async function adoptLegacyRevocations(kv: KVNamespace, previous: Owner, now: number): Promise<void> {
+  if (!(await readJson(kv, keys.legacyRevocations(previous.issuer), RevocationListSchema))) return;
+  await store(kv, previous, await listRevocations(kv, previous, now), now);
 }

@@ -1,6 +1,6 @@
 /**
  * Trust records and their revocations in KV: by issuer for the exchange and the registry
- * token endpoint (two reads, in parallel), by name for the admin API.
+ * token endpoint (the record and its revocations, by its name), by name for the admin API.
  *
  * What a request reads is kept in the isolate for RECORD_CACHE_SECONDS so a warm exchange
  * does no KV read and no recompilation. Usual propagation of an admin change to every
@@ -42,11 +42,19 @@ export async function loadTrust(kv: KVNamespace, issuer: string, now: number): P
   // different request" (seen under load when the entry is refreshed). Until one read has stored the
   // record, each request reads for itself; failures are not cached.
   const started = generation;
-  const [record, revocations] = await Promise.all([
+  // Revocations are keyed by record name (store/revocations.ts), which the record tells. The
+  // name this isolate last saw for the issuer is read beside it: one round trip, unless the
+  // issuer changed hands or is new here. The version-1 list (by issuer) is read as a fallback.
+  const seen = hit?.value?.compiled.record.name;
+  const revocationsOf = (name: string) => readJson(kv, keys.revocations(name), RevocationListSchema, KV_CACHE_TTL);
+  const [record, legacy, guessed] = await Promise.all([
     readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL),
-    readJson(kv, keys.revocations(issuer), RevocationListSchema, KV_CACHE_TTL),
+    readJson(kv, keys.legacyRevocations(issuer), RevocationListSchema, KV_CACHE_TTL),
+    seen === undefined ? undefined : revocationsOf(seen),
   ]);
-  const value = record ? { compiled: compileRecord(record), revocations: (revocations?.items ?? []).filter((r) => r.expiresAt > now) } : undefined;
+  const own = record && (record.name === seen ? guessed : await revocationsOf(record.name));
+  const revocations = [...(own?.items ?? []), ...(legacy?.items ?? [])].filter((r) => r.expiresAt > now);
+  const value = record ? { compiled: compileRecord(record), revocations } : undefined;
   if (started !== generation) return value; // this request's answer, but not the cache's
   if (isolateCache.size >= MAX_CACHED_ISSUERS) isolateCache.clear();
   isolateCache.set(issuer, { at: now, value });
