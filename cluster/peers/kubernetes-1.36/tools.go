@@ -1,0 +1,9 @@
+//go:build tools
+
+// Package peers pins the Kubernetes binaries the cluster harness builds; nothing imports it.
+package peers
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+)
