@@ -29,6 +29,7 @@ const SettingsSchema = deferred(() =>
       z._default(z.pipe(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), z.transform(Number)), DEFAULT_JWKS_COOLDOWN_SECONDS),
     ),
     AUDIT_LOG: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'on')),
+    ALLOW_ENDPOINT_OVERRIDES: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'off')),
     ACCESS_TEAM_DOMAIN: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
     ACCESS_AUD: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(1024)))),
     ACCESS_WRITERS: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(16 * 1024)))),
@@ -54,6 +55,8 @@ export interface Config {
   jwksCooldownMs: number;
   /** Whether log lines are written (AUDIT_LOG). */
   log: boolean;
+  /** Whether upstream endpoint overrides may name any origin (ALLOW_ENDPOINT_OVERRIDES=on), not only the vendors' own hosts. */
+  allowEndpointOverrides: boolean;
   /** Access settings, when ACCESS_TEAM_DOMAIN and ACCESS_AUD are both set. */
   access?: AccessSettings;
   /**
@@ -88,6 +91,7 @@ export function loadConfig(env: Env): Config {
         registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? s.EDGE_ISSUER,
         jwksCooldownMs: s.JWKS_COOLDOWN_SECONDS * 1000,
         log: s.AUDIT_LOG === 'on',
+        allowEndpointOverrides: s.ALLOW_ENDPOINT_OVERRIDES === 'on',
         ...accessSettings(s.ACCESS_TEAM_DOMAIN, s.ACCESS_AUD, s.ACCESS_WRITERS),
       };
     } else {

@@ -22,4 +22,10 @@ export interface Env {
   JWKS_COOLDOWN_SECONDS?: string;
   /** "on" or "off": write JSON log lines (off silences all of them, e.g. in benchmarks). Default on. */
   AUDIT_LOG?: string;
+  /**
+   * "on" or "off": whether upstream endpoint overrides may name any https (or loopback http)
+   * origin, for tests and local fakes. Default off: only the vendors' own hosts. Never set it
+   * in wrangler.toml; tests and `.dev.vars` set it (docs/upstreams.md).
+   */
+  ALLOW_ENDPOINT_OVERRIDES?: string;
 }

@@ -22,6 +22,8 @@ import { appendHistory, readHistory, recordEtag, type HistoryEntry } from '../st
 import { issuerKeyStore } from '../store/issuer-keys';
 import { adoptLegacyRevocations } from '../store/revocations';
 import { assertIssuerFree, deleteRecord, getRecordByName, listRecordNames, putRecord } from '../store/trust';
+import { loadConfig } from '../config';
+import { recordEndpointIssues } from '../upstream/endpoints';
 import { requireWrite } from './admin-auth';
 import { readJsonBody } from './body';
 import { Hono } from './hono';
@@ -101,6 +103,8 @@ export const records = () =>
       const parsed = TrustRecordSchema.safeParse({ name, ...body });
       if (!parsed.success) throw new InvalidRecord({ detail: 'schema', issues: describeIssues(parsed.error) });
       if (parsed.data.name !== name) throw new InvalidRecord({ detail: 'name mismatch', message: 'the record name in the body differs from the URL' });
+      const endpointIssues = recordEndpointIssues(parsed.data.rules, loadConfig(c.env).allowEndpointOverrides);
+      if (endpointIssues.length) throw new InvalidRecord({ detail: 'endpoint override', issues: endpointIssues });
       const record = parsed.data;
       const previous = await currentRecord(c.env.TRUST, name);
       await checkPreconditions(c, previous);

@@ -76,6 +76,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
         secret: c.env.EDGE_SIGNING_KEYS!,
         waitUntil: (p) => c.executionCtx.waitUntil(p),
         secrets: (name) => secretBinding(c.env, name),
+        allowEndpointOverrides: config.allowEndpointOverrides,
       });
       const remaining = vendor.expiresAt - now;
       const cacheFor = Math.min(cacheSeconds(decision.ttl), remaining - expiryMargin(remaining));

@@ -17,6 +17,7 @@ import { cloudsmithCredential } from './cloudsmith';
 import { dockerHubCredential } from './dockerhub';
 import { ecrCredential, roleSessionName } from './ecr';
 import { garCredential } from './gar';
+import { endpointProblems } from './endpoints';
 import { garbage } from './http';
 import { quayCredential } from './quay';
 import {
@@ -52,6 +53,8 @@ export interface FederateDeps {
   waitUntil: (p: Promise<unknown>) => void;
   /** A Worker secret binding's value by name (a `static` upstream's password), or undefined if unset. */
   secrets: (name: string) => string | undefined;
+  /** ALLOW_ENDPOINT_OVERRIDES: endpoint overrides may name any origin, not only the vendor's own hosts. */
+  allowEndpointOverrides: boolean;
 }
 
 function tokenInput(upstream: TokenUpstream, registry: string, workload: Workload, edgeIssuer: string, now: number): WorkloadTokenInput {
@@ -76,6 +79,15 @@ export const MAX_VENDOR_CREDENTIAL_SECONDS = 12 * 60 * 60;
 /** The vendor's credential for `workload`, under the rule whose `registry` and `upstream` these are. */
 export async function federate(upstream: Upstream, registry: string, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
   if (upstream.type === 'static') return staticCredential(upstream, deps);
+  // Checked when the record was written, and again here: the record may predate the edge's
+  // setting (or have been written to KV directly). No token goes to a host this edge refuses.
+  const refused = endpointProblems(upstream, registry, deps.allowEndpointOverrides);
+  if (refused.length) {
+    throw new NotConfigured({
+      detail: `federation: ${refused.map((p) => `upstream.${p.field}: ${p.message}`).join('; ')}`,
+      message: "this rule's vendor endpoint is not allowed on this edge",
+    });
+  }
   // A vendor verifies the workload token through the edge's discovery document: with an issuer
   // it cannot fetch, every exchange would come back as the vendor's refusal, misleadingly.
   const issuerProblem = oidcIssuerProblem(deps.edgeIssuer);

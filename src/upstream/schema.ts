@@ -10,10 +10,13 @@
 import * as z from '../zod';
 import { deferred } from '../zod';
 import type { Env } from '../env';
-import { isHttpsOrLoopback } from '../net';
+import { EndpointSchema } from './endpoints';
 
-/** A vendor endpoint override: https, or http to loopback (tests, local fakes). Never from a request. */
-const endpoint = deferred(() => z.string().check(z.maxLength(2048), z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in tests)')));
+/**
+ * A vendor endpoint override: an origin, stored normalised; which hosts this edge accepts is
+ * endpoints.ts's `endpointProblems` (ALLOW_ENDPOINT_OVERRIDES). Never from a request.
+ */
+const endpoint = EndpointSchema;
 
 const subject = deferred(() => z._default(z.enum(['serviceAccount', 'namespace']), 'serviceAccount'));
 const audience = deferred(() => z.optional(z.string().check(z.minLength(1), z.maxLength(1024))));
@@ -175,6 +178,7 @@ export const EDGE_BINDINGS = [
   'ACCESS_WRITERS',
   'JWKS_COOLDOWN_SECONDS',
   'AUDIT_LOG',
+  'ALLOW_ENDPOINT_OVERRIDES',
 ] as const satisfies readonly (keyof Env)[];
 const everyBindingListed: Exclude<keyof Env, (typeof EDGE_BINDINGS)[number]> extends never ? true : never = true;
 void everyBindingListed;

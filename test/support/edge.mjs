@@ -127,7 +127,15 @@ export async function startEdge(opts = {}) {
     label: 'edge (wrangler dev)',
     timeoutMs: opts.timeoutMs,
     port: opts.port,
-    vars: (url) => ({ EDGE_ISSUER: url, AUDIT_LOG: 'on', ...opts.vars, EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken }),
+    // ALLOW_ENDPOINT_OVERRIDES: the vendor fakes listen on loopback (a production edge leaves it unset).
+    vars: (url) => ({
+      EDGE_ISSUER: url,
+      AUDIT_LOG: 'on',
+      ALLOW_ENDPOINT_OVERRIDES: 'on',
+      ...opts.vars,
+      EDGE_SIGNING_KEYS: JSON.stringify(keyRing),
+      ADMIN_TOKEN: adminToken,
+    }),
   });
   return { ...worker, adminToken, keyRing };
 }

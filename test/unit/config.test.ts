@@ -12,15 +12,27 @@ describe('loadConfig', () => {
       registryTokenIssuer: 'edge-credential-provider',
       jwksCooldownMs: 30_000,
       log: true,
+      allowEndpointOverrides: false,
     });
   });
 
   it('reads every setting', () => {
-    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://r.test', JWKS_COOLDOWN_SECONDS: '5', AUDIT_LOG: 'off' }))).toEqual({
+    expect(
+      loadConfig(
+        env({
+          EDGE_ISSUER: 'https://e.test',
+          REGISTRY_TOKEN_ISSUER: 'https://r.test',
+          JWKS_COOLDOWN_SECONDS: '5',
+          AUDIT_LOG: 'off',
+          ALLOW_ENDPOINT_OVERRIDES: 'on',
+        }),
+      ),
+    ).toEqual({
       edgeIssuer: 'https://e.test',
       registryTokenIssuer: 'https://r.test',
       jwksCooldownMs: 5000,
       log: false,
+      allowEndpointOverrides: true,
     });
   });
 

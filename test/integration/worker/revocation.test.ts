@@ -231,7 +231,7 @@ describe('revocations through the admin API', () => {
     expect(status).toBe(400);
     expect(json.error).toBe('ERR_BAD_REQUEST');
     expect(json.issues.join('\n')).toContain(`${field}:`);
-    expect((await (await admin('/revocations')).json()).items).toEqual([]);
+    expect(((await (await admin('/revocations')).json()) as { items: unknown[] }).items).toEqual([]);
   });
 
   it('answers 404 for an unknown revocation id or record', async () => {

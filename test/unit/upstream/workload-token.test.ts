@@ -117,9 +117,34 @@ describe('federate', () => {
       secret: 's',
       waitUntil: () => {},
       secrets: () => undefined,
+      allowEndpointOverrides: false,
     });
     expect(credential.password).toBe(vendorToken);
     expect(credential.expiresAt).toBe(now + MAX_VENDOR_CREDENTIAL_SECONDS);
+  });
+
+  it('refuses to send a token to an endpoint override this edge does not allow (503, before any vendor call)', async () => {
+    const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
+    let calls = 0;
+    // A record stored before ALLOW_ENDPOINT_OVERRIDES was turned off, or written to KV directly.
+    const upstream = UpstreamSchema.parse({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: 'https://169.254.169.254' });
+    const err = await federate(upstream, 'docker.cloudsmith.io', workload, {
+      ring,
+      edgeIssuer: 'https://edge.example',
+      fetch: async () => {
+        calls++;
+        return Response.json({ token: 'x' });
+      },
+      now: NOW,
+      clock: () => NOW * 1000,
+      secret: 's',
+      waitUntil: () => {},
+      secrets: () => undefined,
+      allowEndpointOverrides: false,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_NOT_CONFIGURED', status: 503 });
+    expect((err as Error).message).not.toContain('169.254');
+    expect(calls).toBe(0);
   });
 
   it.each(['edge-credential-provider', 'https://ecp.example.com/edge'])(
@@ -140,6 +165,7 @@ describe('federate', () => {
         secret: 's',
         waitUntil: () => {},
         secrets: () => undefined,
+        allowEndpointOverrides: false,
       }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ERR_NOT_CONFIGURED', status: 503 });
       expect(calls).toBe(0);
