@@ -195,13 +195,16 @@ function parseMinor(text: string): number {
 }
 
 /** Builds the config object from the command line; throws a usage error listing every problem. */
-export function buildConfig(argv: readonly string[]): { config: CredentialProviderConfig; minor: number; format: 'yaml' | 'json' } {
+export function buildConfig(
+  argv: readonly string[],
+  command = 'generate-config',
+): { config: CredentialProviderConfig; minor: number; format: 'yaml' | 'json' } {
   const flags = parseFlags(argv, FLAGS);
   const one = (name: string) => flags.get(name)?.[0];
   const many = (name: string) => flags.get(name) ?? [];
 
   const missing = ['url', 'match-image', 'audience'].filter((f) => !flags.has(f));
-  if (missing.length > 0) throw usageError(`generate-config needs ${missing.map((f) => `--${f}`).join(', ')}`);
+  if (missing.length > 0) throw usageError(`${command} needs ${missing.map((f) => `--${f}`).join(', ')}`);
 
   const url = one('url') ?? '';
   parseEdgeUrl(url, '--url');

@@ -7,6 +7,7 @@
 import { NAME, run } from './run';
 import { MAX_BUDGET_MS } from './options';
 import { nodePost } from './transport';
+import { nodeFiles } from './files';
 
 /** Last resort, should `run` ever overrun its own budget: still inside the kubelet's minute. */
 const HARD_STOP_MS = MAX_BUDGET_MS + 2_000;
@@ -26,6 +27,7 @@ run({
   post: nodePost,
   env: process.env,
   argv: process.argv.slice(2),
+  files: nodeFiles,
 }).then(exit, () => {
   process.stderr.write(`${NAME}: internal error; please report it\n`);
   exit(1);

@@ -9,7 +9,8 @@
 import { readBounded } from './bytes';
 import { exchange, type Clock, type HttpPost } from './client';
 import { generateConfig, GENERATE_CONFIG_USAGE } from './config';
-import { EXIT_FAILURE, EXIT_OK, inputError, PluginError, protocolError } from './errors';
+import { EXIT_FAILURE, EXIT_OK, inputError, PluginError, protocolError, usageError } from './errors';
+import { install, INSTALL_USAGE, uninstall, UNINSTALL_USAGE, type Files } from './install';
 import { parseOptions } from './options';
 import { checkResponse, parseRequest } from './protocol';
 import { fingerprint, Redactor } from './redact';
@@ -35,6 +36,8 @@ export interface RunIO {
   /** Arguments after the program name. */
   argv: readonly string[];
   clock?: Partial<Clock>;
+  /** The file system for install/uninstall: files.ts in main.ts, an in-memory one in tests. */
+  files?: Files;
 }
 
 export const USAGE = `Usage:
@@ -44,6 +47,11 @@ export const USAGE = `Usage:
       EDGE_CREDENTIAL_PROVIDER_URL, _ATTEMPT_TIMEOUT, _BUDGET, _MAX_ATTEMPTS, _VERBOSE=1.
   ${NAME} generate-config --url https://EDGE --match-image HOST --audience AUD [...]
       Prints a kubelet CredentialProviderConfig. See "${NAME} generate-config --help".
+  ${NAME} install --config FILE|DIR --url https://EDGE --match-image HOST --audience AUD [...]
+      Adds or updates this provider in the node's CredentialProviderConfig, keeping the
+      others; prints "changed: FILE" or "unchanged: FILE". See "${NAME} install --help".
+  ${NAME} uninstall --config FILE|DIR [--name NAME]
+      Removes this provider (only it) again. See "${NAME} uninstall --help".
   ${NAME} --version
 Exit codes: 0 ok, 1 failed (the reason is the one line on stderr), 2 misconfigured.
 `;
@@ -97,6 +105,17 @@ export async function run(io: RunIO): Promise<number> {
         return EXIT_OK;
       }
       io.stdout.write(generateConfig(rest));
+      return EXIT_OK;
+    }
+    if (command === 'install' || command === 'uninstall') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        io.stdout.write(command === 'install' ? INSTALL_USAGE : UNINSTALL_USAGE);
+        return EXIT_OK;
+      }
+      if (!io.files) throw usageError(`${command} needs a file system`);
+      const outcome = (command === 'install' ? install : uninstall)(rest, io.files);
+      for (const note of outcome.notes) io.stderr.write(`${NAME}: ${note}\n`);
+      io.stdout.write(`${outcome.changed ? 'changed' : 'unchanged'}: ${outcome.path}\n`);
       return EXIT_OK;
     }
 

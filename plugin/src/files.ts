@@ -1,0 +1,106 @@
+/**
+ * install.ts's `Files` on a real node (node:fs). Writes are atomic: a temporary file in the
+ * same directory (so the rename cannot cross file systems, and named so the kubelet, which
+ * reads only *.json, *.yaml and *.yml from a config directory, never picks it up), written,
+ * given the old file's mode and owner, fsynced, renamed over the target, then the directory
+ * fsynced so the rename survives a crash. Failures become one-line refusals.
+ */
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { inputError } from './errors';
+import type { FileInfo, Files } from './install';
+
+/** rw-r--r--: a kubelet config holds no secret. */
+const NEW_FILE_MODE = 0o644;
+
+function attempt<T>(what: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw inputError(`cannot ${what} ${path} (${typeof code === 'string' ? code : err instanceof Error ? err.message : 'failed'}); nothing was replaced`);
+  }
+}
+
+function writeAtomically(path: string, text: string, like: FileInfo | undefined): void {
+  const dir = path.slice(0, path.lastIndexOf('/')) || (path.startsWith('/') ? '/' : '.');
+  const tmp = `${dir}/.${path.slice(path.lastIndexOf('/') + 1)}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  const mode = like ? like.mode & 0o7777 : NEW_FILE_MODE;
+  attempt('write', path, () => {
+    try {
+      const fd = openSync(tmp, 'wx', mode);
+      try {
+        writeSync(fd, text);
+        fchmodSync(fd, mode); // the umask may have narrowed openSync's mode
+        if (like) {
+          try {
+            fchownSync(fd, like.uid, like.gid);
+          } catch {
+            // Without CAP_CHOWN only our own uid is possible; the mode is what matters.
+          }
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already renamed, or never created
+      }
+      throw err;
+    }
+  });
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is done.
+  }
+}
+
+export const nodeFiles: Files = {
+  stat(path) {
+    try {
+      const s = statSync(path);
+      return { isFile: s.isFile(), isDirectory: s.isDirectory(), mode: s.mode, uid: s.uid, gid: s.gid };
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
+      return attempt('read', path, () => {
+        throw err;
+      });
+    }
+  },
+  realpath: (path) => attempt('resolve', path, () => realpathSync(path)),
+  read: (path) => attempt('read', path, () => readFileSync(path, 'utf8')),
+  list: (dir) =>
+    attempt('list', dir, () =>
+      readdirSync(dir, { withFileTypes: true })
+        .filter((e) => !e.isDirectory())
+        .map((e) => e.name),
+    ),
+  mkdirp: (dir) => {
+    attempt('create', dir, () => mkdirSync(dir, { recursive: true }));
+  },
+  write: writeAtomically,
+  remove: (path) => attempt('remove', path, () => unlinkSync(path)),
+};
