@@ -2,21 +2,23 @@
 // cluster: makes a throwaway issuer key, registers it (inline JWKS) through the admin API,
 // signs a service-account token like the API server would, sends the kubelet's request,
 // and prints the response (password shortened) and the admin `explain` answer.
-//   EDGE_URL (default http://127.0.0.1:8787), ADMIN_TOKEN (default: from .dev.vars)
-import { readFileSync } from 'node:fs';
+//   EDGE_URL (default: the edge the latest `npm start` runs, http://127.0.0.1:8787 unless --port
+//   moved it), ADMIN_TOKEN (default: from .dev.vars)
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { adminToken, edgeUrl } from './lib/dev-edge.mjs';
 
-const edge = process.env.EDGE_URL ?? 'http://127.0.0.1:8787';
-let admin = process.env.ADMIN_TOKEN;
-if (!admin) {
-  try {
-    admin = /^ADMIN_TOKEN='?([^'\n]+)'?$/m.exec(readFileSync(new URL('../.dev.vars', import.meta.url), 'utf8'))?.[1];
-  } catch {
-    /* no .dev.vars */
-  }
-}
+const edge = edgeUrl();
+const admin = adminToken();
 if (!admin) {
   console.error('demo: set ADMIN_TOKEN, or run `npm start` first so .dev.vars exists');
+  process.exit(1);
+}
+// A friendly word when nothing listens there, instead of fetch's stack trace.
+try {
+  await fetch(`${edge}/healthz`, { signal: AbortSignal.timeout(5000) });
+} catch (err) {
+  const why = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? 'no answer';
+  console.error(`demo: no edge at ${edge} (${why}); start it with \`npm start\`, or set EDGE_URL to where it runs`);
   process.exit(1);
 }
 

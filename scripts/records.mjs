@@ -4,32 +4,42 @@
 // with a running edge, applies it (optimistic concurrency: If-Match on every write), exports
 // the live records, and rolls a record back to an earlier version.
 //
-// The edge is EDGE_URL, the credentials ADMIN_TOKEN (a read-only token is enough for
-// validate, diff and export). Exit codes fit CI: 0 ok (diff: no change), 2 diff found
-// changes, 1 error (invalid files, a refused write, an unreachable edge).
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The edge is EDGE_URL, the credentials ADMIN_TOKEN, else the one `npm start` wrote to
+// .dev.vars, as `npm run demo` reads it (a read-only token is enough for diff and export).
+// DIR is relative to where the command was typed. Exit codes fit CI: 0 ok (diff: apply would
+// change nothing), 2 diff: apply would change something, 1 error (invalid files, a refused
+// write, an unreachable edge, no or an unknown command).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { diffFields, edgeUrlProblem, exportPath, isRecordName, printable, readRecordFiles, validateRecords } from './lib/records.mjs';
+import { adminToken, DEV_VARS, fromInvocationDir, isLoopbackUrl } from './lib/dev-edge.mjs';
+import { changesOf, diffFields, edgeUrlProblem, exportPath, isRecordName, printable, readRecordFiles, validateRecords } from './lib/records.mjs';
 import { loadSchema } from './lib/schema.mjs';
 
 const USAGE = `usage: npm run records -- <command> [options]
 
   validate DIR                          check every record file offline (no edge needed)
-  diff     DIR                          compare DIR with the edge: exit 0 same, 2 different, 1 error
+  diff     DIR [--prune]                what apply would change: exit 0 nothing, 2 something, 1 error
+                                        (records not in DIR are listed; they count only with --prune)
   apply    DIR [--prune] [--dry-run]    make the edge match DIR (--prune deletes records not in DIR)
   export   DIR [--yaml]                 write the edge's records to DIR, one file each
   rollback NAME VERSION                 put back an earlier version of a record (see its history)
 
 A record file is JSON or YAML (.json, .yaml, .yml) holding one trust record; its name is its
-"name" field, else the file name. The edge: EDGE_URL and ADMIN_TOKEN from the environment.`;
+"name" field, else the file name. DIR is relative to the directory the command was typed in.
+The edge: EDGE_URL and ADMIN_TOKEN from the environment (ADMIN_TOKEN: else from .dev.vars).`;
 
 class Failure extends Error {}
 
 function edge() {
   const url = process.env.EDGE_URL?.replace(/\/+$/, '');
-  const token = process.env.ADMIN_TOKEN;
-  if (!url || !token) throw new Failure('set EDGE_URL and ADMIN_TOKEN');
+  // .dev.vars holds the local edge's token: it is never sent anywhere else.
+  const token = adminToken(process.env, url && isLoopbackUrl(url) ? DEV_VARS : undefined);
+  const missing = [
+    !url && "EDGE_URL (the edge's URL, e.g. https://ecp.example.com; `npm start` serves http://127.0.0.1:8787)",
+    !token && `ADMIN_TOKEN (an admin or read-only token${url && isLoopbackUrl(url) ? '; .dev.vars has none' : ''})`,
+  ].filter(Boolean);
+  if (missing.length) throw new Failure(`set ${missing.join(' and ')}`);
   const problem = edgeUrlProblem(url);
   if (problem) throw new Failure(problem);
   return async (method, path, { body, headers = {} } = {}) => {
@@ -128,15 +138,17 @@ async function main(argv) {
     options: { prune: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, yaml: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const dirArg = () =>
-    rest[0] ??
-    (() => {
-      throw new Failure(`${command} needs a directory`);
-    })();
+  if (!command) throw new Failure(`a command is needed\n${USAGE}`);
+  const dirArg = ({ create = false } = {}) => {
+    if (!rest[0]) throw new Failure(`${command} needs a directory`);
+    const dir = fromInvocationDir(rest[0]);
+    if (!create && !existsSync(dir)) throw new Failure(`${rest[0]}: no such directory (${dir})`);
+    return dir;
+  };
 
   switch (command) {
     case 'validate': {
@@ -145,17 +157,19 @@ async function main(argv) {
       return 0;
     }
     case 'diff': {
-      const steps = plan(await localRecords(dirArg()), await liveRecords(edge()), false);
+      // The exit code says whether `apply` (with the same --prune) would write anything.
+      const call = edge();
+      const steps = plan(await localRecords(dirArg()), await liveRecords(call), values.prune ?? false);
       show(steps);
-      if (steps.length === 0) process.stdout.write('no changes\n');
-      return steps.length ? 2 : 0;
+      if (changesOf(steps).length === 0) process.stdout.write('no changes\n');
+      return changesOf(steps).length ? 2 : 0;
     }
     case 'apply': {
       const call = edge();
       const steps = plan(await localRecords(dirArg()), await liveRecords(call), values.prune ?? false);
       show(steps);
-      if (values['dry-run'] || steps.length === 0) {
-        process.stdout.write(steps.length ? '(dry run: nothing written)\n' : 'no changes\n');
+      if (values['dry-run'] || changesOf(steps).length === 0) {
+        process.stdout.write(changesOf(steps).length ? '(dry run: nothing written)\n' : 'no changes\n');
         return 0;
       }
       for (const s of steps) {
@@ -166,13 +180,14 @@ async function main(argv) {
           s.op === 'delete' ? await call('DELETE', `/issuers/${s.name}`, { headers }) : await call('PUT', `/issuers/${s.name}`, { body: s.record, headers });
         if (res.status >= 300) throw refused(`${s.op} ${s.name}`, res);
       }
-      process.stdout.write(`applied ${steps.filter((s) => s.op !== 'extra').length} change(s)\n`);
+      process.stdout.write(`applied ${changesOf(steps).length} change(s)\n`);
       return 0;
     }
     case 'export': {
-      const dir = dirArg();
+      const call = edge();
+      const dir = dirArg({ create: true });
       mkdirSync(dir, { recursive: true });
-      const live = await liveRecords(edge());
+      const live = await liveRecords(call);
       for (const [name, { record }] of live) {
         let file;
         try {

@@ -132,3 +132,6 @@ export function exportPath(dir, name, ext) {
   if (dirname(file) !== resolve(dir)) throw new Error(`${printable(name, 80)} is not a file name inside ${dir}`);
   return file;
 }
+
+/** The steps of a plan that write (`extra`: a live record not in the directory, kept without --prune). */
+export const changesOf = (steps) => steps.filter((s) => s.op !== 'extra');
