@@ -11,9 +11,10 @@ import { certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, retir
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
-  generate --ring FILE [--days N] [--force]  new key ring: an ES256 key with its certificate, an RS256 key
+  generate --ring FILE [--days N] [--force]  new key ring: a credential key (ES256, with certificate), workload keys (ES256, RS256)
   rotate   --ring FILE [--days N]            add a new active ES256 key; the old ones stay, retiring
-  rotate   --rsa --ring FILE                 the same for the RS256 key (workload tokens; adds one to an older ring)
+  rotate   --rsa --ring FILE                 the same for the RS256 workload-token key (adds one to an older ring)
+  rotate   --workload --ring FILE            the same for the ES256 workload-token key (adds one to an older ring)
   retire   KID --ring FILE                   remove a retiring key of either kind (never an active one)
   certify  --ring FILE [--days N]            give keys without a certificate a self-signed one
   bundle   [--ring FILE]                     print the PEM bundle for the registry's rootcertbundle
@@ -87,6 +88,7 @@ function main(argv) {
         days: { type: 'string' },
         force: { type: 'boolean' },
         rsa: { type: 'boolean' },
+        workload: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -117,13 +119,14 @@ function main(argv) {
     }
     case 'rotate': {
       const file = needRing();
-      const { ring, added } = rotateKeyRing(readRing(file), { days, rsa: values.rsa });
+      if (values.rsa && values.workload) fail('rotate takes --rsa or --workload, not both');
+      const { ring, added } = rotateKeyRing(readRing(file), { days, rsa: values.rsa, workload: values.workload });
       writeRing(file, ring);
-      if (values.rsa) {
-        // RS256 keys are for vendors, who refetch the JWKS: no registry bundle to update.
+      if (values.rsa || values.workload) {
+        // Workload keys are for vendors, who refetch the JWKS: no registry bundle to update.
         const edge = isDotenv(file) ? `restart \`npm start\` to load ${file}` : `npx wrangler secret put EDGE_SIGNING_KEYS < ${file}`;
         process.stderr.write(
-          `Added RS256 key ${added}; the previous ones are retiring (retire them once every workload token they signed has expired, 5 min).\nNext: ${edge}.\n`,
+          `Added ${values.rsa ? 'RS256' : 'ES256'} workload key ${added}; the previous ones are retiring (retire them once every workload token they signed has expired, 5 min).\nNext: ${edge}.\n`,
         );
         return;
       }

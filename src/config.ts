@@ -15,6 +15,14 @@ import { isHttpsOrLoopback } from './net';
 
 /** `iss` of what the edge signs when EDGE_ISSUER is not set. */
 export const DEFAULT_EDGE_ISSUER = 'edge-credential-provider';
+/**
+ * `iss` of registry tokens when REGISTRY_TOKEN_ISSUER is not set: EDGE_ISSUER plus this. An
+ * issuer of their own, so that no vendor trusting EDGE_ISSUER for workload tokens matches a
+ * registry token (and a vendor that fetched `<iss>/.well-known/openid-configuration` for it
+ * would find nothing: the edge serves discovery at its root only).
+ */
+export const REGISTRY_TOKEN_ISSUER_SUFFIX = '/registry-token';
+export const defaultRegistryTokenIssuer = (edgeIssuer: string) => `${edgeIssuer.replace(/\/+$/, '')}${REGISTRY_TOKEN_ISSUER_SUFFIX}`;
 /** After a JWKS fetch, an unknown kid refetches only after this long, seconds. */
 export const DEFAULT_JWKS_COOLDOWN_SECONDS = DEFAULT_JWKS_COOLDOWN_MS / 1000;
 
@@ -47,9 +55,9 @@ export interface AccessSettings {
 }
 
 export interface Config {
-  /** `iss` of credentials, and of registry tokens unless registryTokenIssuer is set. */
+  /** `iss` of credentials and workload tokens (the edge as an OpenID Connect provider). */
   edgeIssuer: string;
-  /** `iss` of registry bearer tokens (the registry's `auth.token.issuer`). */
+  /** `iss` of registry bearer tokens (the registry's `auth.token.issuer`). Default `<EDGE_ISSUER>/registry-token`. */
   registryTokenIssuer: string;
   /** Unknown-kid refetch cooldown, milliseconds. */
   jwksCooldownMs: number;
@@ -88,7 +96,7 @@ export function loadConfig(env: Env): Config {
       const s = r.data;
       result = {
         edgeIssuer: s.EDGE_ISSUER,
-        registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? s.EDGE_ISSUER,
+        registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? defaultRegistryTokenIssuer(s.EDGE_ISSUER),
         jwksCooldownMs: s.JWKS_COOLDOWN_SECONDS * 1000,
         log: s.AUDIT_LOG === 'on',
         allowEndpointOverrides: s.ALLOW_ENDPOINT_OVERRIDES === 'on',

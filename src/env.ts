@@ -4,7 +4,7 @@ export interface Env {
   TRUST: KVNamespace;
   /** `iss` of the credentials and registry tokens this edge signs. Default "edge-credential-provider". */
   EDGE_ISSUER?: string;
-  /** `iss` of registry bearer tokens, if it must differ from EDGE_ISSUER (registry `auth.token.issuer`). */
+  /** `iss` of registry bearer tokens (registry `auth.token.issuer`). Default `<EDGE_ISSUER>/registry-token`. */
   REGISTRY_TOKEN_ISSUER?: string;
   /** Secret: JSON key ring, see src/signing/keys.ts and `npm run keys`. */
   EDGE_SIGNING_KEYS?: string;

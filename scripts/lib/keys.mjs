@@ -56,11 +56,26 @@ export function generateRsaKey() {
   return { kid, privateJwk: { kty, n, e, d, p, q, dp, dq, qi } };
 }
 
-/** A key ring with one fresh, active key of each kind: ES256 (with certificate) and RS256. */
+/**
+ * A fresh ES256 workload-token key: { kid, privateJwk }. Signs workload tokens only and is
+ * published in the OIDC JWKS, never in the registry bundle, so no certificate.
+ */
+export function generateWorkloadKey() {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = libtrustKeyId(publicKey.export({ type: 'spki', format: 'der' }));
+  const { kty, crv, x, y, d } = privateKey.export({ format: 'jwk' });
+  return { kid, privateJwk: { kty, crv, x, y, d } };
+}
+
+/**
+ * A key ring with one fresh, active key of each kind: the credential and registry-token key
+ * (ES256, with certificate) and the workload-token keys (ES256 and RS256), kept apart.
+ */
 export function generateKeyRing(opts) {
   const key = generateSigningKey(opts);
+  const workload = generateWorkloadKey();
   const rsa = generateRsaKey();
-  return { active: key.kid, keys: [key], rsa: { active: rsa.kid, keys: [rsa] } };
+  return { active: key.kid, keys: [key], workload: { active: workload.kid, keys: [workload] }, rsa: { active: rsa.kid, keys: [rsa] } };
 }
 
 /** 32 random bytes, base64url: the admin bearer token. */
@@ -101,6 +116,28 @@ export function checkKeyRing(ring, now = new Date()) {
   }
   if (!ring.keys.some((k) => k.kid === ring.active)) problems.push(`active kid ${ring.active} is not in keys`);
   if (ring.rsa !== undefined) problems.push(...checkRsaKeys(ring.rsa));
+  if (ring.workload !== undefined) problems.push(...checkWorkloadKeys(ring.workload, ring.keys));
+  return problems;
+}
+
+/** Workload ES256 keys: sound EC keys, none of them also a credential key (the roles stay apart). */
+function checkWorkloadKeys(workload, credentialKeys) {
+  if (!workload || !Array.isArray(workload.keys) || workload.keys.length === 0) return ['workload: not a key list: { active, keys: [...] }'];
+  const problems = [];
+  for (const [i, key] of workload.keys.entries()) {
+    let spki;
+    try {
+      spki = createPublicKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    } catch {
+      problems.push(`workload.keys[${i}]: privateJwk is not an EC key`);
+      continue;
+    }
+    if (key.privateJwk?.kty !== 'EC' || key.privateJwk?.crv !== 'P-256' || !key.privateJwk?.d) problems.push(`workload.keys[${i}]: privateJwk must be a private EC P-256 key`);
+    const kid = libtrustKeyId(spki);
+    if (key.kid !== kid) problems.push(`workload.keys[${i}]: kid ${key.kid} is not the key's libtrust id ${kid}`);
+    if (credentialKeys.some((k) => k.kid === kid)) problems.push(`workload.keys[${i}]: ${kid} is also a credential key; a workload key must be a key of its own`);
+  }
+  if (!workload.keys.some((k) => k.kid === workload.active)) problems.push(`workload active kid ${workload.active} is not in workload.keys`);
   return problems;
 }
 
@@ -125,10 +162,15 @@ function checkRsaKeys(rsa) {
 }
 
 /**
- * Adds a new key and makes it active; the previous keys stay as retiring. ES256 by default;
- * `{ rsa: true }` rotates the RS256 keys instead (and adds the first one to an older ring).
+ * Adds a new key and makes it active; the previous keys stay as retiring. The credential key
+ * (ES256) by default; `{ rsa: true }` rotates the RS256 workload keys and `{ workload: true }`
+ * the ES256 workload keys instead (each adds the first one to an older ring).
  */
 export function rotateKeyRing(ring, opts = {}) {
+  if (opts.workload) {
+    const key = generateWorkloadKey();
+    return { ring: { ...ring, workload: { active: key.kid, keys: [key, ...(ring.workload?.keys ?? [])] } }, added: key.kid };
+  }
   if (opts.rsa) {
     const key = generateRsaKey();
     return { ring: { ...ring, rsa: { active: key.kid, keys: [key, ...(ring.rsa?.keys ?? [])] } }, added: key.kid };
@@ -139,7 +181,8 @@ export function rotateKeyRing(ring, opts = {}) {
 
 /** Removes a retiring key of either kind. An active key cannot be retired (rotate first). */
 export function retireKey(ring, kid) {
-  if (kid === ring.active || kid === ring.rsa?.active) throw new Error(`${kid} is the active key: rotate first, then retire it`);
+  if (kid === ring.active || kid === ring.rsa?.active || kid === ring.workload?.active) throw new Error(`${kid} is the active key: rotate first, then retire it`);
+  if (ring.workload?.keys.some((k) => k.kid === kid)) return { ...ring, workload: { ...ring.workload, keys: ring.workload.keys.filter((k) => k.kid !== kid) } };
   if (ring.rsa?.keys.some((k) => k.kid === kid)) return { ...ring, rsa: { ...ring.rsa, keys: ring.rsa.keys.filter((k) => k.kid !== kid) } };
   if (!ring.keys.some((k) => k.kid === kid)) throw new Error(`no key ${kid} in the key ring`);
   return { ...ring, keys: ring.keys.filter((k) => k.kid !== kid) };

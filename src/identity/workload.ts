@@ -22,10 +22,12 @@ export interface Workload {
 }
 
 /**
- * The workload's subject for everything the edge signs: `<record>:<namespace>:<service account>`.
- * Unambiguous across clusters (record names are unique on an edge and never contain ':';
- * Kubernetes names never do either), and short: at most 63 + 63 + 253 + 2 characters.
+ * A registry token's subject, which the registry logs as the user:
+ * `<record>/<namespace>/<service account>`. Unambiguous across clusters (record names are
+ * unique on an edge; none of the three parts can hold '/' or ':'), and never equal to a
+ * workload token's `sub` (`<record>:<namespace>[:<service account>]`, upstream/workload-token.ts),
+ * so that no vendor-side trust entry written for a workload can match a registry token.
  */
-export function workloadSubject(w: Pick<Workload, 'record' | 'namespace' | 'serviceAccount'>): string {
-  return `${w.record}:${w.namespace}:${w.serviceAccount.name}`;
+export function registryTokenSubject(w: Pick<Workload, 'record' | 'namespace' | 'serviceAccount'>): string {
+  return `${w.record}/${w.namespace}/${w.serviceAccount.name}`;
 }

@@ -22,7 +22,7 @@ import { Hono } from './hono';
 import { fromBase64, utf8 } from '../bytes';
 import { loadConfig } from '../config';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
-import { workloadSubject } from '../identity/workload';
+import { registryTokenSubject } from '../identity/workload';
 import { logEnabled, logEvent, type LogFields } from '../log';
 import { recheck } from '../policy/evaluate';
 import { verifyCredential } from '../registry/credential';
@@ -123,7 +123,7 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
 
     // Policy is evaluated at the moment of use, not only when the credential was minted.
     const current = recheck(await loadTrust(c.env.TRUST, held.cluster, now), held, now);
-    const subject = workloadSubject({ record: current.record, namespace: held.namespace, serviceAccount: held.serviceAccount });
+    const subject = registryTokenSubject({ record: current.record, namespace: held.namespace, serviceAccount: held.serviceAccount });
     if (audit) trace.sub = subject;
     const access = intersect(intersect(requested, held.grants), current.grants);
     const token = await signRegistryToken(ring, {

@@ -19,10 +19,17 @@ export const wellKnown = new Hono<AppEnv>()
     loadConfig(c.env); // a misconfigured edge is not healthy: 503 ERR_NOT_CONFIGURED
     return c.json({ ok: true });
   })
+  // The OpenID Connect JWKS that registry vendors trust: workload-token keys only.
   .get('/.well-known/jwks.json', async (c) => {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(ring.jwks);
+  })
+  // The keys registries verify registry tokens with (distribution 3.x `auth.token.jwks`): never in the OIDC JWKS.
+  .get('/.well-known/registry-jwks.json', async (c) => {
+    const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json(ring.registryJwks);
   })
   .get('/.well-known/openid-configuration', async (c) => {
     const { edgeIssuer } = loadConfig(c.env);
@@ -40,7 +47,7 @@ export const wellKnown = new Hono<AppEnv>()
       jwks_uri: `${edgeIssuer.replace(/\/+$/, '')}/.well-known/jwks.json`,
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ring.rsa ? ['ES256', 'RS256'] : ['ES256'],
+      id_token_signing_alg_values_supported: [...(ring.workload ? ['ES256'] : []), ...(ring.rsa ? ['RS256'] : [])],
       claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'record', 'cluster', 'namespace', 'service_account', 'service_account_uid'],
     });
   })

@@ -2,16 +2,26 @@
  * The edge's own signing keys, from the EDGE_SIGNING_KEYS secret (made by `npm run keys`).
  *
  *   { "active": "<kid>", "keys": [{ "kid", "privateJwk": {EC P-256 with d}, "certificate"?: PEM }],
+ *     "workload"?: { "active": "<kid>", "keys": [{ "kid", "privateJwk": {EC P-256 with d} }] },
  *     "rsa"?: { "active": "<kid>", "keys": [{ "kid", "privateJwk": {RSA >= 2048 bits with d, p, q, ...} }] } }
  *
- * The EC (ES256) keys sign credentials and registry tokens, and workload tokens for vendors
- * that take ES256. The RSA (RS256) keys sign workload tokens only, for the vendors that take
- * nothing else (Entra ID, Quay); rings made before them have none. In each list one key is
- * active (signs); the others are retiring (still published in the JWKS and, for EC keys, the
- * registry's certificate bundle, so tokens they signed verify until they expire).
- * Each `kid` must be the key's libtrust id (see libtrust.ts); a mismatch is a
- * configuration error, not something to paper over, and so is a certificate whose public key
- * is not the entry's. Keys are imported once per isolate.
+ * Two kinds of key that never sign each other's tokens:
+ * - the top-level EC (ES256) keys sign what the edge itself and registries verify: credentials
+ *   and registry tokens. Registries trust them through the certificate bundle
+ *   (`/.well-known/registry-certs.pem`) or `/.well-known/registry-jwks.json`.
+ * - the workload keys, `workload` (ES256) and `rsa` (RS256: Entra ID and Quay take nothing
+ *   else), sign workload tokens only, and are the only keys of the OpenID Connect JWKS
+ *   (`/.well-known/jwks.json`) that registry vendors trust. So a registry token or a credential
+ *   never verifies at a vendor, whatever `aud` the vendor checks.
+ * Rings made before `workload` existed still load: RS256 workload tokens (every vendor's
+ * default) are signed as before, and a rule that asks for ES256 answers 503 until
+ * `npm run keys -- rotate --workload` adds the key (docs/upstreams.md, "Migration"). Signing
+ * ES256 workload tokens with a credential key instead would put that key back in the OIDC JWKS.
+ * In each list one key is active (signs); the others are retiring (still published, so tokens
+ * they signed verify until they expire). Each `kid` must be the key's libtrust id (see
+ * libtrust.ts); a mismatch is a configuration error, not something to paper over, and so is a
+ * certificate whose public key is not the entry's, or one key in two roles. Keys are imported
+ * once per isolate.
  */
 import type { JWK } from 'jose';
 import * as z from '../zod';
@@ -39,15 +49,26 @@ const RsaRingSchema = deferred(() =>
   }),
 );
 
+const ecPrivateJwk = deferred(() => z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }));
+
+/** ES256 keys that sign workload tokens only. */
+const WorkloadRingSchema = deferred(() =>
+  z.object({
+    active: z.string().check(z.minLength(1)),
+    keys: z.array(z.object({ kid: z.string().check(z.minLength(1)), privateJwk: ecPrivateJwk })).check(z.minLength(1)),
+  }),
+);
+
 const KeyRingSchema = deferred(() =>
   z.object({
     rsa: z.optional(RsaRingSchema),
+    workload: z.optional(WorkloadRingSchema),
     active: z.string().check(z.minLength(1)),
     keys: z
       .array(
         z.object({
           kid: z.string().check(z.minLength(1)),
-          privateJwk: z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }),
+          privateJwk: ecPrivateJwk,
           certificate: z.optional(z.string().check(z.includes('-----BEGIN CERTIFICATE-----'))),
         }),
       )
@@ -69,16 +90,20 @@ export interface SigningKey {
 }
 
 export interface KeyRing {
-  /** The active ES256 key. */
+  /** The active credential and registry-token key (ES256). */
   active: SigningKey;
-  /** Every ES256 key, active first: the order of the registry's certificate bundle. */
+  /** Every credential and registry-token key, active first: the order of the registry's certificate bundle. */
   keys: SigningKey[];
-  /** ES256 keys by kid: what the edge's own credentials may be signed with. */
+  /** Those keys by kid: what the edge's own credentials may be signed with. */
   byKid: Map<string, SigningKey>;
-  /** The active RS256 key, if the ring has RSA keys. */
+  /** The active ES256 workload-token key, if the ring has one. */
+  workload?: SigningKey;
+  /** The active RS256 workload-token key, if the ring has RSA keys. */
   rsa?: SigningKey;
-  /** Every public key (ES256 then RS256, active first): `/.well-known/jwks.json`. */
+  /** The workload-token keys only (ES256 then RS256, active first): the OpenID Connect JWKS, `/.well-known/jwks.json`. */
   jwks: { keys: JWK[] };
+  /** The credential and registry-token keys only: `/.well-known/registry-jwks.json`, for a registry's `auth.token.jwks`. */
+  registryJwks: { keys: JWK[] };
 }
 
 export const SIGNING_ALG = 'ES256';
@@ -128,13 +153,29 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   const keys = activeFirst([...byKid.values()], parsed.active, 'active kid is not in keys');
   const [active] = keys as [SigningKey];
   const rsaKeys = parsed.rsa ? await buildRsaKeys(parsed.rsa) : [];
+  const workloadKeys = parsed.workload ? await buildWorkloadKeys(parsed.workload) : [];
+  // One key in two roles would undo the separation: a registry token would verify at a vendor.
+  const shared = workloadKeys.find((k) => byKid.has(k.kid));
+  if (shared) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${shared.kid} is both a credential key and a workload key` });
   return {
     active,
     keys,
     byKid,
+    ...(workloadKeys[0] ? { workload: workloadKeys[0] } : {}),
     ...(rsaKeys[0] ? { rsa: rsaKeys[0] } : {}),
-    jwks: { keys: [...keys, ...rsaKeys].map((k) => k.publicJwk) },
+    jwks: { keys: [...workloadKeys, ...rsaKeys].map((k) => k.publicJwk) },
+    registryJwks: { keys: keys.map((k) => k.publicJwk) },
   };
+}
+
+/** The ES256 workload-token keys, active first. */
+async function buildWorkloadKeys(ring: z.infer<typeof WorkloadRingSchema>): Promise<SigningKey[]> {
+  const keys: SigningKey[] = [];
+  for (const entry of ring.keys) {
+    const { d: _d, ...pub } = entry.privateJwk;
+    keys.push(await importSigningKey(entry.kid, entry.privateJwk, pub, 'ES256'));
+  }
+  return activeFirst(keys, ring.active, 'workload.active kid is not in workload.keys');
 }
 
 /**

@@ -56,7 +56,13 @@ export function workloadTokenClaims(input: WorkloadTokenInput) {
 }
 
 export async function signWorkloadToken(ring: KeyRing, alg: WorkloadTokenAlg, input: WorkloadTokenInput): Promise<string> {
-  const key = alg === 'RS256' ? ring.rsa : ring.active;
-  if (!key) throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS has no RS256 key: npm run keys -- rotate --rsa' });
+  // Workload keys only: never the credential key, which registries trust (signing/keys.ts).
+  const key = alg === 'RS256' ? ring.rsa : ring.workload;
+  if (!key) {
+    throw new NotConfigured({
+      detail: `EDGE_SIGNING_KEYS has no ${alg} workload key: npm run keys -- rotate ${alg === 'RS256' ? '--rsa' : '--workload'}`,
+      message: 'the edge has no key to sign this workload token',
+    });
+  }
   return signJws(alg, key.privateKey, { kid: key.kid, typ: 'JWT' }, { ...workloadTokenClaims(input), jti: crypto.randomUUID() });
 }

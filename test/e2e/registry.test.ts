@@ -42,14 +42,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ecp-e2e-'));
   keyRing = generateKeyRing();
   const [edgeUp, containerdUp] = await Promise.all([
-    startEdge({ keyRing }), // defaults: registry tokens and credentials share EDGE_ISSUER
+    startEdge({ keyRing }), // defaults: registry tokens have an issuer of their own, <EDGE_ISSUER>/registry-token
     startContainerd(sub('containerd')),
   ]);
   edge = edgeUp;
   started.push({ name: 'edge', service: edge });
   containerd = containerdUp;
   started.push({ name: 'containerd', service: containerd });
-  registry = await startRegistry({ dir: sub('registry'), realm: `${edge.url}/token`, issuer: edge.url, bundle: certificateBundle(keyRing) });
+  registry = await startRegistry({ dir: sub('registry'), realm: `${edge.url}/token`, issuer: `${edge.url}/registry-token`, bundle: certificateBundle(keyRing) });
   started.push({ name: 'registry', service: registry });
 
   cluster = await makeCluster();

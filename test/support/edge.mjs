@@ -111,6 +111,7 @@ export async function startWrangler(opts) {
 /**
  * The EDGE_SIGNING_KEYS secret (src/signing/keys.ts; made by scripts/lib/keys.mjs).
  * @typedef {{ active: string, keys: Array<{ kid: string, privateJwk: import('jose').JWK, certificate?: string }>,
+ *   workload?: { active: string, keys: Array<{ kid: string, privateJwk: import('jose').JWK }> },
  *   rsa?: { active: string, keys: Array<{ kid: string, privateJwk: import('jose').JWK }> } }} KeyRingSecret
  */
 

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
   it('fills documented defaults', () => {
     expect(loadConfig(env({}))).toEqual({
       edgeIssuer: 'edge-credential-provider',
-      registryTokenIssuer: 'edge-credential-provider',
+      registryTokenIssuer: 'edge-credential-provider/registry-token',
       jwksCooldownMs: 30_000,
       log: true,
       allowEndpointOverrides: false,
@@ -34,6 +34,14 @@ describe('loadConfig', () => {
       log: false,
       allowEndpointOverrides: true,
     });
+  });
+
+  it('gives registry tokens an issuer of their own by default: EDGE_ISSUER + /registry-token', () => {
+    expect(loadConfig(env({ EDGE_ISSUER: 'https://ecp.example.com/' }))).toMatchObject({
+      edgeIssuer: 'https://ecp.example.com/',
+      registryTokenIssuer: 'https://ecp.example.com/registry-token',
+    });
+    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://e.test' }))).toMatchObject({ registryTokenIssuer: 'https://e.test' });
   });
 
   it('treats an empty value as unset', () => {

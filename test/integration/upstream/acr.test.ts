@@ -204,7 +204,7 @@ describe('the Entra fake itself', () => {
   /** A token the edge's own key (of `alg`) signed, as the edge would for sub acr:team-a:builder. */
   async function edgeSigned(alg: 'RS256' | 'ES256', claims: Record<string, unknown> = {}) {
     const ring = edge.keyRing;
-    const entry = alg === 'RS256' ? ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)! : ring.keys.find((k) => k.kid === ring.active)!;
+    const entry = alg === 'RS256' ? ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)! : ring.workload!.keys.find((k) => k.kid === ring.workload!.active)!;
     const now = nowSeconds();
     return new SignJWT({ iss: edge.url, sub: 'acr:team-a:builder', aud: 'api://AzureADTokenExchange', iat: now, nbf: now, exp: now + 300, ...claims })
       .setProtectedHeader({ alg, kid: entry.kid, typ: 'JWT' })

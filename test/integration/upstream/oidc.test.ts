@@ -19,7 +19,7 @@ beforeAll(async () => {
   edge = await startEdge();
   const ring = edge.keyRing;
   const rsaEntry = ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)!;
-  const ecEntry = ring.keys.find((k) => k.kid === ring.active)!;
+  const ecEntry = ring.workload!.keys.find((k) => k.kid === ring.workload!.active)!; // workload tokens have keys of their own
   rsa = { kid: rsaEntry.kid, key: (await importJWK(rsaEntry.privateJwk, 'RS256')) as CryptoKey };
   ec = { kid: ecEntry.kid, key: (await importJWK(ecEntry.privateJwk, 'ES256')) as CryptoKey };
 }, 90_000);

@@ -143,7 +143,7 @@ describe('the Quay fake itself', () => {
   /** A token the edge's own key of `alg` signed for sub quay:team-a:builder (which the robot trusts). */
   async function edgeSigned(alg: 'RS256' | 'ES256') {
     const ring = edge.keyRing;
-    const entryOfKey = alg === 'RS256' ? ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)! : ring.keys.find((k) => k.kid === ring.active)!;
+    const entryOfKey = alg === 'RS256' ? ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)! : ring.workload!.keys.find((k) => k.kid === ring.workload!.active)!;
     const now = nowSeconds();
     return new SignJWT({ iss: edge.url, sub: 'quay:team-a:builder', aud: REGISTRY, iat: now, exp: now + 300 })
       .setProtectedHeader({ alg, kid: entryOfKey.kid, typ: 'JWT' })

@@ -284,9 +284,9 @@ describe('rules that pin identity', () => {
   });
 });
 
-describe('GET /.well-known/jwks.json', () => {
+describe('GET /.well-known/registry-jwks.json', () => {
   it('publishes the public key that verifies issued credentials, and nothing private', async () => {
-    const res = await edgeFetch('/.well-known/jwks.json');
+    const res = await edgeFetch('/.well-known/registry-jwks.json');
     expect(res.status).toBe(200);
     const jwks = (await res.json()) as { keys: Array<Record<string, unknown>> };
     for (const k of jwks.keys) expect(k).not.toHaveProperty('d');

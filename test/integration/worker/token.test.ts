@@ -100,13 +100,13 @@ describe('GET /token (token.md, Basic auth)', () => {
     expect(await accessOf(body.token)).toEqual([{ type: 'repository', name: 'team-a/app', actions: ['pull', 'push'] }]);
   });
 
-  it('signs a token distribution accepts: libtrust kid, x5c, typ JWT, string aud, edge issuer, credential subject', async () => {
+  it('signs a token distribution accepts: libtrust kid, x5c, typ JWT, string aud, the registry-token issuer, a registry subject', async () => {
     const { username, password } = await credential();
     const body = (await (await getToken(q(['repository:team-a/app:pull']), basic(username, password))).json()) as { token: string };
     const header = decodeProtectedHeader(body.token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'JWT', kid: ring.active.kid, x5c: [ring.active.certificate] });
     const { payload } = await jwtVerify(body.token, ring.active.publicKey);
-    expect(payload).toMatchObject({ iss: env.EDGE_ISSUER, aud: SERVICE, sub: 'token-tests:team-a:builder' });
+    expect(payload).toMatchObject({ iss: `${env.EDGE_ISSUER}/registry-token`, aud: SERVICE, sub: 'token-tests/team-a/builder' });
     expect(payload.nbf).toBe(payload.iat);
   });
 

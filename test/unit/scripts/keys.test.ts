@@ -277,3 +277,33 @@ describe('npm run keys', () => {
     expect(out.stdout).toMatch(/usage: npm run keys/);
   });
 });
+
+describe('ES256 workload keys (workload tokens, kept apart from the credential key)', () => {
+  it('generates a workload key of its own, named by its libtrust id', () => {
+    const ring = generateKeyRing();
+    const key = ring.workload.keys[0]!;
+    expect(ring.workload.active).toBe(key.kid);
+    expect(key.kid).not.toBe(ring.active);
+    expect(key.kid).toBe(libtrustKeyId(spkiOf(key.privateJwk)));
+    expect(checkKeyRing(ring)).toEqual([]);
+  });
+
+  it('adds a first workload key to a ring made before them, and rotates it alone', () => {
+    const { workload: _none, ...old } = generateKeyRing();
+    const { ring, added } = rotateKeyRing(old, { workload: true });
+    expect(ring.workload).toEqual({ active: added, keys: [expect.objectContaining({ kid: added })] });
+    const { ring: rotated, added: next } = rotateKeyRing(ring, { workload: true });
+    expect(rotated.workload.keys.map((k: { kid: string }) => k.kid)).toEqual([next, added]);
+    expect(rotated.keys).toEqual(old.keys);
+    expect(rotated.rsa).toEqual(old.rsa);
+    expect(() => retireKey(rotated, next)).toThrow(/active key/);
+    expect(retireKey(rotated, added).workload.keys.map((k: { kid: string }) => k.kid)).toEqual([next]);
+  });
+
+  it('refuses a credential key reused as a workload key', () => {
+    const ring = generateKeyRing();
+    const { kid, privateJwk } = ring.keys[0]!;
+    ring.workload = { active: kid, keys: [{ kid, privateJwk }] };
+    expect(checkKeyRing(ring).join('\n')).toMatch(/also a credential key/);
+  });
+});

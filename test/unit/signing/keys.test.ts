@@ -15,17 +15,36 @@ async function codeOf(secret: string): Promise<string> {
 }
 
 describe('loadKeyRing with RS256 keys', () => {
-  it('publishes the ES256 and the RS256 key, each with alg and libtrust kid', async () => {
+  it('publishes the workload keys only (ES256 and RS256) in the OIDC JWKS, each with alg and libtrust kid', async () => {
     const secret = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(secret));
     expect(ring.jwks.keys.map((k) => [k.kid, k.alg, k.kty])).toEqual([
-      [secret.active, 'ES256', 'EC'],
+      [secret.workload.active, 'ES256', 'EC'],
       [secret.rsa.active, 'RS256', 'RSA'],
     ]);
+    // The credential and registry-token key is never in it: a registry token cannot verify at a vendor.
+    expect(ring.jwks.keys.map((k) => k.kid)).not.toContain(secret.active);
+    expect(ring.registryJwks.keys.map((k) => [k.kid, k.alg])).toEqual([[secret.active, 'ES256']]);
+    expect(ring.workload?.kid).toBe(secret.workload.active);
     expect(ring.rsa?.kid).toBe(secret.rsa.active);
-    expect(ring.jwks.keys.every((k) => !('d' in k) && !('p' in k))).toBe(true);
-    // Credentials are ES256 only: an RSA kid is never one of "our" credential keys.
+    expect([...ring.jwks.keys, ...ring.registryJwks.keys].every((k) => !('d' in k) && !('p' in k))).toBe(true);
+    // Credentials are signed by credential keys only: a workload kid is never one of them.
     expect(ring.byKid.has(secret.rsa.active)).toBe(false);
+    expect(ring.byKid.has(secret.workload.active)).toBe(false);
+  });
+
+  it('loads a ring made before workload keys: the OIDC JWKS holds its RSA keys only, never the credential key', async () => {
+    const { workload: _none, ...old } = generateKeyRing();
+    const ring = await loadKeyRing(JSON.stringify(old));
+    expect(ring.workload).toBeUndefined();
+    expect(ring.jwks.keys.map((k) => k.alg)).toEqual(['RS256']);
+  });
+
+  it('refuses one key as both credential key and workload key (ERR_NOT_CONFIGURED)', async () => {
+    const secret = generateKeyRing();
+    const { kid, privateJwk } = secret.keys[0]!;
+    secret.workload = { active: kid, keys: [{ kid, privateJwk }] };
+    expect(await codeOf(JSON.stringify(secret))).toBe('ERR_NOT_CONFIGURED');
   });
 
   it('signs RS256 tokens that verify with the published key', async () => {
@@ -40,7 +59,7 @@ describe('loadKeyRing with RS256 keys', () => {
     const { rsa: _none, ...old } = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(old));
     expect(ring.rsa).toBeUndefined();
-    expect(ring.jwks.keys).toHaveLength(1);
+    expect(ring.jwks.keys.map((k) => k.alg)).toEqual(['ES256']);
   });
 
   it.each([
@@ -86,7 +105,7 @@ describe('loadKeyRing certificates', () => {
   it('accepts the certificate made for the key, and publishes it as x5c', async () => {
     const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
     expect(ring.active.certificate).toBeTruthy();
-    expect(ring.jwks.keys[0]!.x5c).toEqual([ring.active.certificate]);
+    expect(ring.registryJwks.keys[0]!.x5c).toEqual([ring.active.certificate]);
   });
 
   it.each([

@@ -48,7 +48,8 @@ describe('workload token', () => {
     const now = Math.floor(Date.now() / 1000);
     const token = await signWorkloadToken(ring, alg, { edgeIssuer: 'https://edge.example', audience: 'aud-1', subject: 'serviceAccount', workload, now });
     const header = decodeProtectedHeader(token);
-    expect(header).toMatchObject({ alg, typ: 'JWT', kid: alg === 'RS256' ? ring.rsa!.kid : ring.active.kid });
+    expect(header).toMatchObject({ alg, typ: 'JWT', kid: alg === 'RS256' ? ring.rsa!.kid : ring.workload!.kid });
+    expect(header.kid).not.toBe(ring.active.kid); // never the key registries trust
     const jwk = ring.jwks.keys.find((k) => k.kid === header.kid)!;
     const { payload } = await jwtVerify(token, await importJWK(jwk, alg), { issuer: 'https://edge.example', audience: 'aud-1', algorithms: [alg] });
     expect(payload.sub).toBe('prod:team-a:builder');
@@ -62,6 +63,25 @@ describe('workload token', () => {
       code: 'ERR_NOT_CONFIGURED',
       detail: expect.stringContaining('rotate --rsa'),
     });
+  });
+});
+
+describe('a ring made before workload keys', () => {
+  it('refuses ES256 with 503 ERR_NOT_CONFIGURED, saying how to add the key, rather than sign with the credential key', async () => {
+    const { workload: _none, ...old } = generateKeyRing();
+    const ring = await loadKeyRing(JSON.stringify(old));
+    await expect(signWorkloadToken(ring, 'ES256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW })).rejects.toMatchObject({
+      code: 'ERR_NOT_CONFIGURED',
+      status: 503,
+      detail: expect.stringContaining('rotate --workload'),
+    });
+  });
+
+  it('still signs RS256 (every vendor default) with its RSA key', async () => {
+    const { workload: _none, ...old } = generateKeyRing();
+    const ring = await loadKeyRing(JSON.stringify(old));
+    const token = await signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW });
+    expect(decodeProtectedHeader(token).kid).toBe(ring.rsa!.kid);
   });
 });
 
