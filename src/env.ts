@@ -1,7 +1,11 @@
-/** The Worker's bindings: wrangler.toml [vars] and KV, plus secrets. Parsed by config.ts. */
+/** The Worker's bindings: wrangler.toml [vars], KV and the admin writer, plus secrets. Parsed by config.ts. */
+import type { AdminWriter } from './store/writer';
+
 export interface Env {
   /** Trust records, revocations and cached issuer JWKS (see docs/storage-schema.md). */
   TRUST: KVNamespace;
+  /** The admin writer (src/store/writer.ts): every admin change goes through it; the exchange never does. */
+  ADMIN_WRITER?: DurableObjectNamespace<AdminWriter>;
   /** `iss` of the credentials and registry tokens this edge signs. Default "edge-credential-provider". */
   EDGE_ISSUER?: string;
   /** `iss` of registry bearer tokens (registry `auth.token.issuer`). Default `<EDGE_ISSUER>/registry-token`. */

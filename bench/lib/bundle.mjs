@@ -23,7 +23,9 @@ export const WRANGLER_BUILD_OPTIONS = Object.freeze({
   // wrangler.toml sets `keep_names = false` (wrangler's default is true, which wraps every
   // function and class in a `__name` call run at start-up); both Workers are built without.
   keepNames: false,
-  external: ['__STATIC_CONTENT_MANIFEST'],
+  // wrangler's cloudflare-internal plugin leaves `cloudflare:*` imports (the admin writer's
+  // `cloudflare:workers`) to the runtime; esbuild's wildcard does the same.
+  external: ['__STATIC_CONTENT_MANIFEST', 'cloudflare:*'],
   define: {
     // With the global_navigator compatibility flag (on at our compatibility date), wrangler
     // inlines the user agent, and esbuild drops the branches it decides.

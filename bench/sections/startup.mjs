@@ -22,7 +22,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
 import { BUNDLE_TARGET_BYTES, STARTUP_BUDGET_MS } from '../budget.mjs';
 import { bundleWorker } from '../lib/bundle.mjs';
-import { AUDIENCE, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
+import { AUDIENCE, kubeletRequest, makeIssuer, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
 import { LOAD_PATH, startIsolate } from '../lib/isolate.mjs';
 import { median, minMax } from '../lib/stats.mjs';
 
@@ -99,21 +99,25 @@ async function checkStartup(dir, name, upload, i) {
  * JWKS, which the edge itself wrote after fetching it once. Returns a credential it minted and
  * the keys a first exchange reads.
  */
-async function prime({ edgeCode, persistDir, bindings, adminToken, iss, oidc, body }) {
+async function prime({ edgeCode, persistDir, bindings, iss, oidc, body }) {
   const isolate = await startIsolate({ code: edgeCode, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir });
   try {
-    await putTrustRecord({ url: isolate.url, adminToken }, 'startup', trustRecord(iss, { type: 'jwks_uri', uri: oidc.jwksUri }));
+    // The record straight into KV, as the admin writer would write it: admin changes go through
+    // a Durable Object (src/store/writer.ts), which this bare isolate does not run.
+    const kv = await isolate.mf.getKVNamespace('TRUST');
+    const startup = { name: 'startup', ...trustRecord(iss, { type: 'jwks_uri', uri: oidc.jwksUri }) };
+    await kv.put(`trust/v1/issuer/${encodeURIComponent(iss.issuer)}`, JSON.stringify(startup));
+    await kv.put('trust/v1/name/startup', JSON.stringify({ issuer: iss.issuer }));
     const res = await isolate.request('/v1/credentials', { ...JSON_POST, body });
     if (res.status !== 200) throw new Error(`the edge refused the priming exchange: ${res.status} ${res.text.slice(0, 200)}`);
     // The JWKS is written to KV after the response (waitUntil): wait for it.
-    const kv = await isolate.mf.getKVNamespace('TRUST');
     for (let i = 0; ; i++) {
       if ((await kv.list({ prefix: 'jwks/' })).keys.length) break;
       if (i === 50) throw new Error('the edge did not store the JWKS in KV after its first fetch');
       await new Promise((r) => setTimeout(r, 100));
     }
     // What a first exchange reads: the record, its revocations (none: by name, and the version-1
-    // fallback by issuer) and the JWKS. The record is named 'startup' (putTrustRecord above).
+    // fallback by issuer) and the JWKS. The record is named 'startup' (above).
     const stored = (await kv.list()).keys.map((k) => k.name);
     const record = stored.find((k) => k.startsWith('trust/v1/issuer/'));
     const jwks = stored.find((k) => k.startsWith('jwks/'));
@@ -212,7 +216,7 @@ export async function startupSection(ctx) {
     const persistDir = join(dir, 'kv');
     const edgeBindings = { EDGE_ISSUER: 'http://127.0.0.1:8787', EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken, AUDIT_LOG: 'off' };
     const bodies = (await saTokens(iss, 16, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
-    const { credential, kvReads } = await prime({ edgeCode: bundles.edge.code, persistDir, bindings: edgeBindings, adminToken, iss, oidc, body: bodies[0] });
+    const { credential, kvReads } = await prime({ edgeCode: bundles.edge.code, persistDir, bindings: edgeBindings, iss, oidc, body: bodies[0] });
     const active = keyRing.keys.find((k) => k.kid === keyRing.active);
     const options = {
       edge: { bindings: edgeBindings, kv: ['TRUST'], persistDir },

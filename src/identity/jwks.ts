@@ -300,9 +300,10 @@ export async function issuerKeys(record: KeySourceRecord, deps: KeyDeps): Promis
  * or deleted, so a moved jwks_uri or a retired key counts at once here; other isolates follow
  * when their copies age out (DISCOVERY_MAX_AGE_MS, JWKS_MAX_AGE_MS). A KV failure is thrown;
  * the admin API calls this before it writes, so the change has not happened and a retry (with
- * the same If-Match) holds. The isolate entries go regardless.
+ * the same If-Match) holds. The isolate entries go regardless. Without `store`, only this
+ * isolate's (the admin route's isolate, once the writer in another has made the change).
  */
-export async function forgetIssuerKeys(store: KeyStore, records: Array<KeySourceRecord | undefined>): Promise<void> {
+export async function forgetIssuerKeys(store: KeyStore | undefined, records: Array<KeySourceRecord | undefined>): Promise<void> {
   const byIssuer = new Map<string, Set<string>>();
   for (const r of records) {
     if (!r || r.keys.type === 'inline') continue;
@@ -313,11 +314,11 @@ export async function forgetIssuerKeys(store: KeyStore, records: Array<KeySource
     if (known) urls.add(known.jwksUri);
   }
   try {
-    for (const [issuer, urls] of byIssuer) {
+    for (const [issuer, urls] of store ? byIssuer : []) {
       // Stored by another isolate, perhaps: its jwks_uri is one more URL to drop.
-      const stored = await store.readDiscovery(issuer).catch(() => undefined);
+      const stored = await store?.readDiscovery(issuer).catch(() => undefined);
       if (stored) urls.add(stored.jwks_uri);
-      await store.remove(issuer, urls);
+      await store?.remove(issuer, urls);
     }
   } finally {
     for (const [issuer, urls] of byIssuer) {

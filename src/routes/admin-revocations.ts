@@ -8,14 +8,15 @@
  */
 import * as z from '../zod';
 import { deferred } from '../zod';
-import { BadRequest, NotFound } from '../errors';
+import { BadRequest } from '../errors';
 import { logEvent } from '../log';
 import { RevocationSchema, revocationReason, revocationRequestTargets, type Revocation } from '../policy/revocation';
 import { describeIssues, MAX_CREDENTIAL_TTL, type TrustRecord } from '../policy/schema';
-import { addRevocation, listRevocations, removeRevocation } from '../store/revocations';
-import { getRecordByName } from '../store/trust';
+import { listRevocations } from '../store/revocations';
+import { forgetTrust, getRecordByName } from '../store/trust';
 import { requireWrite } from './admin-auth';
 import { recordName, seconds } from './admin-records';
+import { viaWriter } from './admin-writer';
 import { readJsonBody } from './body';
 import { Hono } from './hono';
 import type { AppEnv } from './types';
@@ -80,14 +81,16 @@ export const revocations = () =>
         throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
       }
       const now = seconds();
-      const entry = await addRevocation(c.env.TRUST, record, newRevocation(parsed.data, record, now), now);
+      const wanted = newRevocation(parsed.data, record, now);
+      const entry = await viaWriter<Revocation>(c.env, (w) => w.revoke(record.name, wanted, now));
+      forgetTrust(record.issuer); // in this isolate at once; the writer may run in another
       logEvent('admin', { action: 'revoke', by: c.get('admin').id, record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
       return c.json(entry, 201);
     })
     .delete('/admin/v1/issuers/:name/revocations/:id', requireWrite, async (c) => {
-      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      const name = recordName(c.req.param('name'));
       const id = c.req.param('id');
-      if (!(await removeRevocation(c.env.TRUST, record, id, seconds()))) throw new NotFound({ detail: `no revocation ${id.slice(0, 40)}` });
-      logEvent('admin', { action: 'unrevoke', by: c.get('admin').id, record: record.name, revocation: id.slice(0, 40) });
+      forgetTrust(await viaWriter<string>(c.env, (w) => w.unrevoke(name, id, seconds()))); // 404 for an unknown record or id
+      logEvent('admin', { action: 'unrevoke', by: c.get('admin').id, record: name, revocation: id.slice(0, 40) });
       return c.body(null, 204);
     });

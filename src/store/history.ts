@@ -2,9 +2,8 @@
  * Each record's change history: the last HISTORY_LENGTH versions, newest first, under
  * `history/v1/<name>` (by name: it outlives a delete, so a deleted record can be rolled back).
  * Every admin change appends one entry: version number, the record's ETag, when, by whom, the
- * record itself (absent for a delete). Read-modify-write, like every KV write here: two
- * simultaneous changes to one record can lose an entry; If-Match on the change makes the
- * second one fail instead (routes/admin-records.ts).
+ * record itself (absent for a delete). Read-modify-write: the admin writer (store/writer.ts)
+ * appends, one change at a time, so no entry is lost.
  */
 import { hex } from '../bytes';
 import * as z from '../zod';

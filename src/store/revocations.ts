@@ -9,8 +9,8 @@
  * the record to another issuer: `adoptLegacyRevocations`) folds it into v2 and deletes it. v1
  * is never written; its lists expire within 30 days (the longest revocation ttl).
  *
- * Writes are read-modify-write: two administrators revoking at the same instant may lose one
- * entry (the admin API answers with the entry as stored, and GET lists them, so a client sees it).
+ * Changes are computed here (`withRevocation`, `withoutRevocation`) and written by the admin
+ * writer (store/writer.ts), one at a time, from the list it holds.
  */
 import { BadRequest } from '../errors';
 import { MAX_REVOCATIONS, RevocationListSchema, type Revocation } from '../policy/revocation';
@@ -21,17 +21,20 @@ import { forgetTrust } from './trust';
 /** Whose revocations: the record's name keys them, its issuer the version-1 list. */
 type Owner = Pick<TrustRecord, 'name' | 'issuer'>;
 
-/** Live entries (not yet expired) of a record, a version-1 list folded in. `now` in seconds. */
-export async function listRevocations(kv: KVNamespace, owner: Owner, now: number): Promise<Revocation[]> {
-  const [own, legacy] = await Promise.all([
-    readJson(kv, keys.revocations(owner.name), RevocationListSchema),
+/**
+ * Live entries (not yet expired) of a record, a version-1 list folded in. `now` in seconds.
+ * `own`: the record's list as the caller holds it (the writer), instead of reading it from KV.
+ */
+export async function listRevocations(kv: KVNamespace, owner: Owner, now: number, own?: Revocation[]): Promise<Revocation[]> {
+  const [mine, legacy] = await Promise.all([
+    own ?? readJson(kv, keys.revocations(owner.name), RevocationListSchema).then((l) => l?.items ?? []),
     readJson(kv, keys.legacyRevocations(owner.issuer), RevocationListSchema),
   ]);
-  return combined([...(own?.items ?? []), ...(legacy?.items ?? [])], now);
+  return combined([...mine, ...(legacy?.items ?? [])], now);
 }
 
 /** Writes the record's list (v2) and deletes the version-1 list it folded in. */
-async function store(kv: KVNamespace, owner: Owner, items: Revocation[], now: number): Promise<void> {
+export async function writeRevocations(kv: KVNamespace, owner: Owner, items: Revocation[], now: number): Promise<void> {
   if (items.length > MAX_REVOCATIONS) throw tooMany(items.length);
   if (items.length === 0) await remove(kv, keys.revocations(owner.name));
   else await writeJson(kv, keys.revocations(owner.name), { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
@@ -81,9 +84,8 @@ function combined(items: Revocation[], now: number): Revocation[] {
   return out;
 }
 
-/** Adds `entry` (merged with an earlier one of the same target); returns the entry as stored. */
-export async function addRevocation(kv: KVNamespace, owner: Owner, entry: Revocation, now: number): Promise<Revocation> {
-  const live = await listRevocations(kv, owner, now);
+/** `live` with `entry` added (merged with an earlier one of the same target), and the entry as stored. */
+export function withRevocation(live: Revocation[], entry: Revocation): { items: Revocation[]; stored: Revocation } {
   const stored = merged(
     entry,
     live.find((r) => sameTarget(r, entry)),
@@ -91,25 +93,23 @@ export async function addRevocation(kv: KVNamespace, owner: Owner, entry: Revoca
   const items = live.filter((r) => !sameTarget(r, entry));
   if (items.length >= MAX_REVOCATIONS) throw tooMany(items.length);
   items.push(stored);
-  await store(kv, owner, items, now);
-  return stored;
+  return { items, stored };
 }
 
-/** Removes one entry by id; returns whether it existed. */
-export async function removeRevocation(kv: KVNamespace, owner: Owner, id: string, now: number): Promise<boolean> {
-  const items = await listRevocations(kv, owner, now);
-  const kept = items.filter((r) => r.id !== id);
-  if (kept.length === items.length) return false;
-  await store(kv, owner, kept, now);
-  return true;
+/** `live` without the entry `id`, or undefined when it holds none. */
+export function withoutRevocation(live: Revocation[], id: string): Revocation[] | undefined {
+  const kept = live.filter((r) => r.id !== id);
+  return kept.length === live.length ? undefined : kept;
 }
 
 /**
  * Migration on write, before a PUT replaces `previous` (which may move it to another issuer):
  * folds a version-1 list under its issuer into its own list, so the revocations stay with it.
- * One KV read when there is nothing to fold.
+ * Answers the list written, or undefined (one KV read) when there was nothing to fold.
  */
-export async function adoptLegacyRevocations(kv: KVNamespace, previous: Owner, now: number): Promise<void> {
-  if (!(await readJson(kv, keys.legacyRevocations(previous.issuer), RevocationListSchema))) return;
-  await store(kv, previous, await listRevocations(kv, previous, now), now);
+export async function adoptLegacyRevocations(kv: KVNamespace, previous: Owner, now: number, own?: Revocation[]): Promise<Revocation[] | undefined> {
+  if (!(await readJson(kv, keys.legacyRevocations(previous.issuer), RevocationListSchema))) return undefined;
+  const items = await listRevocations(kv, previous, now, own);
+  await writeRevocations(kv, previous, items, now);
+  return items;
 }

@@ -3,9 +3,9 @@
  * 412, never a silent overwrite), history with who changed what, and read-only access.
  */
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { app } from '../../../src/app';
+import { WRITER_NAME } from '../../../src/routes/admin-writer';
 import { expectEdgeError } from '../../support/expect-edge';
 import { ADMIN, defaultRecord, edgeFetch, makeIssuer, type TestIssuer } from '../../support/worker/issuer';
 
@@ -153,12 +153,19 @@ describe('a KV failure in the middle of a change', () => {
     });
   }
 
+  /** The change, with the admin writer (which makes it) writing to `kv`. */
   async function send(method: 'PUT' | 'DELETE', record: unknown, headers: Record<string, string>, kv: KVNamespace) {
-    const ctx = createExecutionContext();
-    const init: RequestInit = { method, headers: { ...ADMIN(), ...JSON_BODY, ...headers }, ...(method === 'PUT' ? { body: JSON.stringify(record) } : {}) };
-    const res = await app.fetch(new Request(`https://edge.test/admin/v1/issuers/${name}`, init), { ...env, TRUST: kv }, ctx);
-    await waitOnExecutionContext(ctx);
-    return res;
+    const writer = env.ADMIN_WRITER!.get(env.ADMIN_WRITER!.idFromName(WRITER_NAME));
+    await runInDurableObject(writer, (w) => {
+      w.kv = kv;
+    });
+    try {
+      return method === 'PUT' ? await put(record, headers) : await del(headers);
+    } finally {
+      await runInDurableObject(writer, (w) => {
+        w.kv = env.TRUST;
+      });
+    }
   }
 
   const remote = () => defaultRecord(iss, { keys: { type: 'jwks_uri', uri: `${iss.issuer}/openid/v1/jwks` } });
