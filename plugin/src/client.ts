@@ -80,7 +80,8 @@ export function describeEdgeError(text: string): string | undefined {
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|HOSTNAME/;
 
 /** What a network failure means, and whether trying again can help. node:http puts the
- *  code on the error itself; fetch puts it on `cause`: both are read. */
+ *  code on the error itself; fetch puts it on `cause`: both are read. The reason starts with
+ *  the kind of failure (name resolution, connection refused, timeout, TLS, ...), then its code. */
 export function describeNetworkError(err: unknown): { reason: string; retry: boolean } {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
   const own = (err as { code?: unknown })?.code;
@@ -96,13 +97,13 @@ export function describeNetworkError(err: unknown): { reason: string; retry: boo
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',
     EPIPE: 'connection closed while sending',
-    ENOTFOUND: 'host name not found',
-    EAI_AGAIN: 'host name lookup failed',
-    ETIMEDOUT: 'connection timed out',
+    ENOTFOUND: 'name resolution failed: host name not found',
+    EAI_AGAIN: 'name resolution failed: lookup did not complete',
+    ETIMEDOUT: 'timeout: connection timed out',
     EHOSTUNREACH: 'host unreachable',
     ENETUNREACH: 'network unreachable',
     UND_ERR_SOCKET: 'connection closed by the edge before the answer was complete',
-    UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    UND_ERR_CONNECT_TIMEOUT: 'timeout: connection timed out',
     ERR_STREAM_PREMATURE_CLOSE: 'connection closed by the edge before the answer was complete',
   };
   if (code && known[code]) return { reason: `${known[code]} (${code})`, retry: true };
@@ -131,11 +132,11 @@ async function attempt(body: string, opts: Options, deps: ExchangeDeps, limitMs:
   } catch (err) {
     if (err instanceof PluginError) throw err;
     if (controller.signal.aborted) {
-      const reason = limitMs < opts.attemptTimeoutMs ? 'no answer before the budget ran out' : `no answer within ${limitMs}ms`;
+      const reason = limitMs < opts.attemptTimeoutMs ? 'timeout: no answer before the budget ran out' : `timeout: no answer within ${limitMs}ms`;
       return { ok: false, reason };
     }
     const { reason, retry } = describeNetworkError(err);
-    if (!retry) throw networkError(`cannot reach the edge at ${opts.endpoint.origin}: ${reason}`);
+    if (!retry) throw networkError(`the edge at ${opts.endpoint.origin} failed: ${reason}`);
     return { ok: false, reason };
   } finally {
     clearTimeout(timer);
@@ -153,7 +154,8 @@ async function attempt(body: string, opts: Options, deps: ExchangeDeps, limitMs:
   const what = edgeError ? `${status} ${edgeError}` : `HTTP ${status}`;
   if (status === 429 || (status >= 500 && status <= 599)) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.clock.now());
-    return { ok: false, reason: `the edge answered ${what}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    const reason = `HTTP ${status}${edgeError ? ` ${edgeError}` : ''}`; // it answered: an HTTP status, not a network failure
+    return { ok: false, reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
   if (status >= 400 && status <= 499) throw deniedError(`the edge refused the request: ${what}`);
   if (status >= 300 && status <= 399) {
@@ -178,7 +180,7 @@ export async function exchange(body: string, opts: Options, deps: ExchangeDeps, 
 
     const giveUp = (why: string) =>
       networkError(
-        `the edge at ${opts.endpoint.origin} did not answer after ${n} attempt${n === 1 ? '' : 's'} in ${seconds(clock.now() - started)}: ${outcome.reason}${why}`,
+        `the edge at ${opts.endpoint.origin} failed after ${n} attempt${n === 1 ? '' : 's'} in ${seconds(clock.now() - started)}: ${outcome.reason}${why}`,
       );
     if (n >= opts.maxAttempts) throw giveUp('');
     let wait: number;

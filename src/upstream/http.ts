@@ -15,8 +15,25 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 const DEFAULT_RETRY_AFTER = 5;
 const MAX_RETRY_AFTER = 60;
 
-/** The wire message of an outage that never got an answer: names the vendor, as vendorFailure does. */
-const unavailable = (vendor: string) => `${vendor} is unavailable; retry later`;
+/** The wire message of an outage: names the vendor and which failure it was (no secret in either). */
+const unavailable = (vendor: string, failure: string) => `${vendor} is unavailable (${failure}); retry later`;
+
+/**
+ * Which failure a vendor call that got no answer was, as a fixed phrase: never the error's own
+ * text, which may carry the request URL. Reads workerd's messages and Node's codes alike.
+ */
+export function fetchFailure(err: unknown): string {
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; cause?: { code?: unknown; message?: unknown } } | undefined;
+  const name = typeof e?.name === 'string' ? e.name : '';
+  const code = [e?.code, e?.cause?.code].find((c): c is string => typeof c === 'string') ?? '';
+  const text = `${code} ${typeof e?.message === 'string' ? e.message : ''} ${typeof e?.cause?.message === 'string' ? e.cause.message : ''}`.toLowerCase();
+  if (name === 'TimeoutError' || name === 'AbortError' || /etimedout|timed? ?out/.test(text)) return `timeout: no answer within ${UPSTREAM_TIMEOUT_MS} ms`;
+  if (/enotfound|eai_again|dns|name (resolution|not resolved)|could not resolve|unknown host/.test(text)) return 'name resolution failed';
+  if (/econnrefused|connection refused|refused/.test(text)) return 'connection refused';
+  if (/cert|tls|ssl|handshake/.test(text)) return 'TLS failed';
+  if (/econnreset|reset|disconnected|connection lost|closed/.test(text)) return 'connection closed';
+  return 'connection failed';
+}
 
 export interface VendorAnswer {
   status: number;
@@ -29,16 +46,17 @@ export async function vendorCall(vendor: string, request: Request, fetchFn: type
   let res: Response;
   try {
     res = await fetchFn(request, { redirect: 'manual', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
-  } catch {
-    throw new UpstreamUnavailable({
-      detail: `${vendor}: no answer within ${UPSTREAM_TIMEOUT_MS} ms or connection failed`,
-      message: unavailable(vendor),
-      retryAfter: DEFAULT_RETRY_AFTER,
-    });
+  } catch (err) {
+    const failure = fetchFailure(err);
+    throw new UpstreamUnavailable({ detail: `${vendor}: ${failure}`, message: unavailable(vendor, failure), retryAfter: DEFAULT_RETRY_AFTER });
   }
   const read = await readResponseAtMost(res, MAX_ANSWER_BYTES);
   if ('problem' in read)
-    throw new UpstreamUnavailable({ detail: `${vendor}: answer ${read.problem}`, message: unavailable(vendor), retryAfter: DEFAULT_RETRY_AFTER });
+    throw new UpstreamUnavailable({
+      detail: `${vendor}: answer ${read.problem}`,
+      message: unavailable(vendor, `HTTP ${res.status}, answer not read`),
+      retryAfter: DEFAULT_RETRY_AFTER,
+    });
   return { status: res.status, headers: res.headers, body: new TextDecoder().decode(read.bytes) };
 }
 
@@ -53,7 +71,9 @@ export const safeCode = (code: string | undefined) => (code && /^[A-Za-z0-9_.]{1
 /**
  * The outcome of an answer the caller cannot use: 429 and 5xx (and codes the caller knows to be
  * transient, and an unexpected 2xx) are an outage, worth a retry; a 3xx or any other 4xx is a
- * refusal, with `cause` telling the operator what to check on the vendor's side.
+ * refusal, with `cause` telling the operator what to check on the vendor's side. `cause` names
+ * the record's settings (role ARN, tenant and client ids, robot, organisation): it goes to the
+ * log line only; the workload's answer names the vendor and points the operator at explain.
  */
 export function vendorFailure(vendor: string, answer: VendorAnswer, cause: string, code?: string, transient = false): never {
   const label = `${vendor} answered ${answer.status}${safeCode(code) ? ` ${safeCode(code)}` : ''}`;
@@ -63,9 +83,12 @@ export function vendorFailure(vendor: string, answer: VendorAnswer, cause: strin
     throw new UpstreamDenied({ detail: label, message: `${vendor} redirected the edge (${answer.status}); check the rule's endpoint` });
   }
   if (transient || answer.status === 429 || answer.status >= 500 || answer.status < 400) {
-    throw new UpstreamUnavailable({ detail: label, message: `${vendor} is unavailable; retry later`, retryAfter: retryAfter(answer.headers) });
+    throw new UpstreamUnavailable({ detail: label, message: unavailable(vendor, `answered HTTP ${answer.status}`), retryAfter: retryAfter(answer.headers) });
   }
-  throw new UpstreamDenied({ detail: label, message: `${vendor} refused the workload token: ${cause}` });
+  throw new UpstreamDenied({
+    detail: `${label}: ${cause}`,
+    message: `${vendor} refused the workload token; check the vendor-side trust entry (the edge's log and POST /admin/v1/explain)`,
+  });
 }
 
 /** A 2xx answer whose body is not what the vendor documents. */
