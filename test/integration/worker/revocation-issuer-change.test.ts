@@ -2,7 +2,7 @@
  * Revocations stay with their trust record (storage schema version 2, `revoke/v2/<name>`): a
  * record whose issuer changes (the cluster's service-account issuer moved) keeps denying the
  * accounts it denied. Version-1 lists (`revoke/v1/<issuer>`) still apply, and the next write
- * folds them into the record's own list (docs/storage-schema.md, "Migration").
+ * folds them into the record’s own list (docs/storage-schema.md, "Versions and migration").
  */
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,17 @@ describe('changing a record’s issuer', () => {
     expect((await admin(`/revocations/${entry.id}`, { method: 'DELETE' })).status).toBe(204);
     expect(await env.TRUST.get(v1Key(iss.issuer))).toBeNull();
     expect(await exchange(iss)).toEqual({ status: 200, code: undefined });
+  });
+
+  it('merges a target revoked in both versions into one entry that keeps the later cut-off and expiry', async () => {
+    const t = now();
+    const cut = (before: number, expiresAt: number, id: string) => ({ kind: 'issuedBefore', before, id, createdAt: t, expiresAt });
+    await env.TRUST.put(v2Key(name), JSON.stringify({ items: [cut(t - 100, t + 200_000, 'rv-own000000001')] }));
+    await env.TRUST.put(v1Key(iss.issuer), JSON.stringify({ items: [cut(t - 10, t + 100_000, 'rv-legacy000001')] }));
+    const { items } = (await (await admin('/revocations')).json()) as { items: { before: number; expiresAt: number }[] };
+    expect(items).toMatchObject([{ before: t - 10, expiresAt: t + 200_000 }]);
+    expect((await putRecord(name, defaultRecord(moved))).status).toBe(200); // folds v1 in
+    expect(JSON.parse((await env.TRUST.get(v2Key(name)))!).items).toMatchObject([{ before: t - 10, expiresAt: t + 200_000 }]);
   });
 
   it('does not carry a revocation to the record that takes over the old issuer', async () => {
