@@ -22,7 +22,7 @@ export const RELEASES = {
   '1.36': { kubernetes: 'v1.36.3', module: 'kubernetes-1.36' },
 };
 export const NEWEST = '1.37';
-export const ETCD = { version: 'v3.7.3', module: 'etcd', packages: ['go.etcd.io/etcd/server/v3'], names: { v3: 'etcd' } };
+export const ETCD = { version: 'v3.7.3', module: 'etcd', packages: ['go.etcd.io/etcd/server/v3'] };
 export const CONTAINERD = {
   version: 'v2.4.2',
   module: 'containerd',
@@ -126,7 +126,7 @@ export async function buildPeers({ release, log }) {
   return {
     kubeApiserver: join(k8s, 'kube-apiserver'),
     kubelet: join(k8s, 'kubelet'),
-    etcd: join(etcd, 'v3'), // go build names a binary after the package path's last element
+    etcd: join(etcd, 'server'), // go build names it after the module path without its /v3
     containerd: join(containerd, 'containerd'),
     shim: join(containerd, 'containerd-shim-runc-v2'),
     ctr: join(containerd, 'ctr'),

@@ -5,7 +5,7 @@
 // certificates, data, sockets, numbered logs and state.json (pids, ports, issuer), so that
 // `up`, `status` and `down` can run in different processes.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPeers, NEWEST, RELEASES } from './build.mjs';
@@ -32,7 +32,7 @@ const STOP_ORDER = ['kubelet', 'containerd', 'apiserver', 'etcd'];
 
 /**
  * @typedef {{ edge: string, matchImages: string[], audience?: string, cacheType?: 'ServiceAccount' | 'Token',
- *   name?: string, extraArgs?: string[], layout?: 'file' | 'directory' } | null} ProviderOptions
+ *   name?: string, extraArgs?: string[], layout?: 'file' | 'directory', text?: string } | null} ProviderOptions
  *   What the kubelet's CredentialProviderConfig says (generate-config's flags); null: no provider.
  */
 
@@ -68,12 +68,13 @@ export function generateConfig(provider, release) {
 /** Writes the plugin and its config where the kubelet's flags point; returns those paths. */
 function installProvider(dir, provider, release) {
   if (!provider) return null;
+  // `text`: a configuration given verbatim (tests of what the kubelet refuses), not generated.
   if (!existsSync(PLUGIN)) throw new Error(`the plugin is not built: run npm run build:plugin (${PLUGIN} missing)`);
   const binDir = join(dir, 'credential-provider-bin');
   mkdirSync(binDir, { recursive: true });
   copyFileSync(PLUGIN, join(binDir, provider.name ?? 'edge-credential-provider'));
   execFileSync('chmod', ['0755', join(binDir, provider.name ?? 'edge-credential-provider')]);
-  const text = generateConfig(provider, release);
+  const text = provider.text ?? generateConfig(provider, release);
   if (provider.layout === 'directory') {
     const confDir = join(dir, 'credential-provider.d');
     rmSync(confDir, { recursive: true, force: true });
@@ -152,32 +153,18 @@ function handle(dir, state, peers) {
     },
 
     /**
-     * Starts a kubelet expected to refuse its configuration: resolves { exited, log } once it
-     * exits, or { exited: false } if it is still running after `waitMs` (then it is stopped).
+     * Starts a kubelet with `provider` to see whether it accepts the configuration: accepted
+     * once it is healthy and its Node exists, refused if it exits first. Its log since the
+     * start comes back either way; an accepted kubelet keeps running.
      */
-    async tryKubelet({ provider, extra = {}, waitMs = 20_000 }) {
+    async tryKubelet({ provider, extra = state.kubeletExtra ?? {} }) {
       await self.stopKubelet();
       const before = existsSync(log('kubelet')) ? readFileSync(log('kubelet'), 'utf8').length : 0;
-      const credentialProvider = installProvider(join(dir, 'kubelet'), provider, state.release);
       try {
-        const k = await startKubelet({
-          peers,
-          dir: join(dir, 'kubelet'),
-          log: log('kubelet'),
-          pki,
-          kubeconfig: join(dir, 'kubelet.kubeconfig'),
-          containerd: containerdHandle(),
-          credentialProvider,
-          extra,
-          reason: 'config check',
-          api,
-        });
-        state.pids.kubelet = { pid: k.daemon.pid, exe: peers.kubelet };
-        writeState(dir, state);
-        const status = await Promise.race([k.daemon.exit, sleep(waitMs).then(() => null)]);
-        return { exited: status !== null, log: readFileSync(log('kubelet'), 'utf8').slice(before) };
+        await self.startKubelet({ provider, extra, reason: 'config check' });
+        return { accepted: true, log: readFileSync(log('kubelet'), 'utf8').slice(before) };
       } catch (err) {
-        return { exited: true, log: readFileSync(log('kubelet'), 'utf8').slice(before), error: String(err) };
+        return { accepted: false, log: readFileSync(log('kubelet'), 'utf8').slice(before), error: String(err) };
       }
     },
 
@@ -343,6 +330,36 @@ function mountsUnder(dir) {
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
+/**
+ * runc (cgroupfs driver) makes a cgroup per container under <hierarchy>/k8s.io/ (containerd's
+ * namespace); they outlive a container killed with its shim. Removes the empty ones and then
+ * k8s.io itself where empty: rmdir never removes a cgroup that still holds a process.
+ */
+function removeEmptyCgroups() {
+  let removed = 0;
+  const root = '/sys/fs/cgroup';
+  for (const hierarchy of existsSync(root) ? readdirSync(root) : []) {
+    const parent = join(root, hierarchy, 'k8s.io');
+    if (!existsSync(parent)) continue;
+    for (const entry of readdirSync(parent, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      try {
+        rmdirSync(join(parent, entry.name));
+        removed++;
+      } catch {
+        /* in use */
+      }
+    }
+    try {
+      rmdirSync(parent);
+      removed++;
+    } catch {
+      /* in use */
+    }
+  }
+  return removed;
+}
+
 /** Processes whose command line names `needle` (our containerd's socket: its shims). */
 function pidsNaming(needle) {
   const out = [];
@@ -408,6 +425,8 @@ export async function down(dir = DEFAULT_DIR, { retain = false } = {}) {
     }
   }
   await sleep(200);
+  const cgroups = removeEmptyCgroups();
+  if (cgroups) report.push(`removed ${cgroups} empty cgroup(s) under /sys/fs/cgroup/*/k8s.io`);
   for (const point of mountsUnder(dir)) {
     try {
       execFileSync('umount', [point], { stdio: 'ignore' });

@@ -172,12 +172,21 @@ export async function startContainerd({ peers, dir, log }) {
       '  address = ""',
       '[metrics]',
       '  address = ""',
+      // Image imports and the CRI's pulls go through the transfer service, which unpacks only
+      // for the platforms and snapshotters listed here.
+      "[[plugins.'io.containerd.transfer.v1.local'.unpack_config]]",
+      `  platform = ${q(`linux/${process.arch === 'x64' ? 'amd64' : process.arch}`)}`,
+      "  snapshotter = 'native'",
       "[plugins.'io.containerd.cri.v1.images']",
       "  snapshotter = 'native'",
       "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
       `  sandbox = ${q(PAUSE_IMAGE)}`,
       "[plugins.'io.containerd.cri.v1.images'.registry]",
       `  config_path = ${q(certsD)}`,
+      "[plugins.'io.containerd.cri.v1.runtime']",
+      // This VM refuses a negative oom_score_adj (runc: "failed to update /proc/self/oom_score_adj:
+      // Permission denied" for the sandbox's -998); containerd then clamps it to its own score.
+      '  restrict_oom_score_adj = true',
       "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]",
       "  runtime_type = 'io.containerd.runc.v2'",
       "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
@@ -228,7 +237,9 @@ export function importPauseImage({ peers, containerd, dir }) {
   }
   const archive = join(dir, 'pause.tar');
   run('tar', ['-C', layout, '-cf', archive, '.']);
-  containerd.ctr('images', 'import', '--snapshotter', 'native', '--base-name', PAUSE_IMAGE.split(':')[0], archive);
+  // The transfer service unpacks only for platforms it is told; umoci's index names none.
+  const platform = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  containerd.ctr('images', 'import', '--platform', platform, '--snapshotter', 'native', '--base-name', PAUSE_IMAGE.split(':')[0], archive);
 }
 
 /**

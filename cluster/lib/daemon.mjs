@@ -77,7 +77,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Polls `check` until it returns a truthy value, racing the daemon's exit: a component that
- * dies while we wait fails at once, with the tail of its log.
+ * dies while we wait fails at once, with the tail of its log; one that times out is stopped.
  */
 export async function waitReady(daemon, check, { what, log, timeoutMs = 60_000, intervalMs = 250 }) {
   const deadline = Date.now() + timeoutMs;
@@ -89,7 +89,11 @@ export async function waitReady(daemon, check, { what, log, timeoutMs = 60_000, 
     } catch {
       /* not yet */
     }
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs / 1000} s; its log (${log}):\n${tail(log)}`);
+    if (Date.now() > deadline) {
+      // Not left running unrecorded: the caller never learns its pid.
+      if (daemon) await stopDaemon(daemon.pid, daemon.exe);
+      throw new Error(`${what} not ready after ${timeoutMs / 1000} s; its log (${log}):\n${tail(log)}`);
+    }
     await sleep(intervalMs);
   }
 }

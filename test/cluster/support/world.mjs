@@ -198,7 +198,7 @@ export async function startWorld({ dir, clusterDir, accounts, rules, provider = 
   try {
     const edge = await startEdge();
     stops.push(() => edge.stop());
-    const registry = await startRegistry({ dir: join(dir, 'registry'), realm: `${edge.url}/token`, issuer: edge.url, bundle: certificateBundle(edge.keyRing) });
+    const registry = await startRegistry({ dir: join(dir, 'registry'), realm: `${edge.url}/token`, issuer: `${edge.url}/registry-token`, bundle: certificateBundle(edge.keyRing) });
     stops.push(() => registry.stop());
     cluster.allowPlainHttp(registry.host);
     const uids = await ensureAccounts(cluster.api, { ci: ['pusher'], ...accounts });
@@ -216,7 +216,7 @@ export async function startWorld({ dir, clusterDir, accounts, rules, provider = 
     await admin.register(RECORD, record);
     const fullProvider = { edge: edge.url, matchImages: [registry.host], audience: AUDIENCE, ...provider };
     const kubelet = await cluster.restartKubelet({ provider: fullProvider, ...(kubeletExtra ? { extra: kubeletExtra } : {}) });
-    return {
+    const world = {
       cluster,
       api: cluster.api,
       edge,
@@ -226,13 +226,15 @@ export async function startWorld({ dir, clusterDir, accounts, rules, provider = 
       uids,
       jwks,
       configText: kubelet.configText,
+      /** Stops the registry and the edge (the one running now: a test may have restarted it). */
       async stop() {
         const errors = [];
-        for (const s of stops.reverse()) await s().catch((e) => errors.push(e));
+        for (const s of [() => world.registry.stop(), () => world.edge.stop()]) await s().catch((e) => errors.push(e));
         cluster.api.close();
         if (errors.length) throw new Error(errors.join('\n'));
       },
     };
+    return world;
   } catch (err) {
     for (const s of stops.reverse()) await s().catch(() => {});
     cluster.api.close();
