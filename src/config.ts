@@ -50,7 +50,7 @@ export interface AccessSettings {
   teamDomain: string;
   /** The Access application's AUD tag: the tokens' `aud`. */
   aud: string;
-  /** Emails (users) or common names (service tokens) that may change records; everyone else reads. */
+  /** Emails (users) or common names (service tokens) that may change records, lowercase; everyone else reads. */
   writers: string[];
 }
 
@@ -78,9 +78,10 @@ function accessSettings(team: string | undefined, aud: string | undefined, write
   if (team === undefined && aud === undefined) return writers ? { accessProblem: 'ACCESS_WRITERS is set without ACCESS_TEAM_DOMAIN and ACCESS_AUD' } : {};
   if (team === undefined || aud === undefined) return { accessProblem: 'ACCESS_TEAM_DOMAIN and ACCESS_AUD must be set together' };
   if (!isHttpsOrLoopback(team)) return { accessProblem: 'ACCESS_TEAM_DOMAIN must be an https URL' };
+  // Emails compare case-insensitively (Access may present `Alice@Example.com` for `alice@example.com`).
   const list = (writers ?? '')
     .split(',')
-    .map((w) => w.trim())
+    .map((w) => w.trim().toLowerCase())
     .filter(Boolean);
   return { access: { teamDomain: team.replace(/\/+$/, ''), aud, writers: list } };
 }

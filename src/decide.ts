@@ -53,6 +53,8 @@ export interface Granted {
   /** Credential lifetime, seconds: the rule's ttl, never past the token. */
   ttl: number;
   cacheKeyType: CacheKeyType;
+  /** The record's vendorCacheEpoch (0 if unset): part of the vendor-credential cache key. */
+  vendorCacheEpoch: number;
   trace: RuleTrace[];
 }
 
@@ -109,6 +111,7 @@ export async function decide(req: ExchangeRequest, deps: DecideDeps): Promise<De
       service: evaluation.service,
       ttl,
       cacheKeyType: record.cacheKeyType,
+      vendorCacheEpoch: record.vendorCacheEpoch ?? 0,
       trace,
     };
   } catch (err) {

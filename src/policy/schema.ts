@@ -186,6 +186,13 @@ export const TrustRecordSchema = deferred(() =>
        * matched rule's repositories only), Registry, or Global.
        */
       cacheKeyType: z._default(z.enum(['Image', 'Registry', 'Global']), 'Image'),
+      /**
+       * Part of the key under which the edge caches vendor credentials for this record's
+       * upstreams. Change it (e.g. add 1) to purge them: every location then asks the vendor
+       * again (within KV's propagation, about 70 s). Credentials already handed out stay valid
+       * at the vendor. Optional, no default: records without it keep their shape and ETag.
+       */
+      vendorCacheEpoch: z.optional(z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER))),
     })
     .check(
       z.superRefine((record, ctx) => {

@@ -64,7 +64,7 @@ async function accessPrincipal(token: string, access: AccessSettings): Promise<P
   // Users carry `email`; service tokens `common_name` (their client id).
   const who = typeof payload.email === 'string' ? payload.email : typeof payload.common_name === 'string' ? payload.common_name : undefined;
   if (!who) throw new Unauthorized({ detail: 'Access token names no email or common_name' });
-  return { id: `access:${who}`, write: access.writers.includes(who) };
+  return { id: `access:${who}`, write: access.writers.includes(who.toLowerCase()) };
 }
 
 function challenge(c: Parameters<MiddlewareHandler<AppEnv>>[0]): void {

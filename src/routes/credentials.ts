@@ -77,6 +77,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
         waitUntil: (p) => c.executionCtx.waitUntil(p),
         secrets: (name) => secretBinding(c.env, name),
         allowEndpointOverrides: config.allowEndpointOverrides,
+        cacheEpoch: decision.vendorCacheEpoch,
       });
       const remaining = vendor.expiresAt - now;
       const cacheFor = Math.min(cacheSeconds(decision.ttl), remaining - expiryMargin(remaining));

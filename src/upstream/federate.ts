@@ -20,6 +20,7 @@ import { garCredential } from './gar';
 import { endpointProblems } from './endpoints';
 import { garbage } from './http';
 import { quayCredential } from './quay';
+import { isStaticSecretName, STATIC_SECRET_PREFIX } from './record-checks';
 import {
   cloudsmithBase,
   garProviderAudience,
@@ -55,6 +56,8 @@ export interface FederateDeps {
   secrets: (name: string) => string | undefined;
   /** ALLOW_ENDPOINT_OVERRIDES: endpoint overrides may name any origin, not only the vendor's own hosts. */
   allowEndpointOverrides: boolean;
+  /** The record's vendorCacheEpoch: a new value misses every credential cached under the old one (an admin's purge). Default 0. */
+  cacheEpoch?: number;
 }
 
 function tokenInput(upstream: TokenUpstream, registry: string, workload: Workload, edgeIssuer: string, now: number): WorkloadTokenInput {
@@ -62,12 +65,16 @@ function tokenInput(upstream: TokenUpstream, registry: string, workload: Workloa
 }
 
 function staticCredential(u: StaticUpstream, deps: FederateDeps): VendorCredential {
-  // The schema refuses these names; checked again here because the value would leave the edge.
-  const value = isEdgeBinding(u.secret) ? undefined : deps.secrets(u.secret);
+  // The schema refuses the edge's own names and the admin API any name outside the convention;
+  // checked again here because the value would leave the edge (a record may predate the convention).
+  const value = isEdgeBinding(u.secret) || !isStaticSecretName(u.secret) ? undefined : deps.secrets(u.secret);
   if (!value) {
     throw new NotConfigured({
-      detail: `static upstream: secret binding ${u.secret} is not set`,
-      message: `the edge has no secret ${u.secret} for this rule (wrangler secret put ${u.secret})`,
+      detail: isStaticSecretName(u.secret)
+        ? `static upstream: secret binding ${u.secret} is not set`
+        : `static upstream: binding ${u.secret} is not named ${STATIC_SECRET_PREFIX}*: rename the secret and the record's "secret"`,
+      // The binding's name is the record's setting: in the log line and explain, never in the workload's answer.
+      message: 'the edge has no secret for this rule; the edge log says which (wrangler secret put)',
     });
   }
   return { username: u.username, password: value, expiresAt: deps.now + STATIC_LIFETIME };
@@ -103,7 +110,7 @@ export async function federate(upstream: Upstream, registry: string, workload: W
   }
   // Everything a vendor could condition on, and nothing that changes per pod or per second.
   const { iat: _i, nbf: _n, exp: _e, ...identity } = workloadTokenClaims(input);
-  const key = await cacheKey({ upstream, registry, algorithm, identity });
+  const key = await cacheKey({ upstream, registry, algorithm, identity, ...(deps.cacheEpoch ? { epoch: deps.cacheEpoch } : {}) });
   return singleFlight(
     key,
     async () => {

@@ -41,7 +41,14 @@ describe('loadConfig', () => {
       edgeIssuer: 'https://ecp.example.com/',
       registryTokenIssuer: 'https://ecp.example.com/registry-token',
     });
-    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://e.test' }))).toMatchObject({ registryTokenIssuer: 'https://e.test' });
+    expect(loadConfig(env({ EDGE_ISSUER: 'https://e.test', REGISTRY_TOKEN_ISSUER: 'https://e.test' }))).toMatchObject({
+      registryTokenIssuer: 'https://e.test',
+    });
+  });
+
+  it('keeps ACCESS_WRITERS lowercase, so that writers compare case-insensitively', () => {
+    const config = loadConfig(env({ ACCESS_TEAM_DOMAIN: 'https://t.cloudflareaccess.com', ACCESS_AUD: 'a', ACCESS_WRITERS: ' Alice@Example.COM ,ci.access' }));
+    expect(config.access?.writers).toEqual(['alice@example.com', 'ci.access']);
   });
 
   it('treats an empty value as unset', () => {

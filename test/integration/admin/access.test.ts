@@ -13,7 +13,9 @@ let edge: Awaited<ReturnType<typeof startEdge>>;
 
 beforeAll(async () => {
   team = await startAccessTeam();
-  edge = await startEdge({ vars: { ACCESS_TEAM_DOMAIN: team.url, ACCESS_AUD: team.aud, ACCESS_WRITERS: 'alice@example.com, ci-client.access' } });
+  edge = await startEdge({
+    vars: { ACCESS_TEAM_DOMAIN: team.url, ACCESS_AUD: team.aud, ACCESS_WRITERS: 'alice@example.com, ci-client.access, Carol@Example.COM' },
+  });
 }, 90_000);
 afterAll(async () => {
   await edge?.stop();
@@ -52,6 +54,15 @@ describe('Cloudflare Access', () => {
     const audit = await logLine((l) => l.includes('"event":"admin"') && l.includes('"record":"access-a"'));
     expect(audit).toContain('"by":"access:alice@example.com"');
     expect(team.certsFetched()).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each([
+    ['an email written in another case than the list', 'ALICE@Example.com', 'access-case-1'],
+    ['a listed email written in mixed case', 'carol@example.com', 'access-case-2'],
+  ])('compares writers case-insensitively: %s may write', async (_t, email, name) => {
+    const cluster = await makeCluster();
+    const res = await call(`/issuers/${name}`, await team.token({ email }), { method: 'PUT', body: JSON.stringify(trustRecord(cluster)) });
+    expect(res.status).toBe(201);
   });
 
   it('lets a service token listed by common name write', async () => {

@@ -180,7 +180,11 @@ describe('Cloudsmith federation', () => {
     const { status, body } = await pull('builder', lost);
     expect(status).toBe(403);
     expect(body.error).toBe('ERR_UPSTREAM_DENIED');
-    expect(body.message).toContain('"nobody"');
+    // The organisation is the record's setting: the log line names it, the workload's answer does not.
+    expect(body.message).toContain('Cloudsmith');
+    expect(body.message).not.toContain('nobody');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(edge.logs()).toContain('nobody');
   });
 
   it('answers 403 when Cloudsmith refuses outright (mode deny)', async () => {

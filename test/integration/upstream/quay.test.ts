@@ -85,11 +85,14 @@ describe('Quay robot federation', () => {
     expect(quay.state.refused.at(-1)?.reason).toBe('aud');
   });
 
-  it('answers 403 naming the robot when Quay does not know it', async () => {
+  it('answers 403 when Quay does not know the robot, naming it in the log only (a record setting)', async () => {
     const lost = await federatedRecord(edge, 'quay-lost', REGISTRY, { type: 'quay', robot: 'acme+nobody', endpoint: quay.url });
     const { status, body } = await pull(lost, 'builder');
     expect([status, body.error]).toEqual([403, 'ERR_UPSTREAM_DENIED']);
-    expect(body.message).toContain('acme+nobody');
+    expect(body.message).toContain('Quay');
+    expect(body.message).not.toContain('acme+nobody');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(edge.logs()).toContain('acme+nobody');
   });
 
   it.each<[string, QuayMode, Partial<QuayState>, string]>([
@@ -143,7 +146,8 @@ describe('the Quay fake itself', () => {
   /** A token the edge's own key of `alg` signed for sub quay:team-a:builder (which the robot trusts). */
   async function edgeSigned(alg: 'RS256' | 'ES256') {
     const ring = edge.keyRing;
-    const entryOfKey = alg === 'RS256' ? ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)! : ring.workload!.keys.find((k) => k.kid === ring.workload!.active)!;
+    const entryOfKey =
+      alg === 'RS256' ? ring.rsa!.keys.find((k) => k.kid === ring.rsa!.active)! : ring.workload!.keys.find((k) => k.kid === ring.workload!.active)!;
     const now = nowSeconds();
     return new SignJWT({ iss: edge.url, sub: 'quay:team-a:builder', aud: REGISTRY, iat: now, exp: now + 300 })
       .setProtectedHeader({ alg, kid: entryOfKey.kid, typ: 'JWT' })
