@@ -4,7 +4,7 @@
 // EDGE_ISSUER that vendors and registries cannot reach (missing, not https, loopback). Each
 // refusal says what to set. Offline; reads only the config file.
 //   --config FILE   the Wrangler config (default wrangler.toml beside package.json)
-// Exit codes: 0 ready to deploy, 1 something to set first.
+// Exit codes: 0 ready to deploy, 1 something to set first, 2 a bad argument.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +56,13 @@ export function preflightProblems(text) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { config: { type: 'string' } } }));
+  } catch (err) {
+    console.error(`preflight: ${err.message}\nusage: npm run preflight [-- --config FILE]`);
+    process.exit(2);
+  }
   const file = values.config ?? fileURLToPath(new URL('../wrangler.toml', import.meta.url));
   let text;
   try {

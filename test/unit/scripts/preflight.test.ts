@@ -63,6 +63,12 @@ describe('deploy preflight', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
+  it('answers an unknown option with the usage and exit code 2', () => {
+    const r = spawnSync(process.execPath, [SCRIPT, '--frobnicate'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('usage: npm run preflight');
+  });
+
   it('runs before wrangler deploy in npm run deploy', () => {
     expect(PKG.scripts.preflight).toBe('node scripts/preflight.mjs');
     expect(PKG.scripts.deploy).toBe('node scripts/preflight.mjs && wrangler deploy');
