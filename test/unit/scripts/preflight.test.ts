@@ -42,7 +42,7 @@ describe('deploy preflight', () => {
   ])('refuses %s, saying what to set', (_what, text, says) => {
     const problems = preflightProblems(text);
     expect(problems).toHaveLength(says.length);
-    says.forEach((re, i) => expect(problems[i]).toMatch(re));
+    for (const [i, re] of says.entries()) expect(problems[i]).toMatch(re);
   });
 
   it('passes a config with a real KV id and a public https EDGE_ISSUER', () => {
