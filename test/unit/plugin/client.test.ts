@@ -20,7 +20,13 @@ function deps(post: HttpPost): ExchangeDeps {
   let now = 0;
   return {
     post,
-    clock: { now: () => now, sleep: async (ms) => void (now += ms), random: () => 0.5 },
+    clock: {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+      random: () => 0.5,
+    },
     debug: () => {},
     userAgent: 'test',
   };
