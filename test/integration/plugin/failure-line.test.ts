@@ -1,5 +1,6 @@
 /**
- * The plugin's failure line (plugin/src/client.ts) says which failure it was: name resolution,
+ * The plugin's failure line (plugin/src/client.ts, driven in-process with a virtual clock; here
+ * rather than in test/unit/plugin because client.ts uses Node's TextDecoder types, not workerd's) says which failure it was: name resolution,
  * a refused connection, a timeout, TLS, or the HTTP status the edge answered; never "did not
  * answer" for an edge that answered, and never the token.
  */
