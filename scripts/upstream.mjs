@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { readRecordFile } from './lib/records.mjs';
 import { loadUpstreamTools } from './lib/schema.mjs';
+import { comment, renderSteps } from './lib/trust-commands.mjs';
 
 const USAGE = `usage: npm run upstream -- trust <record-file> <rule-name> [options]
 
@@ -50,21 +51,33 @@ function workloadFor(record, rule, values, compileNameGlob) {
   };
 }
 
-const comment = (text) =>
-  text
-    .split('\n')
-    .map((l) => `# ${l}`)
-    .join('\n');
-
 function render(description) {
   const { trust, workloadToken } = description;
   const lines = [comment(`${trust.vendor}: ${trust.where}`)];
   if (workloadToken)
     lines.push(comment(`the workload token: iss ${workloadToken.iss}, sub ${workloadToken.sub}, aud ${workloadToken.aud}, ${workloadToken.alg}`));
-  if (trust.commands?.length) lines.push(...trust.commands);
+  if (trust.steps?.length) lines.push(...renderSteps(trust.steps));
   else if (trust.document !== undefined) lines.push(comment(`enter:\n${JSON.stringify(trust.document, null, 2)}`));
   for (const note of trust.notes ?? []) lines.push(comment(note));
   return `${lines.join('\n')}\n`;
+}
+
+// What the arguments may hold: Kubernetes names, or `*` globs over them as a rule writes them
+// (a glob gives a wildcard entry where the vendor has one), and the edge's issuer as vendors need it.
+const NAMESPACE = /^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?$/;
+const SERVICE_ACCOUNT = /^[a-z0-9*][-a-z0-9.*]{0,252}$/;
+const LOOPBACK = /^(localhost|\[::1\]|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+function checkArguments(values, issuer) {
+  if (values.namespace !== undefined && !NAMESPACE.test(values.namespace))
+    throw new Failure(`--namespace must be a Kubernetes namespace (a DNS-1123 label) or a "*" glob, not ${JSON.stringify(values.namespace)}`);
+  const sa = values['service-account'];
+  if (sa !== undefined && !SERVICE_ACCOUNT.test(sa))
+    throw new Failure(`--service-account must be a service account name (a DNS-1123 subdomain) or a "*" glob, not ${JSON.stringify(sa)}`);
+  const url = URL.parse(issuer);
+  const origin = url && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname)));
+  if (!origin || issuer !== url.origin.concat(issuer.endsWith('/') ? '/' : '') || !/^[\x21-\x7e]+$/.test(issuer))
+    throw new Failure(`the edge's issuer must be its https origin (no path, query or credentials), not ${JSON.stringify(issuer)}`);
 }
 
 async function main(argv) {
@@ -90,6 +103,7 @@ async function main(argv) {
   if (!file || !ruleName) throw new Failure(`trust takes <record-file> <rule-name>\n${USAGE}`);
   const issuer = values.issuer ?? process.env.EDGE_ISSUER;
   if (!issuer) throw new Failure("the edge's issuer is needed: --issuer https://ecp.example.com, or EDGE_ISSUER");
+  checkArguments(values, issuer);
 
   const { TrustRecordSchema, describeIssues, compileNameGlob, describeUpstream } = await loadUpstreamTools();
   let read;

@@ -4,6 +4,11 @@
  * policy, a Google workload identity provider and IAM binding, an Entra federated
  * credential, a Quay federation entry, ...), with the exact iss, sub and aud the edge signs.
  * `explain` shows it; `npm run upstream -- trust` prints it offline. Pure: no call is made.
+ *
+ * Data only: the steps name an operation and its parameters, and `npm run upstream -- trust`
+ * (scripts/lib/trust-commands.mjs) renders them as commands, quoting every value. No text
+ * meant for a shell is built here: a value from a record (or an argument) can never become
+ * shell syntax, and no command template weighs on the Worker bundle.
  */
 import {
   vendorName,
@@ -19,12 +24,41 @@ import {
 } from './schema';
 import { BadRequest } from '../errors';
 
+/**
+ * One operation at the vendor, as data: `op` names it (the CLI knows each one's command), the
+ * other fields are its parameters. `<ANGLE_BRACKETS>` mark values the edge cannot know.
+ * `optional`, when present, says when the step applies (the CLI prints it commented out).
+ */
+export type TrustStep = (
+  | { op: 'cloudsmith.create-oidc-provider'; organization: string; document: unknown }
+  | { op: 'aws.create-oidc-provider'; url: string; clientId: string }
+  | { op: 'aws.update-assume-role-policy'; roleName: string; document: unknown }
+  | { op: 'gcloud.create-pool'; project: string; pool: string }
+  | {
+      op: 'gcloud.create-oidc-provider';
+      project: string;
+      pool: string;
+      provider: string;
+      issuerUri: string;
+      attributeMapping: string;
+      allowedAudience?: string;
+    }
+  | { op: 'gcloud.update-oidc-provider'; project: string; pool: string; provider: string; attributeMapping: string }
+  | { op: 'gcloud.bind-service-account'; serviceAccount: string; member: string }
+  | { op: 'gcloud.bind-repository'; project: string; location: string; repository: string; member: string }
+  | { op: 'az.create-app-federated-credential'; clientId: string; document: unknown }
+  | { op: 'az.create-identity-federated-credential'; name: string; identity: string; resourceGroup: string; issuer: string; subject: string; audience: string }
+  | { op: 'az.assign-acr-pull'; clientId: string; registryName: string }
+  | { op: 'quay.set-robot-federation'; url: string; document: unknown }
+  | { op: 'wrangler.secret-put'; name: string }
+) & { optional?: string };
+
 export interface TrustEntry {
   vendor: string;
   /** Where the entry goes, in the vendor's terms. */
   where: string;
-  /** Commands that create it, in order (vendor CLIs; placeholders in <ANGLE_BRACKETS> where the edge cannot know the value). */
-  commands?: string[];
+  /** What creates it, in order, as data (the CLI renders them as vendor CLI commands). */
+  steps?: TrustStep[];
   /** The entry itself, as the vendor's API or console takes it. */
   document?: unknown;
   notes?: string[];
@@ -43,9 +77,6 @@ export interface RuleView {
   registry: string;
   repositories: readonly string[];
 }
-
-/** POSIX shell single quotes: the value stays one word whatever it holds. */
-export const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
@@ -84,9 +115,7 @@ function cloudsmith(u: CloudsmithUpstream, t: TokenView): TrustEntry {
   return {
     vendor: vendorName(u),
     where: `Cloudsmith workspace ${u.organization}: Settings → OpenID Connect → a provider setting (or the API below)`,
-    commands: [
-      `curl -fsS -X POST -H "X-Api-Key: $CLOUDSMITH_API_KEY" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} https://api.cloudsmith.io/orgs/${u.organization}/openid-connect/`,
-    ],
+    steps: [{ op: 'cloudsmith.create-oidc-provider', organization: u.organization, document }],
     document,
   };
 }
@@ -112,9 +141,9 @@ function ecr(u: EcrUpstream, t: TokenView): TrustEntry {
   return {
     vendor: vendorName(u),
     where: `AWS account ${account}: an IAM OIDC identity provider for the edge, and the trust policy of role ${roleName}`,
-    commands: [
-      `aws iam create-open-id-connect-provider --url ${shellQuote(t.iss)} --client-id-list ${shellQuote(t.aud)}`,
-      `aws iam update-assume-role-policy --role-name ${shellQuote(roleName)} --policy-document ${shellQuote(JSON.stringify(document))}`,
+    steps: [
+      { op: 'aws.create-oidc-provider', url: t.iss, clientId: t.aud },
+      { op: 'aws.update-assume-role-policy', roleName, document },
     ],
     document,
     notes: [
@@ -154,20 +183,31 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
   const principal = garPrincipal(`//iam.googleapis.com/projects/${number}/locations/global/workloadIdentityPools/${pool}`, t.sub);
   const defaultAudience = `//iam.googleapis.com/${u.workloadIdentityProvider}`;
   const mapping = GAR_ATTRIBUTE_MAPPING;
-  const commands = [
-    `gcloud iam workload-identity-pools create ${pool} --project=${number} --location=global --display-name=edge-credential-provider`,
-    `gcloud iam workload-identity-pools providers create-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool}` +
-      ` --issuer-uri=${shellQuote(t.iss)} --attribute-mapping=${shellQuote(mapping)}${t.aud === defaultAudience ? '' : ` --allowed-audiences=${shellQuote(t.aud)}`}`,
+  const steps: TrustStep[] = [
+    { op: 'gcloud.create-pool', project: number, pool },
+    {
+      op: 'gcloud.create-oidc-provider',
+      project: number,
+      pool,
+      provider,
+      issuerUri: t.iss,
+      attributeMapping: mapping,
+      ...(t.aud === defaultAudience ? {} : { allowedAudience: t.aud }),
+    },
   ];
   const notes = ['The pool and provider are made once for the edge; the binding is per workload.'];
-  if (principal.startsWith('principalSet:'))
-    notes.push(
-      `A provider made before attribute.record_namespace existed needs it: gcloud iam workload-identity-pools providers update-oidc ${provider} --project=${number} --location=global --workload-identity-pool=${pool} --attribute-mapping=${shellQuote(mapping)}`,
-    );
+  if (principal.startsWith('principalSet:')) {
+    steps.push({
+      op: 'gcloud.update-oidc-provider',
+      project: number,
+      pool,
+      provider,
+      attributeMapping: mapping,
+      optional: 'a provider made before attribute.record_namespace existed needs it',
+    });
+  }
   if (u.serviceAccount) {
-    commands.push(
-      `gcloud iam service-accounts add-iam-policy-binding ${u.serviceAccount} --role=roles/iam.workloadIdentityUser --member=${shellQuote(principal)}`,
-    );
+    steps.push({ op: 'gcloud.bind-service-account', serviceAccount: u.serviceAccount, member: principal });
     notes.push(`${u.serviceAccount} needs roles/artifactregistry.reader on the repositories.`);
   } else {
     // Artifact Registry paths are <project>/<repository>/<image>: a binding per repository the rule names.
@@ -180,10 +220,7 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
     );
     for (const pr of repos) {
       const [project, repository] = pr.split('/') as [string, string];
-      commands.push(
-        `gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location}` +
-          ` --role=roles/artifactregistry.reader --member=${shellQuote(principal)}`,
-      );
+      steps.push({ op: 'gcloud.bind-repository', project, location, repository, member: principal });
     }
   }
   if (utf8Length(t.sub) > 127)
@@ -191,7 +228,7 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
   return {
     vendor: vendorName(u),
     where: `Google Cloud project ${number}: workload identity pool ${pool}, provider ${provider}, and an IAM binding for the federated principal`,
-    commands,
+    steps,
     document: { issuerUri: t.iss, allowedAudiences: t.aud === defaultAudience ? [] : [t.aud], attributeMapping: mapping, principal },
     notes,
   };
@@ -203,17 +240,24 @@ function acr(u: AcrUpstream, rule: RuleView, t: TokenView): TrustEntry {
   const name = `ecp-${t.sub}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 120);
   const document = { name, issuer: t.iss, subject: t.sub, audiences: [t.aud], description: 'edge-credential-provider workload' };
   const registryName = rule.registry.replace(/\.azurecr\.io$/, '');
-  const notes = [
-    `For a user-assigned managed identity instead of an app registration: az identity federated-credential create --name ${name} --identity-name <IDENTITY> --resource-group <GROUP> --issuer ${shellQuote(t.iss)} --subject ${shellQuote(t.sub)} --audiences ${shellQuote(t.aud)}`,
-    'At most 20 federated credentials per application: "subject": "namespace" serves a namespace with one.',
-  ];
+  const notes = ['At most 20 federated credentials per application: "subject": "namespace" serves a namespace with one.'];
   if (t.sub.length > 600) notes.push(`sub is ${t.sub.length} characters; Entra takes at most 600.`);
   return {
     vendor: vendorName(u),
     where: `Entra ID tenant ${u.tenantId}: a federated credential on application ${u.clientId}, which needs AcrPull on ${rule.registry}`,
-    commands: [
-      `az ad app federated-credential create --id ${u.clientId} --parameters ${shellQuote(JSON.stringify(document))}`,
-      `az role assignment create --assignee ${u.clientId} --role AcrPull --scope "$(az acr show --name ${registryName} --query id --output tsv)"`,
+    steps: [
+      { op: 'az.create-app-federated-credential', clientId: u.clientId, document },
+      {
+        op: 'az.create-identity-federated-credential',
+        name,
+        identity: '<IDENTITY>',
+        resourceGroup: '<GROUP>',
+        issuer: t.iss,
+        subject: t.sub,
+        audience: t.aud,
+        optional: 'for a user-assigned managed identity instead of an app registration, instead of the step above',
+      },
+      { op: 'az.assign-acr-pull', clientId: u.clientId, registryName },
     ],
     document,
     notes,
@@ -228,9 +272,7 @@ function quay(u: QuayUpstream, rule: RuleView, t: TokenView): TrustEntry {
   return {
     vendor: vendorName(u),
     where: `Quay organization ${org}: robot ${robot} → Set robot federation (or the API below)`,
-    commands: [
-      `curl -fsS -X POST -H "Authorization: Bearer $QUAY_TOKEN" -H 'Content-Type: application/json' --data ${shellQuote(JSON.stringify(document))} ${base}/api/v1/organization/${org}/robots/${robot}/federation`,
-    ],
+    steps: [{ op: 'quay.set-robot-federation', url: `${base}/api/v1/organization/${org}/robots/${robot}/federation`, document }],
     document,
     notes: [
       "The POST replaces the robot's federation list: include its current entries (GET the same URL).",
@@ -262,7 +304,7 @@ export function staticTrustEntry(u: StaticUpstream, rule: RuleView): TrustEntry 
   return {
     vendor: vendorName(u),
     where: `a Worker secret ${u.secret} holding the password of ${u.username} on ${rule.registry}`,
-    commands: [`npx wrangler secret put ${u.secret}`],
+    steps: [{ op: 'wrangler.secret-put', name: u.secret }],
     notes: ['A long-lived central secret: every workload the rule allows receives it.'],
   };
 }

@@ -26,3 +26,11 @@ describe('edge bundle', () => {
     ).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 });
+
+describe('what the bundle holds', () => {
+  it('holds no shell command text: trust entries are data, rendered by the CLI (scripts/lib/trust-commands.mjs)', async () => {
+    const { text } = await bundleWorker('src/index.ts', { cwd: ROOT });
+    for (const command of ['aws iam ', 'gcloud iam ', 'gcloud artifacts ', 'az ad app ', 'az role assignment', 'curl -fsS', 'npx wrangler'])
+      expect(text).not.toContain(command);
+  });
+});

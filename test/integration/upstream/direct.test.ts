@@ -177,7 +177,7 @@ describe('a static upstream: a Worker secret for registries with nothing better 
       type: 'static',
       username: 'acme-bot',
       secret: SECRET_NAME,
-      trust: { commands: [`npx wrangler secret put ${SECRET_NAME}`] },
+      trust: { steps: [{ op: 'wrangler.secret-put', name: SECRET_NAME }] },
     });
     expect(JSON.stringify(explained)).not.toContain(PAT);
   });

@@ -86,11 +86,9 @@ describe('Artifact Registry federation through Google STS', () => {
 
     // Create exactly the binding explain prints, as the operator would.
     const res = await edgeAdmin(edge).explain({ token: await impersonating.token({ serviceAccount: 'builder' }), image: IMAGE });
-    const explained = (await res.json()) as { grant: { upstream: { trust: { commands: string[] } } } };
-    const binding = explained.grant.upstream.trust.commands.find((c) => c.includes(`add-iam-policy-binding ${SA}`))!;
-    const member = /--member=(\S+)/.exec(binding)![1]!;
-    expect(binding).toContain('--role=roles/iam.workloadIdentityUser');
-    google.state.serviceAccounts[SA]!.members.push(member);
+    const explained = (await res.json()) as { grant: { upstream: { trust: { steps: { op: string; serviceAccount?: string; member?: string }[] } } } };
+    const binding = explained.grant.upstream.trust.steps.find((s) => s.op === 'gcloud.bind-service-account' && s.serviceAccount === SA)!;
+    google.state.serviceAccounts[SA]!.members.push(binding.member!);
 
     await new Promise((r) => setTimeout(r, 1_200)); // past the second a refusal is shared
     const { status, body, text } = await pull(impersonating, 'builder');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadUpstreamTools } from '../../../scripts/lib/schema.mjs';
+import { renderSteps } from '../../../scripts/lib/trust-commands.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/upstream.mjs', import.meta.url));
 const ISSUER = 'https://ecp.example.com';
@@ -18,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ecp-upstream-cli-'));
 
 interface Described {
   workloadToken?: unknown;
-  trust: { commands?: string[]; document?: unknown };
+  trust: { steps?: { op: string }[]; document?: unknown };
 }
 let tools: {
   TrustRecordSchema: { parse(v: unknown): { name: string; issuer: string; rules: Array<{ name: string; upstream?: unknown }> } };
@@ -63,7 +64,7 @@ const record = {
       namespaces: ['team-a'],
       registry: 'ghcr.io',
       repositories: ['acme/**'],
-      upstream: { type: 'static', username: 'acme-bot', secret: 'GHCR_PULL_TOKEN' },
+      upstream: { type: 'static', username: 'acme-bot', secret: 'UPSTREAM_SECRET_GHCR_PULL' },
     },
     { name: 'own', namespaces: ['team-a'], registry: 'registry.example.com', repositories: ['**'] },
   ],
@@ -108,7 +109,8 @@ describe('npm run upstream -- trust', () => {
     const { code, stdout, stderr } = run(['trust', jsonRecord, 'ecr', '--issuer', ISSUER]);
     expect(code, stderr).toBe(0);
     const expected = explained('ecr', 'team-a', 'builder');
-    for (const command of expected.trust.commands!) expect(stdout).toContain(`${command}\n`);
+    for (const command of renderSteps(expected.trust.steps)) expect(stdout).toContain(`${command}\n`);
+    expect(stdout).toContain("aws iam update-assume-role-policy --role-name 'ecp-team-a' --policy-document '{");
     expect(stdout).toContain('# the workload token: iss https://ecp.example.com, sub prod-eu1:team-a:builder, aud sts.amazonaws.com, RS256');
   });
 
@@ -137,7 +139,7 @@ describe('npm run upstream -- trust', () => {
     const { code, stdout, stderr } = run(['trust', jsonRecord, 'gar', '--issuer', ISSUER, '--namespace', 'team-a', '--service-account', '*']);
     expect(code, stderr).toBe(0);
     expect(stdout).toContain(
-      '--member=principalSet://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/attribute.record_namespace/prod-eu1:team-a\n',
+      "--member='principalSet://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/attribute.record_namespace/prod-eu1:team-a'\n",
     );
     expect(stdout).not.toContain('/subject/');
     const pattern = run(['trust', jsonRecord, 'gar', '--issuer', ISSUER, '--namespace', 'team-a', '--service-account', 'build-*']);
@@ -148,14 +150,14 @@ describe('npm run upstream -- trust', () => {
   it('reads a YAML record', () => {
     const { code, stdout } = run(['trust', yamlRecord, 'acr', '--issuer', ISSUER, '--service-account', 'builder']);
     expect(code).toBe(0);
-    expect(stdout).toContain('az ad app federated-credential create --id 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0');
+    expect(stdout).toContain("az ad app federated-credential create --id '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'");
     expect(stdout).toContain('"subject":"prod-eu1:team-a:builder"');
   });
 
   it('prints the wrangler command for a static secret, needing no workload', () => {
     const { code, stdout } = run(['trust', jsonRecord, 'ghcr', '--issuer', ISSUER]);
     expect(code).toBe(0);
-    expect(stdout).toContain('npx wrangler secret put GHCR_PULL_TOKEN\n');
+    expect(stdout).toContain("npx wrangler secret put 'UPSTREAM_SECRET_GHCR_PULL'\n");
   });
 
   it.each<[string, string[], Record<string, string>, string]>([
@@ -182,6 +184,25 @@ describe('npm run upstream -- trust', () => {
       'rules.0.registry',
     ],
     ['for an unknown command', ['explain', jsonRecord, 'ecr'], {}, 'unknown command'],
+    [
+      'for an issuer that is not an https origin',
+      ['trust', jsonRecord, 'ecr', '--issuer', 'https://ecp.example.com/$(id)'],
+      {},
+      'issuer must be its https origin',
+    ],
+    ['for an issuer with a newline', ['trust', jsonRecord, 'ecr', '--issuer', 'https://ecp.example.com\ntouch /tmp/x'], {}, 'issuer must be its https origin'],
+    [
+      'for a namespace outside the Kubernetes grammar',
+      ['trust', jsonRecord, 'gar', '--issuer', ISSUER, '--namespace', "team-a'$(id)"],
+      {},
+      '--namespace must be',
+    ],
+    [
+      'for a service account outside the Kubernetes grammar',
+      ['trust', jsonRecord, 'gar', '--issuer', ISSUER, '--namespace', 'team-a', '--service-account', 'x\ny'],
+      {},
+      '--service-account must be',
+    ],
     ['without a command, with the usage', [], {}, 'usage: npm run upstream'],
   ])('exits 1 %s', (_what, args, env, message) => {
     const { code, stdout, stderr } = run(args, env);

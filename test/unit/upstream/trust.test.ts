@@ -10,7 +10,7 @@ import { rfc3339Seconds } from '../../../src/upstream/gar';
 import { describeUpstream } from '../../../src/upstream/federate';
 import { jwtExpiry } from '../../../src/upstream/http';
 import { UpstreamSchema } from '../../../src/upstream/schema';
-import { GAR_ATTRIBUTE_MAPPING, shellQuote } from '../../../src/upstream/trust';
+import { GAR_ATTRIBUTE_MAPPING } from '../../../src/upstream/trust';
 
 const NOW = 1_800_000_000;
 const EDGE = 'https://ecp.example.com';
@@ -31,6 +31,23 @@ function explain(upstream: Record<string, unknown>, registry: string, repositori
 }
 
 describe("explain's trust entry per vendor", () => {
+  it('is data: no command text is built in the Worker (the CLI renders and quotes it)', () => {
+    const hostile = { ...workload, namespace: "team-a'$(touch /tmp/x)" };
+    for (const [upstream, registry] of [
+      [{ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1' }, '123456789012.dkr.ecr.eu-west-1.amazonaws.com'],
+      [{ type: 'gar', workloadIdentityProvider: PROVIDER }, 'us-docker.pkg.dev'],
+      [{ type: 'acr', tenantId: TENANT, clientId: CLIENT }, 'acmeprod.azurecr.io'],
+      [{ type: 'quay', robot: 'acme+puller' }, 'quay.io'],
+      [{ type: 'cloudsmith', organization: 'acme', serviceAccount: 'k8s-pull' }, 'docker.cloudsmith.io'],
+      [{ type: 'static', username: 'bot', secret: 'UPSTREAM_SECRET_X' }, 'ghcr.io'],
+    ] as const) {
+      const d = describeUpstream(UpstreamSchema.parse(upstream), { registry, repositories: ['**'] }, hostile, EDGE, NOW);
+      expect(d.trust).not.toHaveProperty('commands');
+      const text = JSON.stringify(d.trust);
+      for (const shell of ['aws iam', 'gcloud ', 'az ad', 'curl ', 'wrangler secret', "'\\''"]) expect(text).not.toContain(shell);
+    }
+  });
+
   it("AWS: a role trust policy naming the edge's IAM OIDC provider, with the exact sub and aud", () => {
     const d = explain({ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/ecp/pull', region: 'eu-west-1' }, '123456789012.dkr.ecr.eu-west-1.amazonaws.com');
     expect(d.trust.document).toEqual({
@@ -44,9 +61,9 @@ describe("explain's trust entry per vendor", () => {
         },
       ],
     });
-    expect(d.trust.commands).toEqual([
-      'aws iam create-open-id-connect-provider --url https://ecp.example.com --client-id-list sts.amazonaws.com',
-      `aws iam update-assume-role-policy --role-name pull --policy-document '${JSON.stringify(d.trust.document)}'`,
+    expect(d.trust.steps).toEqual([
+      { op: 'aws.create-oidc-provider', url: 'https://ecp.example.com', clientId: 'sts.amazonaws.com' },
+      { op: 'aws.update-assume-role-policy', roleName: 'pull', document: d.trust.document },
     ]);
   });
 
@@ -58,12 +75,12 @@ describe("explain's trust entry per vendor", () => {
     ]);
     const principal = 'principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:team-a:builder';
     expect(d.workloadToken).toEqual({ iss: EDGE, sub: 'prod-eu1:team-a:builder', aud: `//iam.googleapis.com/${PROVIDER}`, alg: 'RS256' });
-    expect(d.trust.commands).toEqual([
-      'gcloud iam workload-identity-pools create edge-pool --project=123456789 --location=global --display-name=edge-credential-provider',
-      'gcloud iam workload-identity-pools providers create-oidc edge-oidc --project=123456789 --location=global --workload-identity-pool=edge-pool' +
-        ` --issuer-uri=https://ecp.example.com --attribute-mapping='${GAR_ATTRIBUTE_MAPPING}'`,
-      `gcloud artifacts repositories add-iam-policy-binding images --project=acme-prod --location=europe-west1 --role=roles/artifactregistry.reader --member=${principal}`,
-      `gcloud artifacts repositories add-iam-policy-binding <REPOSITORY> --project=<PROJECT_ID> --location=europe-west1 --role=roles/artifactregistry.reader --member=${principal}`,
+    const pool = { project: '123456789', pool: 'edge-pool' };
+    expect(d.trust.steps).toEqual([
+      { op: 'gcloud.create-pool', ...pool },
+      { op: 'gcloud.create-oidc-provider', ...pool, provider: 'edge-oidc', issuerUri: 'https://ecp.example.com', attributeMapping: GAR_ATTRIBUTE_MAPPING },
+      { op: 'gcloud.bind-repository', project: 'acme-prod', location: 'europe-west1', repository: 'images', member: principal },
+      { op: 'gcloud.bind-repository', project: '<PROJECT_ID>', location: 'europe-west1', repository: '<REPOSITORY>', member: principal },
     ]);
   });
 
@@ -72,11 +89,12 @@ describe("explain's trust entry per vendor", () => {
       { type: 'gar', workloadIdentityProvider: PROVIDER, serviceAccount: 'puller@acme-prod.iam.gserviceaccount.com', audience: 'edge' },
       'us-docker.pkg.dev',
     );
-    expect(d.trust.commands![1]).toContain(' --allowed-audiences=edge');
-    expect(d.trust.commands![2]).toBe(
-      'gcloud iam service-accounts add-iam-policy-binding puller@acme-prod.iam.gserviceaccount.com --role=roles/iam.workloadIdentityUser' +
-        ' --member=principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:team-a:builder',
-    );
+    expect(d.trust.steps![1]).toMatchObject({ op: 'gcloud.create-oidc-provider', allowedAudience: 'edge' });
+    expect(d.trust.steps![2]).toEqual({
+      op: 'gcloud.bind-service-account',
+      serviceAccount: 'puller@acme-prod.iam.gserviceaccount.com',
+      member: 'principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:team-a:builder',
+    });
   });
 
   it("Google: warns when sub is longer than google.subject's 127 bytes", () => {
@@ -101,9 +119,19 @@ describe("explain's trust entry per vendor", () => {
       description: 'edge-credential-provider workload',
     };
     expect(d.trust.document).toEqual(credential);
-    expect(d.trust.commands).toEqual([
-      `az ad app federated-credential create --id ${CLIENT} --parameters '${JSON.stringify(credential)}'`,
-      `az role assignment create --assignee ${CLIENT} --role AcrPull --scope "$(az acr show --name acmeprod --query id --output tsv)"`,
+    expect(d.trust.steps).toEqual([
+      { op: 'az.create-app-federated-credential', clientId: CLIENT, document: credential },
+      {
+        op: 'az.create-identity-federated-credential',
+        name: 'ecp-prod-eu1-team-a',
+        identity: '<IDENTITY>',
+        resourceGroup: '<GROUP>',
+        issuer: EDGE,
+        subject: 'prod-eu1:team-a',
+        audience: 'api://AzureADTokenExchange',
+        optional: expect.stringContaining('managed identity'),
+      },
+      { op: 'az.assign-acr-pull', clientId: CLIENT, registryName: 'acmeprod' },
     ]);
     expect(d.workloadToken?.alg).toBe('RS256');
   });
@@ -111,7 +139,9 @@ describe("explain's trust entry per vendor", () => {
   it("Quay: the robot's federation entry, and the API call that sets it on the registry's own host", () => {
     const d = explain({ type: 'quay', robot: 'acme+puller' }, 'quay.io');
     expect(d.trust.document).toEqual([{ issuer: EDGE, subject: 'prod-eu1:team-a:builder' }]);
-    expect(d.trust.commands![0]).toContain('https://quay.io/api/v1/organization/acme/robots/puller/federation');
+    expect(d.trust.steps).toEqual([
+      { op: 'quay.set-robot-federation', url: 'https://quay.io/api/v1/organization/acme/robots/puller/federation', document: d.trust.document },
+    ]);
     expect(d).toMatchObject({ robot: 'acme+puller', endpoint: 'https://quay.io/oauth2/federation/robot/token' });
   });
 
@@ -147,7 +177,7 @@ describe("explain's trust entry per vendor", () => {
       vendor: 'static',
       username: 'acme-bot',
       secret: 'GHCR_PULL_TOKEN',
-      trust: expect.objectContaining({ commands: ['npx wrangler secret put GHCR_PULL_TOKEN'] }),
+      trust: expect.objectContaining({ steps: [{ op: 'wrangler.secret-put', name: 'GHCR_PULL_TOKEN' }] }),
     });
   });
 });
@@ -180,11 +210,17 @@ describe('a wildcard service account (npm run upstream -- trust)', () => {
   it("Google: every service account of a namespace is the record's namespace principal set, never a subject with *", () => {
     const d = describeFor(GAR, 'europe-west1-docker.pkg.dev', wildcard('*'));
     const member = `${POOL}/attribute.record_namespace/prod-eu1:team-a`;
-    expect(d.trust.commands!.at(-1)).toContain(`--member=${member}`);
-    expect(d.trust.commands!.join('\n')).not.toContain('/subject/');
+    expect(d.trust.steps!.at(-1)).toMatchObject({ op: 'gcloud.bind-repository', member });
+    expect(JSON.stringify(d.trust.steps)).not.toContain('/subject/');
     expect((d.trust.document as { principal: string }).principal).toBe(member);
-    expect(d.trust.commands![1]).toContain('attribute.record_namespace=assertion.record+":"+assertion.namespace');
-    expect(d.trust.notes!.join('\n')).toContain('update-oidc edge-oidc');
+    expect(d.trust.steps![1]).toMatchObject({
+      attributeMapping: expect.stringContaining('attribute.record_namespace=assertion.record+":"+assertion.namespace'),
+    });
+    expect(d.trust.steps![2]).toMatchObject({
+      op: 'gcloud.update-oidc-provider',
+      provider: 'edge-oidc',
+      optional: expect.stringContaining('record_namespace'),
+    });
   });
 
   it.each<[string, Record<string, unknown>, string, Workload]>([
@@ -200,16 +236,6 @@ describe('a wildcard service account (npm run upstream -- trust)', () => {
 });
 
 describe('helpers', () => {
-  it.each<[string, string]>([
-    ['plain', 'plain'],
-    ['a b', "'a b'"],
-    ["it's", `'it'\\''s'`],
-    ['{"a":1}', `'{"a":1}'`],
-    ['$(rm -rf /)', "'$(rm -rf /)'"],
-  ])('quotes %s for a POSIX shell as %s', (value, quoted) => {
-    expect(shellQuote(value)).toBe(quoted);
-  });
-
   it.each<[string, number | undefined]>([
     ['2014-10-02T15:01:23Z', Date.UTC(2014, 9, 2, 15, 1, 23) / 1000],
     ['2014-10-02T15:01:23.045123456Z', Date.UTC(2014, 9, 2, 15, 1, 23) / 1000],
