@@ -33,6 +33,18 @@ describe('vendorFailure', () => {
     if (httpStatus === 503) expect(o.retryAfter).toBe(7);
   });
 
+  it("keeps the cause, which names the record's settings, for the log: the workload's refusal names the vendor only", () => {
+    let err: { message: string; detail?: string } | undefined;
+    try {
+      vendorFailure('Acme', answer(403), 'check that arn:aws:iam::123456789012:role/secret-role may pull', 'AccessDenied');
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err!.message).toContain('Acme');
+    expect(err!.message).not.toContain('arn:aws');
+    expect(err!.detail).toContain('arn:aws:iam::123456789012:role/secret-role');
+  });
+
   it('tells a redirect apart: no retry mends a wrong endpoint', () => {
     expect(outcome(302).message).toBe("Acme redirected the edge (302); check the rule's endpoint");
   });
