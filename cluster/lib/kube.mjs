@@ -12,7 +12,7 @@ export function kubeClient({ server, ca, cert, key }) {
   const base = new URL(server);
 
   /** @returns {Promise<{ status: number, body: string, json: any }>} */
-  function call(method, path, body, { contentType = 'application/json', timeoutMs = 30_000 } = {}) {
+  function call(method, path, body, { contentType = 'application/json', accept = 'application/json', timeoutMs = 30_000 } = {}) {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = request(
@@ -22,7 +22,7 @@ export function kubeClient({ server, ca, cert, key }) {
           port: base.port,
           method,
           path,
-          headers: { accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
+          headers: { accept, ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
           timeout: timeoutMs,
         },
         (res) => {
@@ -58,7 +58,12 @@ export function kubeClient({ server, ca, cert, key }) {
   return {
     call,
     get: (path) => must('GET', path),
-    raw: async (path) => (await call('GET', path)).body,
+    /** A raw path's body, as `kubectl get --raw` reads it (any media type; /openid/v1/jwks is jwk-set+json). */
+    raw: async (path) => {
+      const res = await call('GET', path, undefined, { accept: '*/*' });
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body.slice(0, 500)}`);
+      return res.body;
+    },
     /** Creates an object; an existing one (409) is left as it is. */
     create: (path, obj) => must('POST', path, obj, { ok: [409] }),
     replace: (path, obj) => must('PUT', path, obj),

@@ -33,11 +33,14 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A new image in the registry (so the kubelet must pull), pushed while the edge is up. */
+/**
+ * A new repository in the registry, pushed while the edge is up: the kubelet must pull it,
+ * and its credential cache (keyed by repository with cacheKeyType Image) has nothing for it.
+ */
 async function freshImage() {
   const t = `f${++tag}`;
-  const ref = `${world.registry.host}/team-f/app:${t}`;
-  await push(dir, await buildImage(join(dir, 'images'), world.cluster.peers.pause, t), ref, await pusherCredentials(world, 'team-f/app'));
+  const ref = `${world.registry.host}/team-f/app-${t}:v1`;
+  await push(dir, await buildImage(join(dir, 'images'), world.cluster.peers.pause, t), ref, await pusherCredentials(world, `team-f/app-${t}`));
   return ref;
 }
 
@@ -71,15 +74,16 @@ describe('the edge stops while pods run', () => {
 
 describe("the cluster rotates its service-account signing key", () => {
   it('refuses tokens of the new key until the record has the keys the API server now publishes', async () => {
+    const image = await freshImage(); // pushed with a token of the current key
     await world.cluster.rotateServiceAccountKey();
     const jwks = JSON.parse(await world.api.raw('/openid/v1/jwks'));
     expect(jwks.keys.length).toBe(2); // old and new: the Kubernetes way, both verify for a while
 
-    const image = await freshImage();
     const logMark = world.cluster.logs('kubelet').length;
     const phase = await runPod(world.api, NS, { name: 'new-key', serviceAccount: 'app', image }, { until: ['ErrImagePull', 'ImagePullBackOff'] });
     expect(['ErrImagePull', 'ImagePullBackOff']).toContain(phase);
-    expect(world.cluster.logs('kubelet').slice(logMark)).toMatch(/ERR_[A-Z_]+/);
+    // The plugin's stderr, in the kubelet's log: the edge does not know the new key's kid.
+    expect(world.cluster.logs('kubelet').slice(logMark)).toContain('ERR_UNKNOWN_KEY');
 
     // The documented step for inline keys: `kubectl get --raw /openid/v1/jwks` into the record.
     await world.admin.register(RECORD, { ...world.record, keys: { type: 'inline', jwks } });

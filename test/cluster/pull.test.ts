@@ -108,7 +108,8 @@ describe('node authorization for the audience (ServiceAccountNodeAudienceRestric
       const phase = await runPod(world.api, 'team-a', { name: 'no-grant', serviceAccount: 'puller', image: img }, { until: ['ErrImagePull', 'ImagePullBackOff'] });
       expect(['ErrImagePull', 'ImagePullBackOff']).toContain(phase);
       const kubeletLog = world.cluster.logs('kubelet').slice(logMark);
-      expect(kubeletLog).toContain(`is not authorized to request tokens for audience "${AUDIENCE}"`);
+      // klog quotes the error inside its err="..." field, hence the escaped quotes.
+      expect(kubeletLog).toMatch(new RegExp(`system:node:127\\.0\\.0\\.1 is not authorized to request tokens for audience \\\\?"${AUDIENCE}\\\\?"`));
       await deletePod(world.api, 'team-a', 'no-grant');
     } finally {
       await applyNodeRbac(world.api, AUDIENCE);

@@ -198,6 +198,7 @@ export async function startWorld({ dir, clusterDir, accounts, rules, provider = 
   try {
     const edge = await startEdge();
     stops.push(() => edge.stop());
+    mkdirSync(join(dir, 'registry'), { recursive: true });
     const registry = await startRegistry({ dir: join(dir, 'registry'), realm: `${edge.url}/token`, issuer: `${edge.url}/registry-token`, bundle: certificateBundle(edge.keyRing) });
     stops.push(() => registry.stop());
     cluster.allowPlainHttp(registry.host);
