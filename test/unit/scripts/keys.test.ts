@@ -261,6 +261,21 @@ describe('npm run keys', () => {
     expect(out.stderr).toMatch(/active kid NOPE/);
   });
 
+  it('adds a workload key to a ring made before them with rotate --workload, and check says when one is missing', () => {
+    const old = join(dir, 'old-ring.json');
+    const { workload: _none, ...before } = ring();
+    writeFileSync(old, JSON.stringify(before));
+    const checked = keys(['check', '--ring', old]);
+    expect(checked.status).toBe(0);
+    expect(checked.stderr).toContain('rotate --workload');
+    expect(keys(['rotate', '--workload', '--ring', old]).status).toBe(0);
+    const after = JSON.parse(readFileSync(old, 'utf8'));
+    expect(after.workload.keys).toHaveLength(1);
+    expect(after.keys).toEqual(before.keys);
+    expect(keys(['check', '--ring', old]).stderr).not.toContain('rotate --workload');
+    expect(keys(['rotate', '--workload', '--rsa', '--ring', old]).status).toBe(2);
+  });
+
   it.each([
     ['an unknown command', ['frobnicate']],
     ['no command', []],
