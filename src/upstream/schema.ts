@@ -168,6 +168,7 @@ export const HarborSchema = deferred(() =>
  */
 export const EDGE_BINDINGS = [
   'TRUST',
+  'ADMIN_WRITER',
   'EDGE_ISSUER',
   'REGISTRY_TOKEN_ISSUER',
   'EDGE_SIGNING_KEYS',
