@@ -128,7 +128,7 @@ function othersDefining(target: Target & { dir: string }, name: string, files: F
     } catch (err) {
       if (!(err instanceof PluginError)) throw err;
       if (text.includes(name)) found.push(path);
-      else notes.push(`could not read ${path} (${err.message}); it does not mention ${name}`);
+      else notes.push(`${err.message}; it does not mention ${name}, so install goes on`);
     }
   }
   return found;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACR, ECR, JFROG } from '../../unit/plugin/support/vendor-configs';
+import { findNode18, findNode20, node18Skipped } from './support/older-node';
 import { runPlugin } from './support/plugin';
 import { expectOneCleanLine } from './support/strict';
 
@@ -215,3 +216,21 @@ describe('uninstall', () => {
     for (const line of result.stderr.trim().split('\n')) expect(line).toMatch(NOTE);
   });
 });
+
+describe.each([...(node18Skipped() ? [] : [{ major: 18, find: findNode18 }]), { major: 20, find: findNode20 }])(
+  'install and uninstall on Node.js $major',
+  ({ find }) => {
+    it('merge, find nothing to do the second time, and take our provider out again', async () => {
+      const node = find().path;
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, ECR);
+      const on = (...args: string[]) => runPlugin({ node, input: '', args });
+      expect((await on('install', '--config', file, ...FLAGS)).stdout).toBe(`changed: ${file}\n`);
+      expect((await on('install', '--config', file, ...FLAGS)).stdout).toBe(`unchanged: ${file}\n`);
+      expect(names(file)).toEqual(['ecr-credential-provider', 'edge-credential-provider']);
+      const removed = await on('uninstall', '--config', file);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(parse(readFileSync(file, 'utf8'))).toEqual(parse(ECR));
+    });
+  },
+);

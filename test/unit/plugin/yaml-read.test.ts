@@ -29,7 +29,7 @@ describe('parseYaml', () => {
     ['a JFrog provider config', JFROG],
     ['scalars of every style', "a: plain text\nb: \"dq \\\" \\\\ \\n \\t \\u00e9 \\x41\"\nc: 'it''s'\nd: \"\"\ne: ''\n"],
     ['booleans, nulls and numbers', 'a: true\nb: False\nc: null\nd: ~\ne:\nf: 12\ng: -3\nh: 1.5\ni: 1e3\nj: 0\n'],
-    ['strings that look close to numbers', 'a: 5m\nb: 12h\nc: 1.34.0\nd: 127.0.0.1:5000\ne: v1\n'],
+    ['strings that look close to numbers', 'a: 5m\nb: 12h\nc: 1.34.0\nd: 127.0.0.1:5000\ne: v1\nf: 0box.example.com\ng: 0xyz\n'],
     ['comments everywhere', '# head\na: 1 # after\n# between\nb: # empty value\n  - x # item\n  # inside\n  - w\nc: "q # not a comment"\nd: a#b\n'],
     ['a sequence at its key indentation', 'a:\n- 1\n- 2\nb: 3\n'],
     ['nested sequences and empty items', 'a:\n  - - 1\n    - 2\n  -\n  - k: v\n    l: w\n  -\n    m: o\n'],
