@@ -132,10 +132,12 @@ function checkWorkloadKeys(workload, credentialKeys) {
       problems.push(`workload.keys[${i}]: privateJwk is not an EC key`);
       continue;
     }
-    if (key.privateJwk?.kty !== 'EC' || key.privateJwk?.crv !== 'P-256' || !key.privateJwk?.d) problems.push(`workload.keys[${i}]: privateJwk must be a private EC P-256 key`);
+    if (key.privateJwk?.kty !== 'EC' || key.privateJwk?.crv !== 'P-256' || !key.privateJwk?.d)
+      problems.push(`workload.keys[${i}]: privateJwk must be a private EC P-256 key`);
     const kid = libtrustKeyId(spki);
     if (key.kid !== kid) problems.push(`workload.keys[${i}]: kid ${key.kid} is not the key's libtrust id ${kid}`);
-    if (credentialKeys.some((k) => k.kid === kid)) problems.push(`workload.keys[${i}]: ${kid} is also a credential key; a workload key must be a key of its own`);
+    if (credentialKeys.some((k) => k.kid === kid))
+      problems.push(`workload.keys[${i}]: ${kid} is also a credential key; a workload key must be a key of its own`);
   }
   if (!workload.keys.some((k) => k.kid === workload.active)) problems.push(`workload active kid ${workload.active} is not in workload.keys`);
   return problems;
@@ -181,7 +183,8 @@ export function rotateKeyRing(ring, opts = {}) {
 
 /** Removes a retiring key of either kind. An active key cannot be retired (rotate first). */
 export function retireKey(ring, kid) {
-  if (kid === ring.active || kid === ring.rsa?.active || kid === ring.workload?.active) throw new Error(`${kid} is the active key: rotate first, then retire it`);
+  if (kid === ring.active || kid === ring.rsa?.active || kid === ring.workload?.active)
+    throw new Error(`${kid} is the active key: rotate first, then retire it`);
   if (ring.workload?.keys.some((k) => k.kid === kid)) return { ...ring, workload: { ...ring.workload, keys: ring.workload.keys.filter((k) => k.kid !== kid) } };
   if (ring.rsa?.keys.some((k) => k.kid === kid)) return { ...ring, rsa: { ...ring.rsa, keys: ring.rsa.keys.filter((k) => k.kid !== kid) } };
   if (!ring.keys.some((k) => k.kid === kid)) throw new Error(`no key ${kid} in the key ring`);
