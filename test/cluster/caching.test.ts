@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildImage, deletePod, edgeEvents, kubeletMetrics, metric, push, pusherCredentials, runPod, startWorld } from './support/world.mjs';
 
 let dir: string;
-// biome-ignore lint/suspicious/noExplicitAny: the world is a plain JS object from world.mjs
 let world: any;
 let images: { x: string; y: string };
 

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attach, generateConfig } from '../../cluster/lib/cluster.mjs';
 
-// biome-ignore lint/suspicious/noExplicitAny: the cluster handle is a plain JS object
 let cluster: any;
 const release = inject('clusterRelease');
 const base = { edge: 'https://edge.example.com', matchImages: ['registry.example.com', '*.registry.example.com:5000/team-a'] };

@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildImage, deletePod, edgeEvents, ensureAccounts, kubeletMetrics, metric, push, pusherCredentials, runPod, startWorld } from './support/world.mjs';
 
 let dir: string;
-// biome-ignore lint/suspicious/noExplicitAny: the world is a plain JS object from world.mjs
 let world: any;
 let image: string;
 const NS = 'team-e';
@@ -136,12 +135,27 @@ describe('preloaded images (imported, not pulled by the kubelet)', () => {
     execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
     preloaded = `${world.registry.host}/team-e/preloaded:pre1`;
     await push(dir, source, preloaded, await pusherCredentials(world, 'team-e/preloaded'));
-    world.cluster.containerd.ctr('images', 'import', '--platform', `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, '--snapshotter', 'native', '--base-name', `${world.registry.host}/team-e/preloaded`, archive);
+    world.cluster.containerd.ctr(
+      'images',
+      'import',
+      '--platform',
+      `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+      '--snapshotter',
+      'native',
+      '--base-name',
+      `${world.registry.host}/team-e/preloaded`,
+      archive,
+    );
   });
 
   it('start for any account under the default policy (NeverVerifyPreloadedImages): no credential is checked', async () => {
     await world.cluster.restartKubelet({ provider: world.cluster.state.provider, extra: {} });
-    const phase = await runPod(world.api, NS, { name: 'pre-default', serviceAccount: 'outsider', image: preloaded }, { until: ['running', 'ErrImagePull', 'ImagePullBackOff'] });
+    const phase = await runPod(
+      world.api,
+      NS,
+      { name: 'pre-default', serviceAccount: 'outsider', image: preloaded },
+      { until: ['running', 'ErrImagePull', 'ImagePullBackOff'] },
+    );
     expect(phase).toBe('running');
     await deletePod(world.api, NS, 'pre-default');
   });
@@ -149,7 +163,12 @@ describe('preloaded images (imported, not pulled by the kubelet)', () => {
   it('are verified under AlwaysVerify: an account the record does not allow cannot start them', async () => {
     await world.cluster.restartKubelet({ provider: world.cluster.state.provider, extra: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' } });
     const mark = world.edge.logs().length;
-    const phase = await runPod(world.api, NS, { name: 'pre-always', serviceAccount: 'outsider', image: preloaded }, { until: ['running', 'ErrImagePull', 'ImagePullBackOff'] });
+    const phase = await runPod(
+      world.api,
+      NS,
+      { name: 'pre-always', serviceAccount: 'outsider', image: preloaded },
+      { until: ['running', 'ErrImagePull', 'ImagePullBackOff'] },
+    );
     expect(phase).toMatch(/ErrImagePull|ImagePullBackOff/);
     expect(edgeEvents(world.edge.logs, mark, 'exchange').map((e: { outcome: string }) => e.outcome)).toContain('denied');
     await deletePod(world.api, NS, 'pre-always');

@@ -12,7 +12,6 @@ import { startEdge } from '../support/edge.mjs';
 import { buildImage, deletePod, podPhase, push, pusherCredentials, RECORD, runPod, startWorld, waitPhase } from './support/world.mjs';
 
 let dir: string;
-// biome-ignore lint/suspicious/noExplicitAny: the world is a plain JS object from world.mjs
 let world: any;
 const NS = 'team-f';
 let tag = 0;
@@ -72,7 +71,7 @@ describe('the edge stops while pods run', () => {
   });
 });
 
-describe("the cluster rotates its service-account signing key", () => {
+describe('the cluster rotates its service-account signing key', () => {
   it('refuses tokens of the new key until the record has the keys the API server now publishes', async () => {
     const image = await freshImage(); // pushed with a token of the current key
     await world.cluster.rotateServiceAccountKey();

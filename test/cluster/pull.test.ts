@@ -11,27 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyNodeRbac, removeNodeRbac } from '../../cluster/lib/cluster.mjs';
-import {
-  AUDIENCE,
-  buildImage,
-  deletePod,
-  edgeEvents,
-  podEvents,
-  push,
-  pusherCredentials,
-  runPod,
-  startWorld,
-} from './support/world.mjs';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    clusterDir: string;
-    clusterRelease: string;
-  }
-}
+import { AUDIENCE, buildImage, deletePod, edgeEvents, podEvents, push, pusherCredentials, runPod, startWorld } from './support/world.mjs';
 
 let dir: string;
-// biome-ignore lint/suspicious/noExplicitAny: the world is a plain JS object from world.mjs
 let world: any;
 let image: string;
 
@@ -87,7 +69,12 @@ describe(`a real kubelet (${inject('clusterRelease')}) with the config generate-
     const source = await buildImage(join(dir, 'images'), world.cluster.peers.pause, 'v2');
     const denied = `${world.registry.host}/team-a/app:v2`;
     await push(dir, source, denied, await pusherCredentials(world, 'team-a/app'));
-    const phase = await runPod(world.api, 'team-a', { name: 'denied', serviceAccount: 'stranger', image: denied }, { until: ['ErrImagePull', 'ImagePullBackOff'] });
+    const phase = await runPod(
+      world.api,
+      'team-a',
+      { name: 'denied', serviceAccount: 'stranger', image: denied },
+      { until: ['ErrImagePull', 'ImagePullBackOff'] },
+    );
     expect(['ErrImagePull', 'ImagePullBackOff']).toContain(phase);
     const kubeletLog = world.cluster.logs('kubelet').slice(logMark);
     expect(kubeletLog).toContain('ERR_POLICY_DENIED');
@@ -105,7 +92,12 @@ describe('node authorization for the audience (ServiceAccountNodeAudienceRestric
       const img = `${world.registry.host}/team-a/app:v3`;
       await push(dir, source, img, await pusherCredentials(world, 'team-a/app'));
       const logMark = world.cluster.logs('kubelet').length;
-      const phase = await runPod(world.api, 'team-a', { name: 'no-grant', serviceAccount: 'puller', image: img }, { until: ['ErrImagePull', 'ImagePullBackOff'] });
+      const phase = await runPod(
+        world.api,
+        'team-a',
+        { name: 'no-grant', serviceAccount: 'puller', image: img },
+        { until: ['ErrImagePull', 'ImagePullBackOff'] },
+      );
       expect(['ErrImagePull', 'ImagePullBackOff']).toContain(phase);
       const kubeletLog = world.cluster.logs('kubelet').slice(logMark);
       // klog quotes the error inside its err="..." field, hence the escaped quotes.
@@ -123,4 +115,3 @@ describe('node authorization for the audience (ServiceAccountNodeAudienceRestric
     await deletePod(world.api, 'team-a', 'with-grant');
   });
 });
-

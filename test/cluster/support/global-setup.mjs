@@ -21,7 +21,14 @@ export default async function setup(project) {
   const dir = `/tmp/ecp-cluster-test-${process.pid}`;
   execFileSync(process.execPath, ['plugin/build.mjs'], { cwd: ROOT, stdio: 'inherit', timeout: 120_000 });
   const started = Date.now();
-  const cluster = await up({ dir, release, provider: null, log: (s) => process.stderr.write(`[cluster] ${s}`), verboseBuild: false, retain: Boolean(process.env.ECP_CLUSTER_RETAIN) });
+  const cluster = await up({
+    dir,
+    release,
+    provider: null,
+    log: (s) => process.stderr.write(`[cluster] ${s}`),
+    verboseBuild: false,
+    retain: Boolean(process.env.ECP_CLUSTER_RETAIN),
+  });
   process.stderr.write(`[cluster] ${release} up in ${Math.round((Date.now() - started) / 1000)} s: ${cluster.issuer}\n`);
   cluster.api.close();
   project.provide('clusterDir', dir);

@@ -41,7 +41,11 @@ export async function requestToken(api, namespace, serviceAccount, { audience = 
   return res.json.status.token;
 }
 
-/** Creates namespaces and service accounts (existing ones are kept); returns the accounts' uids. */
+/**
+ * Creates namespaces and service accounts (existing ones are kept); returns the accounts' uids.
+ * @param {Record<string, string[]>} accounts namespace -> account names
+ * @returns {Promise<Record<string, string>>} "namespace/name" -> uid
+ */
 export async function ensureAccounts(api, accounts) {
   const uids = {};
   for (const [namespace, names] of Object.entries(accounts)) {
@@ -187,8 +191,12 @@ export { attach };
  * with generate-config's output for them, the namespaces and accounts, and a trust record
  * whose keys are the cluster's own JWKS (read from the API server as `kubectl get --raw
  * /openid/v1/jwks` does). `rules(registryHost)` gives the record's rules.
+ * @param {{ dir: string, clusterDir: string, accounts: Record<string, string[]>, rules: (registry: string) => object[],
+ *   provider?: object, kubeletExtra?: object, edgeVars?: Record<string, string>, matchImages?: string[] }} opts
+ *   edgeVars: the edge's extra bindings (a static upstream's secret). matchImages: hosts the
+ *   kubelet's provider matches besides the world's registry (another registry's). Default none.
  */
-export async function startWorld({ dir, clusterDir, accounts, rules, provider = {}, kubeletExtra }) {
+export async function startWorld({ dir, clusterDir, accounts, rules, provider = {}, kubeletExtra, edgeVars, matchImages = [] }) {
   const { startEdge } = await import('../../support/edge.mjs');
   const { startRegistry } = await import('../../e2e/support/registry.mjs');
   const { certificateBundle } = await import('../../../scripts/lib/keys.mjs');
@@ -196,10 +204,15 @@ export async function startWorld({ dir, clusterDir, accounts, rules, provider = 
   const cluster = await attach(clusterDir);
   const stops = [];
   try {
-    const edge = await startEdge();
+    const edge = await startEdge(edgeVars ? { vars: edgeVars } : {});
     stops.push(() => edge.stop());
     mkdirSync(join(dir, 'registry'), { recursive: true });
-    const registry = await startRegistry({ dir: join(dir, 'registry'), realm: `${edge.url}/token`, issuer: `${edge.url}/registry-token`, bundle: certificateBundle(edge.keyRing) });
+    const registry = await startRegistry({
+      dir: join(dir, 'registry'),
+      realm: `${edge.url}/token`,
+      issuer: `${edge.url}/registry-token`,
+      bundle: certificateBundle(edge.keyRing),
+    });
     stops.push(() => registry.stop());
     cluster.allowPlainHttp(registry.host);
     const uids = await ensureAccounts(cluster.api, { ci: ['pusher'], ...accounts });
@@ -209,13 +222,21 @@ export async function startWorld({ dir, clusterDir, accounts, rules, provider = 
       audiences: [AUDIENCE],
       keys: { type: 'inline', jwks },
       rules: [
-        { name: 'ci-push', namespaces: ['ci'], serviceAccounts: ['pusher'], registry: registry.host, repositories: ['**'], actions: ['pull', 'push'], ttl: 600 },
+        {
+          name: 'ci-push',
+          namespaces: ['ci'],
+          serviceAccounts: ['pusher'],
+          registry: registry.host,
+          repositories: ['**'],
+          actions: ['pull', 'push'],
+          ttl: 600,
+        },
         ...rules(registry.host),
       ],
     };
     const admin = edgeAdmin(edge);
     await admin.register(RECORD, record);
-    const fullProvider = { edge: edge.url, matchImages: [registry.host], audience: AUDIENCE, ...provider };
+    const fullProvider = { edge: edge.url, matchImages: [registry.host, ...matchImages], audience: AUDIENCE, ...provider };
     const kubelet = await cluster.restartKubelet({ provider: fullProvider, ...(kubeletExtra ? { extra: kubeletExtra } : {}) });
     const world = {
       cluster,
