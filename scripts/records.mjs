@@ -34,7 +34,7 @@ class Failure extends Error {}
 function edge() {
   const url = process.env.EDGE_URL?.replace(/\/+$/, '');
   // .dev.vars holds the local edge's token: it is never sent anywhere else.
-  const token = adminToken(process.env, url && isLoopbackUrl(url) ? DEV_VARS : undefined);
+  const token = adminToken(process.env, url && isLoopbackUrl(url) ? DEV_VARS : null);
   const missing = [
     !url && "EDGE_URL (the edge's URL, e.g. https://ecp.example.com; `npm start` serves http://127.0.0.1:8787)",
     !token && `ADMIN_TOKEN (an admin or read-only token${url && isLoopbackUrl(url) ? '; .dev.vars has none' : ''})`,

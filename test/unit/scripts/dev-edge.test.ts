@@ -56,7 +56,7 @@ describe('the local edge as the CLIs find it', () => {
     const devVars = file('.dev.vars', "# made by dev-setup\nEDGE_SIGNING_KEYS='{}'\nADMIN_TOKEN='dev-token'\n");
     expect(adminToken({ ADMIN_TOKEN: 'env-token' }, devVars)).toBe('env-token');
     expect(adminToken({}, devVars)).toBe('dev-token');
-    expect(adminToken({}, undefined)).toBeUndefined();
+    expect(adminToken({}, null)).toBeUndefined();
     expect(adminToken({}, join(dir, 'missing'))).toBeUndefined();
   });
 
