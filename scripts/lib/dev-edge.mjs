@@ -34,6 +34,9 @@ export function edgeUrl(env = process.env, file = DEV_EDGE_URL_FILE) {
 /**
  * ADMIN_TOKEN if set, else the one `npm start` wrote to .dev.vars (`devVars`; null reads none:
  * the dev token is for the local edge only), else undefined.
+ * @param {Record<string, string | undefined>} [env]
+ * @param {string | null} [devVars]
+ * @returns {string | undefined}
  */
 export function adminToken(env = process.env, devVars = DEV_VARS) {
   if (env.ADMIN_TOKEN) return env.ADMIN_TOKEN;
