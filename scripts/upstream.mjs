@@ -11,6 +11,7 @@
 // Exit codes: 0 printed; 1 error (unreadable or invalid record, unknown rule, a rule without an
 // upstream, a workload the rule does not cover).
 import { parseArgs } from 'node:util';
+import { fromInvocationDir } from './lib/dev-edge.mjs';
 import { readRecordFile } from './lib/records.mjs';
 import { loadUpstreamTools } from './lib/schema.mjs';
 import { comment, renderSteps } from './lib/trust-commands.mjs';
@@ -108,7 +109,7 @@ async function main(argv) {
   const { TrustRecordSchema, describeIssues, compileNameGlob, describeUpstream } = await loadUpstreamTools();
   let read;
   try {
-    read = readRecordFile(file);
+    read = readRecordFile(fromInvocationDir(file)); // as typed, from where `npm run` was started
   } catch (err) {
     throw new Failure(`${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   }

@@ -147,6 +147,11 @@ describe('npm run upstream -- trust', () => {
     expect(pattern.stderr).toContain('"subject": "namespace"');
   });
 
+  it('reads a relative record path from the directory npm run was started in (INIT_CWD)', () => {
+    const { code, stderr } = run(['trust', 'prod-eu1.json', 'ecr', '--issuer', ISSUER], { INIT_CWD: dir });
+    expect(code, stderr).toBe(0);
+  });
+
   it('reads a YAML record', () => {
     const { code, stdout } = run(['trust', yamlRecord, 'acr', '--issuer', ISSUER, '--service-account', 'builder']);
     expect(code).toBe(0);
