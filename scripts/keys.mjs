@@ -7,6 +7,7 @@
 // `npm run -s keys -- bundle --ring FILE > registry-certs.pem` gives a clean file.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { fromInvocationDir } from './lib/dev-edge.mjs';
 import { certificateBundle, certifyKeyRing, checkKeyRing, generateKeyRing, retireKey, rotateKeyRing } from './lib/keys.mjs';
 
 const USAGE = `usage: npm run keys -- <command> [options]
@@ -96,6 +97,8 @@ function main(argv) {
     fail(`${err.message}\n${USAGE}`);
   }
   const { values, positionals } = parsed;
+  // FILE as typed: relative to where `npm run` was started, like the shell's `> bundle.pem` beside it.
+  if (values.ring) values.ring = fromInvocationDir(values.ring);
   const [command, ...rest] = positionals;
   if (values.help) {
     process.stdout.write(USAGE + '\n');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -284,6 +284,12 @@ describe('npm run keys', () => {
     expect(out.status).toBe(2);
     expect(out.stderr).toMatch(/usage: npm run keys/);
     expect(out.stdout).toBe('');
+  });
+
+  it('writes --ring FILE relative to the directory npm run was started in (INIT_CWD)', () => {
+    const out = keys(['generate', '--ring', 'relative-ring.json'], { INIT_CWD: dir });
+    expect(out.status, out.stderr).toBe(0);
+    expect(existsSync(join(dir, 'relative-ring.json'))).toBe(true);
   });
 
   it('prints the usage on stdout for --help and exits 0', () => {
