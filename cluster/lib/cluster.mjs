@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { buildPeers, NEWEST, RELEASES } from './build.mjs';
 import {
   allowPlainHttp,
@@ -278,23 +279,15 @@ export async function attach(dir = DEFAULT_DIR) {
   return handle(dir, state, peers);
 }
 
-/** The node RBAC manifest the docs ship, for the audience the kubelet is configured with. */
+/** The node RBAC manifest the docs ship (examples/kubelet/node-rbac.yaml), for `audience`. */
 export function nodeRbac(audience) {
-  return {
-    role: {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'edge-credential-provider-node-audience' },
-      rules: [{ apiGroups: [''], resources: [audience], verbs: ['request-serviceaccounts-token-audience'] }],
-    },
-    binding: {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'edge-credential-provider-node-audience' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edge-credential-provider-node-audience' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }],
-    },
-  };
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'examples', 'kubelet', 'node-rbac.yaml'), 'utf8')).map((d) => d.toJSON());
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  const binding = docs.find((d) => d.kind === 'ClusterRoleBinding');
+  if (!role || !binding) throw new Error('examples/kubelet/node-rbac.yaml must hold a ClusterRole and a ClusterRoleBinding');
+  // The shipped file names the default audience; another audience replaces it, nothing else.
+  role.rules = role.rules.map((r) => ({ ...r, resources: r.resources.map((x) => (x === DEFAULT_AUDIENCE ? audience : x)) }));
+  return { role, binding };
 }
 
 /** What a cluster without a controller-manager needs before pods: the default namespace's account, node RBAC. */
@@ -316,8 +309,9 @@ export async function applyNodeRbac(api, audience) {
 }
 
 export async function removeNodeRbac(api) {
-  await api.remove('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/edge-credential-provider-node-audience');
-  await api.remove('/apis/rbac.authorization.k8s.io/v1/clusterroles/edge-credential-provider-node-audience');
+  const { role, binding } = nodeRbac(DEFAULT_AUDIENCE);
+  await api.remove(`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding.metadata.name}`);
+  await api.remove(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${role.metadata.name}`);
 }
 
 /** Mount points at or below `dir`, deepest first. */

@@ -73,6 +73,16 @@ describe('cacheType: ServiceAccount (generate-config default)', () => {
       { execs: 1, exchanges: 1 },
     ]);
   });
+
+  it('shows the plugin executions in the kubelet metrics with no error (duration reported, not judged)', async () => {
+    const text = await kubeletMetrics(world.cluster);
+    const count = metric(text, 'kubelet_credential_provider_plugin_duration_count', PLUGIN);
+    const sum = metric(text, 'kubelet_credential_provider_plugin_duration_sum', PLUGIN);
+    expect(count).toBe(3);
+    expect(metric(text, 'kubelet_credential_provider_plugin_errors_total', PLUGIN)).toBe(0);
+    // The figure docs/capacity.md quotes (wall time of exec + the round trip to the edge, as the kubelet sees it).
+    console.log(`kubelet_credential_provider_plugin_duration: ${count} executions, mean ${((sum / count) * 1000).toFixed(1)} ms`);
+  });
 });
 
 describe('cacheType: Token', () => {

@@ -115,3 +115,51 @@ describe('node authorization for the audience (ServiceAccountNodeAudienceRestric
     await deletePod(world.api, 'team-a', 'with-grant');
   });
 });
+
+describe('install merges our provider into a node config that has another one', () => {
+  it('keeps the other provider, and the real kubelet loads the merged config and pulls through ours', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { chmodSync, mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { PLUGIN } = await import('../../cluster/lib/cluster.mjs');
+    // A node as a managed image ships it: ECR's provider configured, its binary in the bin dir.
+    const binDir = join(world.cluster.dir, 'kubelet', 'credential-provider-bin');
+    mkdirSync(binDir, { recursive: true });
+    writeFileSync(join(binDir, 'ecr-credential-provider'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(binDir, 'ecr-credential-provider'), 0o755);
+    const file = join(dir, 'node-config', 'credential-provider.yaml');
+    mkdirSync(join(dir, 'node-config'), { recursive: true });
+    writeFileSync(
+      file,
+      [
+        '# from the node image',
+        'apiVersion: kubelet.config.k8s.io/v1',
+        'kind: CredentialProviderConfig',
+        'providers:',
+        '  - name: ecr-credential-provider',
+        '    matchImages: ["*.dkr.ecr.*.amazonaws.com"]',
+        '    defaultCacheDuration: "12h"',
+        '    apiVersion: credentialprovider.kubelet.k8s.io/v1',
+        '',
+      ].join('\n'),
+    );
+    const flags = [
+      `--url=${world.edge.url}`,
+      `--match-image=${world.registry.host}`,
+      `--audience=${AUDIENCE}`,
+      `--kubernetes-version=${inject('clusterRelease')}`,
+    ];
+    const install = () => execFileSync(process.execPath, [PLUGIN, 'install', '--config', file, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    expect(install()).toBe(`changed: ${file}\n`);
+    expect(install()).toBe(`unchanged: ${file}\n`);
+    const merged = readFileSync(file, 'utf8');
+    const theirs = merged.search(/name: "?ecr-credential-provider"?/);
+    const ours = merged.search(/name: "?edge-credential-provider"?/);
+    expect(theirs).toBeGreaterThanOrEqual(0);
+    expect(ours).toBeGreaterThan(theirs); // added after, the node's entry kept in place
+
+    await world.cluster.restartKubelet({ provider: { ...world.cluster.state.provider, text: merged } });
+    const phase = await runPod(world.api, 'team-a', { name: 'merged', serviceAccount: 'puller', image, pullPolicy: 'Always' });
+    expect(phase).toBe('running');
+    await deletePod(world.api, 'team-a', 'merged');
+  });
+});
