@@ -31,6 +31,13 @@ const STATIC_SECRET = randomBytes(24).toString('base64url');
 /** The binding the static rule names (docs/upstreams.md: names start with UPSTREAM_SECRET_). */
 const BINDING = 'UPSTREAM_SECRET_HARBOR_STATIC';
 const STUCK = ['ErrImagePull', 'ImagePullBackOff'];
+/** The pods the tests create, deleted at the end whatever happened. */
+const PODS = [
+  ['team-h', 'federated'],
+  ['team-h', 'unmatched'],
+  ['team-s', 'static'],
+  ['team-h', 'harbor-down'],
+] as const;
 
 let dir: string;
 let harbor: HarborFake;
@@ -46,8 +53,8 @@ async function pushed(repo: string, tag: string): Promise<string> {
 
 /** distribution's log lines for requests of containerd's to `repo` whose bearer token it accepted. */
 function authorized(logs: string, repo: string): number {
-  return logs.split('\n').filter((l) => l.includes('msg="authorized request"') && l.includes('useragent=containerd/') && l.includes(`vars.name=${repo} `))
-    .length;
+  const name = new RegExp(`vars\\.name=${repo}(\\s|$)`);
+  return logs.split('\n').filter((l) => l.includes('msg="authorized request"') && l.includes('useragent=containerd/') && name.test(l)).length;
 }
 
 beforeAll(async () => {
@@ -85,13 +92,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const [ns, name] of [
-    ['team-h', 'federated'],
-    ['team-h', 'unmatched'],
-    ['team-s', 'static'],
-    ['team-h', 'harbor-down'],
-  ] as const)
-    await deletePod(world.api, ns, name).catch(() => {});
+  for (const [ns, name] of world ? PODS : []) await deletePod(world.api, ns, name).catch(() => {});
   await world?.stop();
   await registry?.stop();
   await harbor?.stop();
@@ -164,6 +165,7 @@ describe('Harbor down while pods run', () => {
   it('keeps running pods running, backs a new pull off, and starts it once Harbor is back, with no kubelet restart', async () => {
     const image = await pushed('team-h/app-down', 'h3'); // a new repository: nothing for it on the node
     const kubeletPid = world.cluster.state.pids.kubelet?.pid;
+    expect(kubeletPid).toBeGreaterThan(0);
     const calls = harbor.state.calls;
     harbor.state.mode = 'down';
     try {

@@ -12,30 +12,53 @@
 // (the username is ignored, as 8gears does); the scope's project must be one of the robot's.
 // The edge never calls Harbor: docker does, with what the edge handed the kubelet. Modes:
 // state.mode 'down' (500) and 'deny' (401), to show the edge does not depend on them.
-import { randomBytes } from 'node:crypto';
-import { decodeJwt } from 'jose';
+//
+// Two options make it the token service of a real distribution registry, as Harbor's is:
+// - `registryTokens: { issuer, key }` (key from scripts/lib/keys.mjs generateSigningKey()):
+//   the token is a registry bearer token (ES256, header kid = the key's libtrust id; claims
+//   iss, sub = the robot, aud = the `service` parameter as a string, exp, nbf, iat, jti,
+//   access) that a registry with `auth.token { realm: <url>/service/token, service, issuer,
+//   rootcertbundle: key.certificate }` accepts. Without it the token is random and opaque.
+// - `robotSecrets: { '<robot name>': '<secret>' }`: upstream Harbor's robot accounts with a
+//   static secret (Basic name:secret). A project robot (`robot$<project>+<name>`) may pull and
+//   push in its project, a system robot (`robot$<name>`) in every project; the token grants
+//   the requested actions within that, and nothing else (Harbor narrows, it does not refuse).
+// Only GET is answered (the token service's one method); a POST is counted in state.posts and
+// answered 404, after which containerd retries with GET.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { decodeJwt, importJWK, SignJWT } from 'jose';
 import { relyingParty, RelyingPartyError } from './oidc.mjs';
 import { canary, sendJson, startServer } from './server.mjs';
 
+/** Seconds a token lives: Harbor's default token expiration (30 minutes). */
+const TOKEN_TTL = 1800;
+/** What a robot with a secret may do in its projects (the test's setup pushes with one). */
+const ROBOT_ACTIONS = ['pull', 'push'];
+
 /**
- * @param {{ providers?: Array<{ openidConfigurationUrl: string }>, robots?: Array<{ name: string, claimRules: Record<string, string>, projects: string[] }> }} [opts]
+ * @param {{ providers?: Array<{ openidConfigurationUrl: string }>, robots?: Array<{ name: string, claimRules: Record<string, string>, projects: string[] }>,
+ *   registryTokens?: { issuer: string, key: { kid: string, privateJwk: import('jose').JWK } }, robotSecrets?: Record<string, string> }} [opts]
  */
 export async function startHarbor(opts = {}) {
   const rp = relyingParty({ algorithms: ['RS256', 'ES256'] });
+  const signingKey = opts.registryTokens ? await importJWK({ ...opts.registryTokens.key.privateJwk, alg: 'ES256' }, 'ES256') : undefined;
   const state = {
     providers: opts.providers ?? [],
     robots: opts.robots ?? [],
+    robotSecrets: opts.robotSecrets ?? {},
     /** 'ok' | 'deny' | 'down' */
     mode: 'ok',
     canary: canary('harbor'),
     calls: 0,
-    /** { robot, username, scope, payload } */
+    /** POSTs to the token endpoint (an OAuth2 password grant, which Harbor does not serve). */
+    posts: 0,
+    /** { robot, username, scope, payload } (payload: the verified workload token; none for a robot secret) */
     accepted: [],
     refused: [],
   };
 
-  const refuse = (res, reason) => {
-    state.refused.push({ reason });
+  const refuse = (res, reason, username) => {
+    state.refused.push({ reason, ...(username === undefined ? {} : { username }) });
     sendJson(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: `unauthorized to access repository (${state.canary})` }] });
   };
 
@@ -47,6 +70,7 @@ export async function startHarbor(opts = {}) {
     const colon = decoded.indexOf(':');
     const username = decoded.slice(0, colon);
     const jwt = decoded.slice(colon + 1);
+    if (Object.hasOwn(state.robotSecrets, username)) return robotToken(url, res, username, jwt);
     let iss;
     try {
       iss = decodeJwt(jwt).iss;
@@ -70,18 +94,51 @@ export async function startHarbor(opts = {}) {
         return Array.isArray(got) ? got.includes(want) : got === want;
       }),
     );
-    if (!robot) return refuse(res, 'claims');
+    if (!robot) return refuse(res, 'claims', username);
     const scope = url.searchParams.get('scope') ?? '';
-    const project = /^repository:([^/]+)\/[^:]+:pull$/.exec(scope)?.[1];
-    if (!project || !robot.projects.includes(project)) return refuse(res, 'scope');
+    const [, name, project] = /^repository:(([^/]+)\/[^:]+):pull$/.exec(scope) ?? [];
+    if (!name || !project || !robot.projects.includes(project)) return refuse(res, 'scope', username);
     state.accepted.push({ robot: robot.name, username, scope, payload: verified.payload });
-    const t = randomBytes(32).toString('hex');
-    return sendJson(res, 200, { token: t, access_token: t, expires_in: 1800, issued_at: new Date().toISOString() });
+    return issue(res, url, robot.name, [{ type: 'repository', name, actions: ['pull'] }]);
+  }
+
+  /** A robot account with a static secret: what it asked for, within its projects. */
+  function robotToken(url, res, username, secret) {
+    if (state.robotSecrets[username] !== secret) return refuse(res, 'secret', username);
+    const own = /^robot\$([^+]+)\+/.exec(username)?.[1]; // a project robot; a system robot has none
+    const access = [];
+    for (const scope of url.searchParams.getAll('scope')) {
+      const m = /^repository:(([^/]+)\/[^:]+):([a-z,*]+)$/.exec(scope);
+      if (!m || (own && m[2] !== own)) continue;
+      const actions = m[3].split(',').filter((a) => ROBOT_ACTIONS.includes(a));
+      if (actions.length) access.push({ type: 'repository', name: m[1], actions });
+    }
+    state.accepted.push({ robot: username, username, scope: url.searchParams.getAll('scope').join(' ') });
+    return issue(res, url, username, access);
+  }
+
+  /** The answer to a granted request: a registry token when registryTokens is set, else an opaque one. */
+  async function issue(res, url, subject, access) {
+    const now = Math.floor(Date.now() / 1000);
+    const t = signingKey
+      ? await new SignJWT({ access })
+          .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: opts.registryTokens.key.kid })
+          .setIssuer(opts.registryTokens.issuer)
+          .setSubject(subject)
+          .setAudience(url.searchParams.get('service') ?? '') // a string: distribution 2.8 rejects an array
+          .setIssuedAt(now)
+          .setNotBefore(now)
+          .setExpirationTime(now + TOKEN_TTL)
+          .setJti(randomUUID())
+          .sign(signingKey)
+      : randomBytes(32).toString('hex');
+    return sendJson(res, 200, { token: t, access_token: t, expires_in: TOKEN_TTL, issued_at: new Date(now * 1000).toISOString() });
   }
 
   function answer(req, _body, res) {
-    if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://x').pathname !== '/service/token')
-      return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND' }] });
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'POST' && path === '/service/token') state.posts++;
+    if (req.method !== 'GET' || path !== '/service/token') return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND' }] });
     state.calls++;
     if (state.mode === 'down') return sendJson(res, 500, { errors: [{ code: 'UNKNOWN', message: state.canary }] });
     if (state.mode === 'deny') return refuse(res, 'deny');
