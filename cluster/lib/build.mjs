@@ -1,8 +1,9 @@
 // Builds the cluster's real parts from the Go module proxy, once, into a cache outside the
 // repository: kube-apiserver and the kubelet (k8s.io/kubernetes at a pinned release), etcd,
-// containerd v2 with its runc shim and ctr, and the pause binary (kubernetes' own pause.c,
-// static, by gcc). A build is reused while its inputs (the wrapper module's go.mod and go.sum,
-// the flags) are unchanged; Go's own build cache makes a rebuild after a change quick.
+// containerd v2 with its runc shim and ctr, the pause binary (kubernetes' own pause.c, static,
+// by gcc), and Helm for the chart tests. A build is reused while its inputs (the wrapper
+// module's go.mod and go.sum, the flags) are unchanged; Go's own build cache makes a rebuild
+// after a change quick.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,8 +19,8 @@ const PEERS = fileURLToPath(new URL('../peers/', import.meta.url));
  * serves the 3.6 client API that 1.36 speaks, containerd 2.4 supports both kubelets.
  */
 export const RELEASES = {
-  '1.37': { kubernetes: 'v1.37.2', module: 'kubernetes-1.37' },
-  '1.36': { kubernetes: 'v1.36.3', module: 'kubernetes-1.36' },
+  1.37: { kubernetes: 'v1.37.2', module: 'kubernetes-1.37' },
+  1.36: { kubernetes: 'v1.36.3', module: 'kubernetes-1.36' },
 };
 export const NEWEST = '1.37';
 export const ETCD = { version: 'v3.7.3', module: 'etcd', packages: ['go.etcd.io/etcd/server/v3'] };
@@ -28,6 +29,9 @@ export const CONTAINERD = {
   module: 'containerd',
   packages: ['cmd/containerd', 'cmd/containerd-shim-runc-v2', 'cmd/ctr'].map((p) => `github.com/containerd/containerd/v2/${p}`),
 };
+
+/** Helm for the chart tests (charts/), from `peers/helm/`; its version variable set as Helm's Makefile does. */
+export const HELM = { version: 'v4.3.2', module: 'helm', packages: ['helm.sh/helm/v4/cmd/helm'] };
 
 /** `$XDG_CACHE_HOME/edge-credential-provider/cluster` (default ~/.cache/...). */
 export function cacheDir() {
@@ -133,4 +137,20 @@ export async function buildPeers({ release, log }) {
     containerdBin: containerd,
     pause,
   };
+}
+
+/**
+ * The pinned Helm CLI, built or found in the cache
+ * (`<cache>/bin/helm-<hash>/helm`); `helm version` names v4.3.2 and the client-go it links.
+ * @param {{ log?: (text: string) => void }} [opts]
+ * @returns {Promise<string>} the path of the helm binary
+ */
+export async function buildHelm({ log } = {}) {
+  const dir = await goBuild({
+    module: HELM.module,
+    packages: HELM.packages,
+    ldflags: `-X helm.sh/helm/v4/internal/version.version=${HELM.version}`,
+    log,
+  });
+  return join(dir, 'helm');
 }

@@ -5,51 +5,28 @@
 // certificates, data, sockets, numbered logs and state.json (pids, ports, issuer), so that
 // `up`, `status` and `down` can run in different processes.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { buildPeers, NEWEST, RELEASES } from './build.mjs';
-import {
-  allowPlainHttp,
-  importPauseImage,
-  NODE,
-  startApiserver,
-  startContainerd,
-  startEtcd,
-  startKubelet,
-} from './components.mjs';
+import { allowPlainHttp, importPauseImage, NODE, startApiserver, startContainerd, startEtcd, startKubelet } from './components.mjs';
 import { runs, sleep, stopDaemon } from './daemon.mjs';
+import { down } from './down.mjs';
+import { DEFAULT_DIR, readState, writeState } from './state.mjs';
 import { kubeClient } from './kube.mjs';
 import { makePki, rsaKey, writeKubeconfig } from './pki.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PLUGIN = join(ROOT, 'plugin', 'dist', 'edge-credential-provider');
-export const DEFAULT_DIR = '/tmp/ecp-cluster';
 export const DEFAULT_AUDIENCE = 'edge-credential-provider';
 const LOGS = { etcd: '1-etcd.log', apiserver: '2-kube-apiserver.log', containerd: '3-containerd.log', kubelet: '4-kubelet.log' };
-/** Stop order: the reverse of the start order. */
-const STOP_ORDER = ['kubelet', 'containerd', 'apiserver', 'etcd'];
 
 /**
  * @typedef {{ edge: string, matchImages: string[], audience?: string, cacheType?: 'ServiceAccount' | 'Token',
  *   name?: string, extraArgs?: string[], layout?: 'file' | 'directory', text?: string } | null} ProviderOptions
  *   What the kubelet's CredentialProviderConfig says (generate-config's flags); null: no provider.
  */
-
-function statePath(dir) {
-  return join(dir, 'state.json');
-}
-
-export function readState(dir = DEFAULT_DIR) {
-  const file = statePath(dir);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8'));
-}
-
-function writeState(dir, state) {
-  writeFileSync(statePath(dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-}
 
 /** Runs the built plugin's `generate-config` (the command users run) and returns its output. */
 export function generateConfig(provider, release) {
@@ -101,7 +78,10 @@ function handle(dir, state, peers) {
     address: state.containerd.address,
     certsD: state.containerd.certsD,
     ctr: (...args) =>
-      execFileSync(peers.ctr, ['--address', state.containerd.address, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString(),
+      execFileSync(peers.ctr, ['--address', state.containerd.address, '--namespace', 'k8s.io', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      }).toString(),
   });
 
   const self = {
@@ -314,140 +294,5 @@ export async function removeNodeRbac(api) {
   await api.remove(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${role.metadata.name}`);
 }
 
-/** Mount points at or below `dir`, deepest first. */
-function mountsUnder(dir) {
-  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  const points = lines
-    .map((l) => l.split(' ')[4])
-    .filter((p) => p && (p === dir || p.startsWith(`${dir}/`)))
-    .map((p) => p.replace(/\\040/g, ' '));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
-}
-
-/**
- * runc (cgroupfs driver) makes a cgroup per container under <hierarchy>/k8s.io/ (containerd's
- * namespace); they outlive a container killed with its shim. Removes the empty ones and then
- * k8s.io itself where empty: rmdir never removes a cgroup that still holds a process.
- */
-function removeEmptyCgroups() {
-  let removed = 0;
-  const root = '/sys/fs/cgroup';
-  for (const hierarchy of existsSync(root) ? readdirSync(root) : []) {
-    const parent = join(root, hierarchy, 'k8s.io');
-    if (!existsSync(parent)) continue;
-    for (const entry of readdirSync(parent, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      try {
-        rmdirSync(join(parent, entry.name));
-        removed++;
-      } catch {
-        /* in use */
-      }
-    }
-    try {
-      rmdirSync(parent);
-      removed++;
-    } catch {
-      /* in use */
-    }
-  }
-  return removed;
-}
-
-/** Processes whose command line names `needle` (our containerd's socket: its shims). */
-function pidsNaming(needle) {
-  const out = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes(needle) && Number(entry) !== process.pid) out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/**
- * Stops every process the cluster started (by recorded pid, kubelet first), removes the
- * pods' containers through containerd so their shims exit, ends any shim of our containerd
- * still running, unmounts what is mounted under the directory and removes it.
- * @returns {Promise<string[]>} what it did, one line each
- */
-export async function down(dir = DEFAULT_DIR, { retain = false } = {}) {
-  const state = readState(dir);
-  const report = [];
-  if (!state) {
-    if (existsSync(dir) && !retain) rmSync(dir, { recursive: true, force: true });
-    return ['no cluster state; nothing was running'];
-  }
-  for (const name of STOP_ORDER) {
-    const p = state.pids[name];
-    if (!p) continue;
-    if (name === 'containerd' && runs(p.pid, p.exe)) {
-      // Remove every task and container in the k8s.io namespace first, so the shims exit.
-      const ctr = (...args) => {
-        try {
-          return execFileSync(join(p.exe, '..', 'ctr'), ['--address', state.containerd.address, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).toString();
-        } catch {
-          return '';
-        }
-      };
-      const tasks = ctr('tasks', 'ls', '-q').split('\n').filter(Boolean);
-      for (const t of tasks) ctr('tasks', 'kill', '-s', 'SIGKILL', t);
-      for (const t of tasks) {
-        for (let i = 0; i < 20 && ctr('tasks', 'delete', t) === '' && ctr('tasks', 'ls', '-q').includes(t); i++) await sleep(200);
-      }
-      const containers = ctr('containers', 'ls', '-q').split('\n').filter(Boolean);
-      for (const c of containers) ctr('containers', 'delete', c);
-      if (tasks.length || containers.length) report.push(`removed ${tasks.length} task(s), ${containers.length} container(s)`);
-    }
-    const how = await stopDaemon(p.pid, p.exe);
-    report.push(`${name} (pid ${p.pid}): ${how}`);
-    state.pids[name] = undefined;
-    writeState(dir, state);
-  }
-  if (state.containerd?.address) {
-    for (const pid of pidsNaming(state.containerd.address)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        report.push(`shim (pid ${pid}): killed`);
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  await sleep(200);
-  const cgroups = removeEmptyCgroups();
-  if (cgroups) report.push(`removed ${cgroups} empty cgroup(s) under /sys/fs/cgroup/*/k8s.io`);
-  for (const point of mountsUnder(dir)) {
-    try {
-      execFileSync('umount', [point], { stdio: 'ignore' });
-    } catch {
-      execFileSync('umount', ['-l', point], { stdio: 'ignore' });
-    }
-    report.push(`unmounted ${point}`);
-  }
-  if (!retain) {
-    rmSync(dir, { recursive: true, force: true });
-    report.push(`removed ${dir}`);
-  }
-  return report;
-}
-
-/** One line per component: running or not, plus what a person needs to use the cluster. */
-export function status(dir = DEFAULT_DIR) {
-  const state = readState(dir);
-  if (!state) return { running: false, lines: [`no cluster in ${dir}`] };
-  const lines = [];
-  let all = true;
-  for (const name of [...STOP_ORDER].reverse()) {
-    const p = state.pids[name];
-    const alive = p ? runs(p.pid, p.exe) : false;
-    all &&= alive;
-    lines.push(`${name}: ${alive ? `running (pid ${p.pid})` : 'not running'}`);
-  }
-  lines.push(`release: ${state.release}`, `KUBECONFIG=${state.kubeconfig}`, `issuer: ${state.issuer}`, `logs: ${join(dir, 'logs')}`);
-  return { running: all, lines, state };
-}
+export { DEFAULT_DIR, down, readState };
+export { status } from './down.mjs';

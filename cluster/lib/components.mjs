@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { request } from 'node:https';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { startDaemon, waitReady } from './daemon.mjs';
 
@@ -41,16 +41,6 @@ function httpOk(url) {
     });
     req.once('error', () => resolve(false));
     req.once('timeout', () => req.destroy());
-  });
-}
-
-function tcpOpen(port) {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () => {
-      s.end();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 
@@ -199,7 +189,8 @@ export async function startContainerd({ peers, dir, log }) {
     ].join('\n'),
   );
   const daemon = startDaemon({ cmd: peers.containerd, args: ['--config', config, '--log-level', 'info'], log, env: { PATH: componentPath(peers) } });
-  const ctr = (...args) => execFileSync(peers.ctr, ['--address', address, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
+  const ctr = (...args) =>
+    execFileSync(peers.ctr, ['--address', address, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
   await waitReady(daemon, () => existsSync(address) && ctr('version').includes('Server'), { what: 'containerd', log, timeoutMs: 30_000 });
   return { daemon, address, certsD, ctr };
 }
@@ -218,8 +209,6 @@ export function allowPlainHttp(certsD, host) {
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
 }
-
-export { tcpOpen, httpOk };
 
 /**
  * Imports the pause image into containerd's k8s.io namespace: kubernetes' own pause binary in

@@ -45,10 +45,7 @@ function issue(dir, name, { subject, san, usage }) {
   const csr = openssl(['req', '-new', '-key', key, '-subj', subject]);
   writeFileSync(
     crt,
-    openssl(
-      ['x509', '-req', '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', String(VALID_DAYS), '-extfile', ext],
-      csr,
-    ),
+    openssl(['x509', '-req', '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', String(VALID_DAYS), '-extfile', ext], csr),
   );
   return { key, crt };
 }
@@ -64,12 +61,30 @@ export function makePki({ dir, node }) {
     ecKey(ca.key);
     writeFileSync(
       ca.crt,
-      openssl(['req', '-x509', '-new', '-key', ca.key, '-subj', '/CN=edge-credential-provider test cluster CA', '-days', String(VALID_DAYS), '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
+      openssl([
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        ca.key,
+        '-subj',
+        '/CN=edge-credential-provider test cluster CA',
+        '-days',
+        String(VALID_DAYS),
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]),
     );
   }
   return {
     ca,
-    apiserver: issue(dir, 'apiserver', { subject: '/CN=kube-apiserver', san: 'IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc', usage: 'serverAuth' }),
+    apiserver: issue(dir, 'apiserver', {
+      subject: '/CN=kube-apiserver',
+      san: 'IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc',
+      usage: 'serverAuth',
+    }),
     admin: issue(dir, 'admin', { subject: '/O=system:masters/CN=ecp-admin', usage: 'clientAuth' }),
     kubelet: issue(dir, 'kubelet', { subject: `/O=system:nodes/CN=system:node:${node}`, usage: 'clientAuth' }),
     kubeletServing: issue(dir, 'kubelet-serving', { subject: `/CN=${node}`, san: `IP:127.0.0.1,DNS:localhost`, usage: 'serverAuth' }),

@@ -26,9 +26,7 @@ if (!res.ok) {
 }
 const mod = await res.text();
 const block = /^replace \(\n([\s\S]*?)^\)/m.exec(mod)?.[1] ?? '';
-const modules = [...block.matchAll(/^\s*(k8s\.io\/[\w.-]+) => \.\/staging\//gm)]
-  .map((r) => r[1])
-  .filter((name) => !name.startsWith('k8s.io/sample-'));
+const modules = [...block.matchAll(/^\s*(k8s\.io\/[\w.-]+) => \.\/staging\//gm)].map((r) => r[1]).filter((name) => !name.startsWith('k8s.io/sample-'));
 const goLine = /^go (\S+)$/m.exec(mod)?.[1] ?? '1.26.0';
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), `kubernetes-1.${m[1]}`);
 mkdirSync(dir, { recursive: true });

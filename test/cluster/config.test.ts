@@ -56,7 +56,7 @@ describe('what generate-config refuses, the kubelet refuses', () => {
     expect(text).not.toContain('cacheType');
     const result = await cluster.tryKubelet({ provider: { ...base, text } });
     expect(result.accepted).toBe(false);
-    expect(result.log).toMatch(/cacheType/);
+    expect(result.log).toMatch(/Failed to register CRI auth plugins.*cacheType/);
   });
 
   it('refuses an unknown cacheType, as generate-config does', async () => {
@@ -64,7 +64,7 @@ describe('what generate-config refuses, the kubelet refuses', () => {
     expect(() => generateConfig({ ...base, cacheType: 'Pod' as 'Token' }, release)).toThrow(/cache-type/);
     const result = await cluster.tryKubelet({ provider: { ...base, text } });
     expect(result.accepted).toBe(false);
-    expect(result.log).toMatch(/cacheType/);
+    expect(result.log).toMatch(/Failed to register CRI auth plugins.*cacheType/);
   });
 
   it('refuses an annotation key both required and optional, as generate-config does', async () => {
@@ -77,6 +77,7 @@ describe('what generate-config refuses, the kubelet refuses', () => {
     expect(text).toContain('optionalServiceAccountAnnotationKeys');
     const result = await cluster.tryKubelet({ provider: { ...base, text } });
     expect(result.accepted).toBe(false);
+    expect(result.log).toContain('annotation keys cannot be both required and optional');
   });
 
   it('refuses an unknown field (the kubelet decodes its config strictly)', async () => {
@@ -84,5 +85,6 @@ describe('what generate-config refuses, the kubelet refuses', () => {
     expect(text).toContain('cacheDurationDefault');
     const result = await cluster.tryKubelet({ provider: { ...base, text } });
     expect(result.accepted).toBe(false);
+    expect(result.log).toMatch(/strict decoding error: unknown field \\?"providers\[0\]\.cacheDurationDefault/);
   });
 });
