@@ -17,6 +17,7 @@ const USAGE = `usage: npm run cluster -- <up|status|down|build> [flags]
              --audience A          the token audience (default ${DEFAULT_AUDIENCE})
              --cache-type T        ServiceAccount (default) or Token
              --no-node-rbac        leave out the node's audience grant (pulls then fail, as documented)
+             --controllers         also run kube-controller-manager and kube-scheduler (DaemonSets, helm install)
              --retain              keep the directory after a failed start, for its logs
   status   which components run, KUBECONFIG, issuer, logs
   down     stop every process the cluster started, unmount, remove the directory (--retain keeps it)
@@ -34,6 +35,7 @@ try {
       audience: { type: 'string', default: DEFAULT_AUDIENCE },
       'cache-type': { type: 'string', default: 'ServiceAccount' },
       'no-node-rbac': { type: 'boolean', default: false },
+      controllers: { type: 'boolean', default: false },
       retain: { type: 'boolean', default: false },
       dir: { type: 'string', default: DEFAULT_DIR },
       help: { type: 'boolean', short: 'h', default: false },
@@ -69,6 +71,7 @@ try {
       release: v.version,
       retain: v.retain,
       nodeRbac: !v['no-node-rbac'],
+      controllers: v.controllers,
       provider: { edge: v.edge, matchImages: v['match-image'], audience: v.audience, cacheType: v['cache-type'] },
       log: (s) => process.stderr.write(s),
       verboseBuild: true,

@@ -90,6 +90,22 @@ function versionFlags(v) {
     .join(' ');
 }
 
+/**
+ * kube-controller-manager and kube-scheduler of a release, built on demand (`up` with
+ * `controllers`): what a DaemonSet needs (its controller makes the pods, the scheduler binds
+ * them). The suite's own pods are bound to the node and need neither.
+ */
+export async function buildControllers({ release, log }) {
+  const r = RELEASES[release];
+  const dir = await goBuild({
+    module: r.module,
+    packages: ['k8s.io/kubernetes/cmd/kube-controller-manager', 'k8s.io/kubernetes/cmd/kube-scheduler'],
+    ldflags: versionFlags(r.kubernetes),
+    log,
+  });
+  return { controllerManager: join(dir, 'kube-controller-manager'), scheduler: join(dir, 'kube-scheduler') };
+}
+
 /** pause.c from the k8s.io/kubernetes module in Go's module cache, built static. */
 async function buildPause({ kubernetes, log }) {
   const out = join(cacheDir(), 'bin', 'pause');

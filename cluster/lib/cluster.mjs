@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { buildPeers, NEWEST, RELEASES } from './build.mjs';
+import { buildControllers, buildPeers, NEWEST, RELEASES } from './build.mjs';
 import { allowPlainHttp, importPauseImage, NODE, startApiserver, startContainerd, startEtcd, startKubelet } from './components.mjs';
 import { runs, sleep, stopDaemon } from './daemon.mjs';
 import { down } from './down.mjs';
@@ -20,7 +20,14 @@ import { makePki, rsaKey, writeKubeconfig } from './pki.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PLUGIN = join(ROOT, 'plugin', 'dist', 'edge-credential-provider');
 export const DEFAULT_AUDIENCE = 'edge-credential-provider';
-const LOGS = { etcd: '1-etcd.log', apiserver: '2-kube-apiserver.log', containerd: '3-containerd.log', kubelet: '4-kubelet.log' };
+const LOGS = {
+  etcd: '1-etcd.log',
+  apiserver: '2-kube-apiserver.log',
+  containerd: '3-containerd.log',
+  kubelet: '4-kubelet.log',
+  controllerManager: '5-kube-controller-manager.log',
+  scheduler: '6-kube-scheduler.log',
+};
 
 /**
  * @typedef {{ edge: string, matchImages: string[], audience?: string, cacheType?: 'ServiceAccount' | 'Token',
@@ -185,7 +192,9 @@ function handle(dir, state, peers) {
 
 /**
  * Builds what is missing and starts the cluster.
- * @param {{ dir?: string, release?: string, provider?: ProviderOptions, kubeletExtra?: object, nodeRbac?: boolean, log?: (s: string) => void }} opts
+ * @param {{ dir?: string, release?: string, provider?: ProviderOptions, kubeletExtra?: object, nodeRbac?: boolean, controllers?: boolean,
+ *   retain?: boolean, verboseBuild?: boolean, log?: (s: string) => void }} opts
+ *   controllers: also run kube-controller-manager and kube-scheduler (DaemonSets, the chart)
  */
 export async function up(opts = {}) {
   const dir = opts.dir ?? DEFAULT_DIR;
@@ -232,6 +241,22 @@ export async function up(opts = {}) {
     state.kubeconfig = writeKubeconfig(join(dir, 'admin.kubeconfig'), { server: api.server, ca: pki.ca.crt, client: pki.admin, user: 'ecp-admin' });
     writeKubeconfig(join(dir, 'kubelet.kubeconfig'), { server: api.server, ca: pki.ca.crt, client: pki.kubelet, user: `system:node:${NODE}` });
     writeState(dir, state);
+
+    if (opts.controllers) {
+      say('starting kube-controller-manager and kube-scheduler\n');
+      const bins = await buildControllers({ release, log: opts.verboseBuild ? say : undefined });
+      const common = { dir: join(dir, 'controllers'), kubeconfig: state.kubeconfig, pki, peers };
+      const cm = await startControllerManager({
+        ...common,
+        bin: bins.controllerManager,
+        log: join(dir, 'logs', LOGS.controllerManager),
+        serviceAccountKey: pki.serviceAccount.key,
+      });
+      state.pids.controllerManager = { pid: cm.daemon.pid, exe: bins.controllerManager };
+      const sched = await startScheduler({ ...common, bin: bins.scheduler, log: join(dir, 'logs', LOGS.scheduler) });
+      state.pids.scheduler = { pid: sched.daemon.pid, exe: bins.scheduler };
+      writeState(dir, state);
+    }
 
     say('starting containerd\n');
     const containerd = await startContainerd({ peers, dir: join(dir, 'containerd'), log: join(dir, 'logs', LOGS.containerd) });

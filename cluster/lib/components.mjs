@@ -304,3 +304,63 @@ export async function startKubelet({ peers, dir, log, pki, kubeconfig, container
   );
   return { daemon, ports, configFile, config };
 }
+
+/**
+ * kube-controller-manager with the admin kubeconfig, without the node lifecycle controller:
+ * this node reports NotReady (no CNI), and that controller would taint it and evict pods. The
+ * service-account and root-CA publishers, the DaemonSet and garbage collectors run.
+ */
+export async function startControllerManager({ bin, dir, log, kubeconfig, pki, serviceAccountKey, peers }) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const daemon = startDaemon({
+    cmd: bin,
+    log,
+    env: { PATH: componentPath(peers) },
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${dir}`,
+      '--leader-elect=false',
+      '--controllers=*,-nodelifecycle,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route',
+      `--root-ca-file=${pki.ca.crt}`,
+      `--service-account-private-key-file=${serviceAccountKey}`,
+      '--use-service-account-credentials=false',
+      '--v=1',
+    ],
+  });
+  await waitReady(daemon, () => httpsHealthy(port, pki), { what: 'kube-controller-manager', log, timeoutMs: 60_000, intervalMs: 500 });
+  return { daemon };
+}
+
+/** kube-scheduler with the admin kubeconfig: binds the pods a DaemonSet makes. */
+export async function startScheduler({ bin, dir, log, kubeconfig, pki, peers }) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const daemon = startDaemon({
+    cmd: bin,
+    log,
+    env: { PATH: componentPath(peers) },
+    args: [`--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${dir}`, '--leader-elect=false', '--v=1'],
+  });
+  await waitReady(daemon, () => httpsHealthy(port, pki), { what: 'kube-scheduler', log, timeoutMs: 60_000, intervalMs: 500 });
+  return { daemon };
+}
+
+/** /healthz of a component serving its own self-signed certificate (not verified: loopback, ours). */
+function httpsHealthy(port, pki) {
+  return new Promise((resolve) => {
+    const req = request(
+      `https://127.0.0.1:${port}/healthz`,
+      { rejectUnauthorized: false, cert: readFileSync(pki.admin.crt), key: readFileSync(pki.admin.key), timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.once('error', () => resolve(false));
+    req.once('timeout', () => req.destroy());
+    req.end();
+  });
+}

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { runs, sleep, stopDaemon } from './daemon.mjs';
 import { DEFAULT_DIR, readState, STOP_ORDER, writeState } from './state.mjs';
 
+/** Components `up` starts only when asked (`controllers`). */
+const OPTIONAL = ['controllerManager', 'scheduler'];
+
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir) {
   const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
@@ -140,6 +143,7 @@ export function status(dir = DEFAULT_DIR) {
   let all = true;
   for (const name of [...STOP_ORDER].reverse()) {
     const p = state.pids[name];
+    if (!p && OPTIONAL.includes(name)) continue; // not started with this cluster
     const alive = p ? runs(p.pid, p.exe) : false;
     all &&= alive;
     lines.push(`${name}: ${alive ? `running (pid ${p.pid})` : 'not running'}`);

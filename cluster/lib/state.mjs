@@ -4,8 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_DIR = '/tmp/ecp-cluster';
-/** Start order etcd -> apiserver -> containerd -> kubelet; stop in reverse. */
-export const STOP_ORDER = ['kubelet', 'containerd', 'apiserver', 'etcd'];
+/** Start order etcd -> apiserver -> (controller-manager, scheduler) -> containerd -> kubelet; stop in reverse. */
+export const STOP_ORDER = ['kubelet', 'containerd', 'scheduler', 'controllerManager', 'apiserver', 'etcd'];
 
 export function readState(dir = DEFAULT_DIR) {
   const file = join(dir, 'state.json');

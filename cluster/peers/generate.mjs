@@ -58,6 +58,8 @@ writeFileSync(
     '',
     'import (',
     '\t_ "k8s.io/kubernetes/cmd/kube-apiserver"',
+    '\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"',
+    '\t_ "k8s.io/kubernetes/cmd/kube-scheduler"',
     '\t_ "k8s.io/kubernetes/cmd/kubelet"',
     ')',
     '',
