@@ -19,7 +19,7 @@ export const CredentialProviderRequestSchema = deferred(() =>
     kind: z.string(),
     image: z.string().check(z.maxLength(4096)),
     serviceAccountToken: z.optional(z.string().check(z.maxLength(16 * 1024))),
-    serviceAccountAnnotations: z.optional(z.record(z.string().check(z.maxLength(317)), z.string().check(z.maxLength(64 * 1024)))),
+    serviceAccountAnnotations: z.optional(z.recordOf(z.string().check(z.maxLength(317)), z.string().check(z.maxLength(64 * 1024)))),
   }),
 );
 export type CredentialProviderRequest = z.infer<typeof CredentialProviderRequestSchema>;

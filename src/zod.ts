@@ -13,7 +13,20 @@
  * formats with regexes and say what they expect). Schemas import zod from here, not from
  * 'zod/mini', so that none parses before this has run.
  */
-import { config, type core } from 'zod/mini';
+import {
+  config,
+  type core,
+  type input,
+  type output,
+  overwrite,
+  pipe,
+  string,
+  superRefine,
+  transform,
+  unknown,
+  type ZodMiniString,
+  type ZodMiniType,
+} from 'zod/mini';
 
 const UNITS: Record<string, string> = { string: 'characters', array: 'items', set: 'items', map: 'entries', file: 'bytes' };
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isNaN(v) ? 'NaN' : typeof v);
@@ -58,6 +71,55 @@ export function english(issue: core.$ZodRawIssue): string {
 config({ localeError: english });
 
 export * from 'zod/mini';
+
+/**
+ * zod's `z.url({ protocol: /^https?$/ })`, as it behaves: `http://` or `https://` (any case)
+ * followed by what the URL parser takes, after trimming; the issue an invalid value raises
+ * ("Invalid url"); the value trimmed and without tabs and newlines (which the parser drops).
+ * zod's own URL format costs 1.9 KB of the bundle for this one field.
+ */
+export function httpUrl(): ZodMiniString<string> {
+  const parses = (raw: string) => /^https?:\/\//i.test(raw.trim()) && URL.parse(raw.trim()) !== null;
+  return string().check(
+    superRefine((raw, ctx) => {
+      if (!parses(raw)) ctx.addIssue({ code: 'invalid_format', format: 'url', input: raw });
+    }),
+    overwrite((raw) => (parses(raw) ? raw.trim().replace(/[\t\n\r]/g, '') : raw)),
+  );
+}
+
+/**
+ * zod's `z.record(key, value)` for string keys, as it behaves: a plain object (else "expected
+ * record"), every key checked by `key` (else an `invalid_key` issue at that key) and every
+ * value by `value` (its issues under the key), `__proto__` left out, a new object out. zod's
+ * own record schema costs 2.5 KB of the bundle for four annotation maps.
+ */
+export function recordOf<V extends ZodMiniType>(key: ZodMiniType<string>, value: V): ZodMiniType<Record<string, output<V>>, Record<string, input<V>>> {
+  const plain = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+  return pipe(
+    unknown(),
+    transform((input, ctx) => {
+      const out: Record<string, output<V>> = {};
+      if (!plain(input)) {
+        ctx.issues.push({ code: 'invalid_type', expected: 'record', input });
+        return out;
+      }
+      for (const k of Object.keys(input)) {
+        if (k === '__proto__') continue;
+        const keyed = key.safeParse(k);
+        if (!keyed.success) {
+          ctx.issues.push({ code: 'invalid_key', origin: 'record', issues: keyed.error.issues, input: k, path: [k] });
+          continue;
+        }
+        const valued = value.safeParse(input[k]);
+        if (valued.success) out[k] = valued.data as output<V>;
+        else for (const issue of valued.error.issues) ctx.issues.push({ ...issue, path: [k, ...issue.path] } as core.$ZodRawIssue); // finalized: its message stays
+      }
+      return out;
+    }),
+  ) as unknown as ZodMiniType<Record<string, output<V>>, Record<string, input<V>>>;
+}
 
 /**
  * A schema built on its first use instead of when its module loads. zod builds a schema by

@@ -82,7 +82,7 @@ const repositoryPattern = deferred(() =>
 );
 
 const httpsUrl = deferred(() =>
-  z.url({ protocol: /^https?$/ }).check(z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)')),
+  z.httpUrl().check(z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)')),
 );
 
 const jwk = deferred(() =>
@@ -117,7 +117,7 @@ export const RuleSchema = deferred(() =>
        * Required service-account annotation values, from the request's serviceAccountAnnotations.
        * These are asserted by the node's kubelet, not signed by the API server: see docs/security.md.
        */
-      annotations: z.optional(z.record(z.string().check(z.minLength(1), z.maxLength(317)), z.string().check(z.maxLength(4096)))),
+      annotations: z.optional(z.recordOf(z.string().check(z.minLength(1), z.maxLength(317)), z.string().check(z.maxLength(4096)))),
       /** Registry host[:port] of the images the rule covers, as in image references. */
       registry: registryHost,
       /** The registry's token-auth `service` name (its `auth.token.service`). Default: this rule's `registry`. */

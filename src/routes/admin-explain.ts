@@ -17,7 +17,7 @@ const ExplainSchema = deferred(() =>
   z.strictObject({
     token: z.string().check(z.minLength(1), z.maxLength(16 * 1024)),
     image: z.string().check(z.minLength(1), z.maxLength(4096)),
-    annotations: z.optional(z.record(z.string(), z.string())),
+    annotations: z.optional(z.recordOf(z.string(), z.string())),
   }),
 );
 

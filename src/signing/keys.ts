@@ -69,7 +69,7 @@ const KeyRingSchema = deferred(() =>
         z.object({
           kid: z.string().check(z.minLength(1)),
           privateJwk: ecPrivateJwk,
-          certificate: z.optional(z.string().check(z.includes('-----BEGIN CERTIFICATE-----'))),
+          certificate: z.optional(z.string().check(z.refine((pem) => pem.includes('-----BEGIN CERTIFICATE-----')))),
         }),
       )
       .check(z.minLength(1)),

@@ -29,7 +29,7 @@ const HistoryEntrySchema = deferred(() =>
      * so a schema tightened later neither hides old versions nor stops new ones being
      * appended. A rollback PUTs it again, and the PUT validates it as it is now.
      */
-    record: z.optional(z.record(z.string(), z.unknown())),
+    record: z.optional(z.recordOf(z.string(), z.unknown())),
   }),
 );
 const HistorySchema = deferred(() => z.strictObject({ items: z.array(HistoryEntrySchema).check(z.maxLength(HISTORY_LENGTH)) }));

@@ -42,3 +42,62 @@ describe('zod issue messages', () => {
     expect(z.string().check(z.maxLength(3)).safeParse('abcd').error!.issues[0]!.message).toBe('Too big: expected string to have <=3 characters');
   });
 });
+
+/** What a parse says, as describeIssues and the routes read it: success, the value, each issue's path and message. */
+const outcome = (r: { success: boolean; data?: unknown; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } }) =>
+  r.success ? { data: r.data } : { issues: r.error!.issues.map((i) => ({ path: i.path, message: i.message })) };
+
+describe('our stand-ins for zod schemas parse as zod does', () => {
+  it.each([
+    'https://example.com',
+    'http://127.0.0.1:8080/openid/v1/jwks',
+    'HTTPS://Example.COM/a?b#c',
+    '  https://example.com/jwks  ',
+    'https://exa\nmple.com/\tx',
+    'https:/example.com',
+    'http:example.com',
+    'ftp://example.com',
+    'https://',
+    'https://exa mple.com',
+    'not a url',
+    '',
+    'javascript:alert(1)',
+    'https://[::1]:443/x',
+    'https://user:pw@example.com',
+  ])('httpUrl() as z.url({ protocol: /^https?$/ }): %j', (input) => {
+    const check = (s: z.ZodMiniString<string>) => s.check(z.refine((u) => !u.includes('127.'), 'no loopback here'));
+    expect(outcome(check(z.httpUrl()).safeParse(input))).toEqual(outcome(check(z.url({ protocol: /^https?$/ })).safeParse(input)));
+  });
+
+  const key = z.string().check(z.minLength(1), z.maxLength(3));
+  const value = z.string().check(z.maxLength(2));
+  it.each<[string, unknown]>([
+    ['an empty object', {}],
+    ['good entries', { a: 'x', bc: 'yz' }],
+    ['a bad key', { abcd: 'x', a: 'y' }],
+    ['an empty key', { '': 'x' }],
+    ['a bad value', { a: 'xyz' }],
+    ['a value of another type', { a: 5 }],
+    ['bad keys and values', { abcd: 'xyz', b: 1, c: 'ok' }],
+    ['__proto__ from JSON', JSON.parse('{"__proto__": "xyz", "a": "x"}')],
+    ['constructor as a key', { constructor: 'x' }],
+    ['an array', ['x']],
+    ['null', null],
+    ['a string', 'x'],
+    ['a number', 5],
+    ['a null-prototype object', Object.assign(Object.create(null), { a: 'x' })],
+    ['a class instance', new URL('https://example.com')],
+  ])('recordOf(key, value) as z.record(key, value): %s', (_what, input) => {
+    expect(outcome(z.recordOf(key, value).safeParse(input))).toEqual(outcome(z.record(key, value).safeParse(input)));
+    expect(outcome(z.optional(z.recordOf(z.string(), z.unknown())).safeParse(input))).toEqual(
+      outcome(z.optional(z.record(z.string(), z.unknown())).safeParse(input)),
+    );
+  });
+
+  it('recordOf nests in an object as z.record does (paths from the root)', () => {
+    const input = { m: { ab: 'xyz', abcd: 'x' } };
+    expect(outcome(z.strictObject({ m: z.recordOf(key, value) }).safeParse(input))).toEqual(
+      outcome(z.strictObject({ m: z.record(key, value) }).safeParse(input)),
+    );
+  });
+});
