@@ -3,12 +3,13 @@
 // signs a service-account token like the API server would, sends the kubelet's request,
 // and prints the response (password shortened) and the admin `explain` answer.
 //   EDGE_URL (default: the edge the latest `npm start` runs, http://127.0.0.1:8787 unless --port
-//   moved it), ADMIN_TOKEN (default: from .dev.vars)
+//   moved it), ADMIN_TOKEN (default: from .dev.vars, for a loopback edge)
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { adminToken, edgeUrl } from './lib/dev-edge.mjs';
+import { adminToken, DEV_VARS, edgeUrl, isLoopbackUrl } from './lib/dev-edge.mjs';
 
 const edge = edgeUrl();
-const admin = adminToken();
+// .dev.vars holds the local edge's token: it is never sent anywhere else.
+const admin = adminToken(process.env, isLoopbackUrl(edge) ? DEV_VARS : null);
 if (!admin) {
   console.error('demo: set ADMIN_TOKEN, or run `npm start` first so .dev.vars exists');
   process.exit(1);

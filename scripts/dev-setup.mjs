@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_PORT, DEV_EDGE_URL_FILE, DEV_VARS, devEdgeUrl } from './lib/dev-edge.mjs';
 import { generateAdminToken, generateKeyRing } from './lib/keys.mjs';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRANGLER = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
 
 /**
@@ -88,9 +89,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const child = spawn(
     process.execPath,
     [WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(args.port), '--var', `EDGE_ISSUER:${url}`, ...args.rest],
-    { stdio: 'inherit', env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' } },
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' } },
   );
-  // A terminal's Ctrl-C reaches both; a signal sent to this process alone is passed on.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  // A terminal's Ctrl-C reaches wrangler itself (same process group): passing it on too would be
+  // a second Ctrl-C. Waiting for wrangler to exit is enough. Other signals are passed on.
+  process.on('SIGINT', () => {});
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 }
