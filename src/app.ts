@@ -9,6 +9,7 @@
 import { adminApp } from './routes/admin';
 import { edgeApp } from './routes/base';
 import { credentials } from './routes/credentials';
+import { keysApp } from './routes/keys';
 import { registryToken } from './routes/token';
 import { wellKnown } from './routes/well-known';
 
@@ -16,4 +17,6 @@ export const app = edgeApp();
 app.route('/', wellKnown);
 app.route('/', credentials);
 app.all('/admin/*', (c) => adminApp().fetch(c.req.raw, c.env, c.executionCtx));
+// A cluster pushing its keys (routes/keys.ts): built on first use, like the admin API.
+app.put('/v1/keys', (c) => keysApp().fetch(c.req.raw, c.env, c.executionCtx));
 app.route('/', registryToken);

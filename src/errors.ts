@@ -93,6 +93,15 @@ export class PreconditionFailed extends define('ERR_PRECONDITION_FAILED', 412, '
 export class InvalidRecord extends define('ERR_INVALID_RECORD', 400, 'the trust record is invalid') {}
 export class IssuerConflict extends define('ERR_ISSUER_CONFLICT', 409, 'another trust record already holds this issuer') {}
 
+// Key sync (PUT /v1/keys): a cluster replacing its record's inline keys
+/** The record names no keySync service account (or its keys are not inline). */
+export class KeySyncDisabled extends define('ERR_KEY_SYNC_DISABLED', 403, 'this trust record does not accept pushed keys') {}
+/** A valid token, but not of the record's keySync service account. */
+export class KeySyncForbidden extends define('ERR_KEY_SYNC_FORBIDDEN', 403, "this service account may not change its trust record's keys") {}
+export class InvalidJwks extends define('ERR_INVALID_JWKS', 400, 'the key set is invalid') {}
+/** The pushed set drops the key that signed the push's own token. */
+export class KeyContinuity extends define('ERR_KEY_CONTINUITY', 409, 'the new key set must hold the key that signed the token') {}
+
 // Upstream registry vendors (federation)
 /** The vendor refused the workload token (its 4xx): a trust-policy, audience or subject problem on the vendor's side. */
 export class UpstreamDenied extends define('ERR_UPSTREAM_DENIED', 403, 'the registry vendor refused the workload token') {}

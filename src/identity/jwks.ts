@@ -27,7 +27,7 @@ import * as joseErrors from 'jose/errors';
 import * as z from '../zod';
 import { deferred } from '../zod';
 import { readResponseAtMost, utf8 } from '../bytes';
-import { JwksUnavailable } from '../errors';
+import { JwksUnavailable, UnknownKey } from '../errors';
 import { isHttpsOrLoopback } from '../net';
 
 /** After a successful fetch, an unknown kid refetches only after this long, ms (JWKS_COOLDOWN_SECONDS). */
@@ -168,10 +168,26 @@ function reuseWindowMs(deps: KeyDeps): number {
 
 const inlineSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
 
+/**
+ * Inline keys never refresh themselves: a kid they lack is most often a cluster that rotated
+ * its signing key since the record's keys were last synced, and the refusal's detail (the
+ * exchange's log line, explain) says so.
+ */
 function inlineKeys(jwks: JSONWebKeySet): JWTVerifyGetKey {
   let set = inlineSets.get(jwks);
   if (!set) {
-    set = createLocalJWKSet(jwks);
+    const local = createLocalJWKSet(jwks);
+    set = async (header, token) => {
+      try {
+        return await local(header, token);
+      } catch (err) {
+        if (!(err instanceof joseErrors.JWKSNoMatchingKey)) throw err;
+        const kid = typeof header.kid === 'string' ? JSON.stringify(header.kid.slice(0, 64)) : 'none';
+        throw new UnknownKey({
+          detail: `kid ${kid} is not among the record's ${jwks.keys.length} inline keys: if the cluster rotated its signing key, sync them (keySync and npm run keys-sync, or PUT the record)`,
+        });
+      }
+    };
     inlineSets.set(jwks, set);
   }
   return set;

@@ -91,11 +91,38 @@ const jwk = deferred(() =>
     .check(z.refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'must be a public key (no private or symmetric parts)')),
 );
 
+/** Most keys an inline JWKS holds: a cluster has one or two, three during a rotation. */
+export const MAX_INLINE_KEYS = 20;
+
+/**
+ * The service account whose tokens may replace the record's inline keys (PUT /v1/keys,
+ * policy/key-sync.ts): tokens with `audience`, verified with the record's current keys.
+ */
+const KeySyncSchema = deferred(() =>
+  z.strictObject({
+    /** The `aud` of the key-sync tokens: never one of the record's pull `audiences`. */
+    audience: z.string().check(z.minLength(1), z.maxLength(1024)),
+    serviceAccount: z.strictObject({
+      namespace: z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a namespace name')),
+      name: z.string().check(z.minLength(1), z.maxLength(253), z.regex(/^[a-z0-9.-]+$/, 'must be a service-account name')),
+    }),
+  }),
+);
+export type KeySync = z.infer<typeof KeySyncSchema>;
+
 /** Where the issuer's public keys come from: exactly one source. */
 export const KeySourceSchema = deferred(() =>
   z.discriminatedUnion('type', [
-    /** Keys pasted into the record: for clusters whose issuer is not reachable from the internet. */
-    z.strictObject({ type: z.literal('inline'), jwks: z.strictObject({ keys: z.array(jwk).check(z.minLength(1), z.maxLength(20)) }) }),
+    /**
+     * Keys pasted into the record (or pushed by the cluster, `keySync`): for clusters whose issuer is
+     * not reachable from the internet. `staleAfter`: seconds after their last confirmation (a PUT
+     * that changed them, or a push) that explain and the records CLI warn. Default 604800 (7 days).
+     */
+    z.strictObject({
+      type: z.literal('inline'),
+      jwks: z.strictObject({ keys: z.array(jwk).check(z.minLength(1), z.maxLength(MAX_INLINE_KEYS)) }),
+      staleAfter: z.optional(z.number().check(z.int(), z.gte(3600), z.lte(90 * 24 * 60 * 60))),
+    }),
     /** An explicit JWKS URL (for a cluster: `<issuer>/openid/v1/jwks` or a public copy of it). */
     z.strictObject({ type: z.literal('jwks_uri'), uri: httpsUrl }),
     /** OIDC discovery: `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`. */
@@ -193,6 +220,8 @@ export const TrustRecordSchema = deferred(() =>
        * at the vendor. Optional, no default: records without it keep their shape and ETag.
        */
       vendorCacheEpoch: z.optional(z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER))),
+      /** The cluster's key-sync service account: it may push new inline keys (docs/trust-records.md, "Key sync"). Optional. */
+      keySync: z.optional(KeySyncSchema),
     })
     .check(
       z.superRefine((record, ctx) => {
@@ -223,6 +252,10 @@ export const TrustRecordSchema = deferred(() =>
             });
           }
         });
+        if (record.keySync && record.keys.type !== 'inline') ctx.addIssue({ code: 'custom', path: ['keySync'], message: 'keySync needs inline keys' });
+        // A pull token (which every pod's kubelet sends) must never pass as a key-sync token.
+        if (record.keySync && record.audiences.includes(record.keySync.audience))
+          ctx.addIssue({ code: 'custom', path: ['keySync', 'audience'], message: 'must differ from every pull audience' });
         if (record.keys.type === 'discovery' && !httpsUrl.safeParse(record.issuer).success) {
           ctx.addIssue({ code: 'custom', path: ['keys'], message: 'discovery needs an https issuer URL; use inline keys or jwks_uri' });
         }

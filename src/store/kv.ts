@@ -9,6 +9,7 @@
  *   revoke/v2/<name>           { items: Revocation[] }     TTL       a record's revocations, read with it
  *   revoke/v1/<issuer>         { items: Revocation[] }     TTL       version 1 (by issuer): read as a fallback, folded into v2 on write
  *   history/v1/<name>          { items: HistoryEntry[] }   no TTL    the last 20 versions of a record
+ *   confirmed/v1/<name>        { at, by }                  no TTL    when a record's inline keys were last confirmed (store/key-sync.ts)
  *
  * Issuer key caches are read and written through store/issuer-keys.ts.
  *
@@ -42,6 +43,9 @@ export const keys = {
   revocations: (name: string) => `revoke/v2/${enc(name)}`,
   legacyRevocations: (issuer: string) => `revoke/v1/${enc(issuer)}`,
   history: (name: string) => `history/v1/${enc(name)}`,
+  /** Never written: GET /readyz reads it, and an answer (null) is KV up. */
+  ready: 'ready/v1',
+  keysConfirmed: (name: string) => `confirmed/v1/${enc(name)}`,
 } as const;
 
 /**

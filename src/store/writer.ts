@@ -11,13 +11,15 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
-import { EdgeError, type ErrorStatus, IssuerConflict, NotFound, PreconditionFailed } from '../errors';
+import { EdgeError, type ErrorStatus, IssuerConflict, NotFound, PreconditionFailed, UnknownIssuer } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
+import { acceptKeySync, type PushedJwks, sameKeys } from '../policy/key-sync';
 import type { Revocation } from '../policy/revocation';
 import type { TrustRecord } from '../policy/schema';
 import { appendHistory, type HistoryEntry, recordEtag } from './history';
 import { issuerKeyStore } from './issuer-keys';
+import { removeKeyConfirmation, writeKeyConfirmation } from './key-sync';
 import { adoptLegacyRevocations, listRevocations, withoutRevocation, withRevocation, writeRevocations } from './revocations';
 import { assertIssuerFree, deleteRecord, getRecordByName, putRecord } from './trust';
 
@@ -36,6 +38,15 @@ export type Outcome<T> = { value: T } | { error: { code: string; status: ErrorSt
 export interface Written {
   previous: TrustRecord | undefined;
   etag: string;
+  entry: HistoryEntry | undefined;
+}
+/** A push of a cluster's keys (PUT /v1/keys), accepted. */
+export interface KeysSynced {
+  record: TrustRecord;
+  /** False: the pushed set was the one held; only the confirmation was written. */
+  changed: boolean;
+  by: string;
+  /** The history entry of the change; undefined when nothing changed (or the history write failed). */
   entry: HistoryEntry | undefined;
 }
 
@@ -81,6 +92,9 @@ export class AdminWriter extends DurableObject<Env> {
       });
       const etag = await recordEtag(record);
       const entry = await recordHistory(this.kv, record.name, { action: previous ? 'replace' : 'create', at, by, etag, record });
+      // Keys someone just put in confirm themselves; the same keys PUT again (a rules change from git) do not.
+      if (record.keys.type === 'inline' && (previous?.keys.type !== 'inline' || !sameKeys(previous.keys.jwks.keys, record.keys.jwks.keys)))
+        await recordConfirmation(record.name, () => writeKeyConfirmation(this.kv, record.name, { at, by }));
       return { previous, etag, entry };
     });
   }
@@ -94,7 +108,32 @@ export class AdminWriter extends DurableObject<Env> {
       await deleteRecord(this.kv, record);
       await this.ctx.storage.put({ [`record/${record.name}`]: null, [`issuer/${record.issuer}`]: null });
       const entry = await recordHistory(this.kv, change.name, { action: 'delete', at: change.at, by: change.by });
+      await recordConfirmation(record.name, () => removeKeyConfirmation(this.kv, record.name));
       return { previous: record, etag: '', entry };
+    });
+  }
+
+  /**
+   * A cluster's push of its own keys (PUT /v1/keys): decided (policy/key-sync.ts) against the
+   * record and revocations as this writer holds them, in turn with every other change, so two
+   * pushes or a push and an admin PUT never interleave. The record is written (and its history
+   * says `by` the key-sync account) only if the set changed; the confirmation either way.
+   */
+  syncKeys(push: { name: string; issuer: string; token: string; jwks: PushedJwks; at: number }): Promise<Outcome<KeysSynced>> {
+    return this.#serial(async () => {
+      const held = await this.#record(push.name);
+      // The route found the record by the token's iss in KV; it has since moved or gone.
+      if (!held || held.issuer !== push.issuer) throw new UnknownIssuer({ detail: 'the record changed issuer or was deleted' });
+      const { record, changed, by } = await acceptKeySync(held, push.token, push.jwks, await this.#liveRevocations(held, push.at), push.at);
+      let entry: HistoryEntry | undefined;
+      if (changed) {
+        await putRecord(this.kv, record, held);
+        await this.ctx.storage.put(`record/${record.name}`, record);
+        entry = await recordHistory(this.kv, record.name, { action: 'replace', at: push.at, by, etag: await recordEtag(record), record });
+      }
+      // A failure here is a 503 even after a change: the push is idempotent, and its retry confirms.
+      await writeKeyConfirmation(this.kv, record.name, { at: push.at, by });
+      return { record, changed, by, entry };
     });
   }
 
@@ -170,6 +209,16 @@ async function checkPreconditions(cond: Conditions, current: TrustRecord | undef
   if (cond.ifMatch.trim() === '*') return;
   const etag = `"${await recordEtag(current)}"`;
   if (!cond.ifMatch.split(',').some((t) => t.trim() === etag)) throw new PreconditionFailed({ detail: 'If-Match does not hold (weak tags never do)' });
+}
+
+/** The confirmation of an admin change, once it is in effect: as for the history, a failure is logged, not answered. */
+async function recordConfirmation(name: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (!(err instanceof EdgeError)) throw err;
+    logEvent('error', { code: 'ERR_KEYS_CONFIRMATION_NOT_RECORDED', record: name, detail: err.detail });
+  }
 }
 
 /**
