@@ -8,6 +8,8 @@ import { deferred } from '../zod';
 import { decide, type Decision } from '../decide';
 import { BadRequest } from '../errors';
 import { describeUpstream } from '../upstream/federate';
+import { loadTrust } from '../store/trust';
+import { keysWarning } from './admin-keys';
 import { seconds } from './admin-records';
 import { readJsonBody } from './body';
 import { Hono } from './hono';
@@ -58,5 +60,9 @@ export const explain = () =>
       { token, image, annotations: annotations ?? {} },
       { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: config.jwksCooldownMs, now },
     );
-    return c.json(explanation(decision, config.edgeIssuer, now));
+    // Inline keys unconfirmed for too long: the likeliest cause of an ERR_UNKNOWN_KEY, and of the next one.
+    const issuer = decision.workload?.cluster ?? (decision.granted ? undefined : decision.issuer);
+    const trust = issuer === undefined ? undefined : await loadTrust(c.env.TRUST, issuer, now).catch(() => undefined);
+    const warning = await keysWarning(c.env.TRUST, trust?.compiled.record, now);
+    return c.json({ ...explanation(decision, config.edgeIssuer, now), ...(warning ? { warnings: [warning] } : {}) });
   });
