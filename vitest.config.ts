@@ -4,7 +4,8 @@
  *   (@cloudflare/vitest-pool-workers), against a key ring made fresh for this run.
  * - node: test/integration/plugin runs the built exec plugin as a child process;
  *   test/integration/upstream runs the edge against loopback fakes of registry vendors;
- *   test/unit/plugin checks its pure modules in Node, where the plugin runs.
+ *   test/unit/plugin checks its pure modules in Node, where the plugin runs; test/unit/chart
+ *   renders the Helm chart with the pinned Helm (built once from the Go module proxy).
  * The end-to-end suite (real registry, skopeo, containerd) is vitest.e2e.config.ts.
  */
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
@@ -35,7 +36,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/unit/**/*.test.ts', 'test/integration/worker/**/*.test.ts'],
-          exclude: ['test/unit/scripts/**', 'test/unit/plugin/**', 'test/unit/layout.test.ts'], // Node code: the node project runs them
+          exclude: ['test/unit/scripts/**', 'test/unit/plugin/**', 'test/unit/chart/**', 'test/unit/layout.test.ts'], // Node code: the node project runs them
         },
       },
       {
@@ -50,6 +51,7 @@ export default defineConfig({
             'test/integration/bundle/**/*.test.ts',
             'test/unit/scripts/**/*.test.ts',
             'test/unit/plugin/**/*.test.ts',
+            'test/unit/chart/**/*.test.ts',
             'test/unit/layout.test.ts',
           ],
           globalSetup: ['test/integration/plugin/global-setup.ts'],
