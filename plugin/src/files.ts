@@ -6,7 +6,10 @@
  * fsynced so the rename survives a crash. Failures become one-line refusals.
  */
 import {
+  chmodSync,
   closeSync,
+  constants,
+  copyFileSync,
   fchmodSync,
   fchownSync,
   fsyncSync,
@@ -14,6 +17,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   realpathSync,
   renameSync,
   statSync,
@@ -25,6 +29,13 @@ import type { FileInfo, Files } from './install';
 
 /** rw-r--r--: a kubelet config holds no secret. */
 const NEW_FILE_MODE = 0o644;
+/** rwxr-xr-x: the kubelet executes the provider binary. */
+const EXECUTABLE_MODE = 0o755;
+/**
+ * Compare an executable in 1 MiB pieces: the single executable is ~100 MB and the installer
+ * pod's memory limit 128 MiB, so neither file is ever read whole.
+ */
+const COMPARE_CHUNK = 1024 * 1024;
 
 function attempt<T>(what: string, path: string, fn: () => T): T {
   try {
@@ -35,9 +46,25 @@ function attempt<T>(what: string, path: string, fn: () => T): T {
   }
 }
 
+const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || (path.startsWith('/') ? '/' : '.');
+const tmpFor = (path: string) => `${dirOf(path)}/.${path.slice(path.lastIndexOf('/') + 1)}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is done.
+  }
+}
+
 function writeAtomically(path: string, text: string, like: FileInfo | undefined): void {
-  const dir = path.slice(0, path.lastIndexOf('/')) || (path.startsWith('/') ? '/' : '.');
-  const tmp = `${dir}/.${path.slice(path.lastIndexOf('/') + 1)}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  const dir = dirOf(path);
+  const tmp = tmpFor(path);
   const mode = like ? like.mode & 0o7777 : NEW_FILE_MODE;
   attempt('write', path, () => {
     try {
@@ -66,16 +93,66 @@ function writeAtomically(path: string, text: string, like: FileInfo | undefined)
       throw err;
     }
   });
+  fsyncDir(dir);
+}
+
+/** Whether two files hold the same bytes, read piece by piece. */
+function sameBytes(a: string, b: string): boolean {
+  if (statSync(a).size !== statSync(b).size) return false;
+  const fa = openSync(a, 'r');
   try {
-    const fd = openSync(dir, 'r');
+    const fb = openSync(b, 'r');
     try {
-      fsyncSync(fd);
+      const ba = new Uint8Array(COMPARE_CHUNK);
+      const bb = new Uint8Array(COMPARE_CHUNK);
+      for (;;) {
+        const na = readSync(fa, ba, 0, COMPARE_CHUNK, null);
+        const nb = readSync(fb, bb, 0, COMPARE_CHUNK, null);
+        if (na !== nb) return false;
+        if (na === 0) return true;
+        for (let i = 0; i < na; i++) if (ba[i] !== bb[i]) return false;
+      }
     } finally {
-      closeSync(fd);
+      closeSync(fb);
     }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself is done.
+  } finally {
+    closeSync(fa);
   }
+}
+
+function installExecutable(from: string, to: string): boolean {
+  const there = attempt('read', to, () => {
+    try {
+      return statSync(to).isFile();
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ENOENT') return false;
+      throw err;
+    }
+  });
+  if (there && attempt('compare', to, () => sameBytes(from, to))) return false;
+  const tmp = tmpFor(to);
+  attempt('write', to, () => {
+    try {
+      copyFileSync(from, tmp, constants.COPYFILE_EXCL); // in the kernel where it can: no 100 MB buffer
+      chmodSync(tmp, EXECUTABLE_MODE);
+      const fd = openSync(tmp, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, to); // the kubelet never execs a half-written file
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // never created
+      }
+      throw err;
+    }
+  });
+  fsyncDir(dirOf(to));
+  return true;
 }
 
 export const nodeFiles: Files = {
@@ -103,4 +180,5 @@ export const nodeFiles: Files = {
   },
   write: writeAtomically,
   remove: (path) => attempt('remove', path, () => unlinkSync(path)),
+  installExecutable,
 };

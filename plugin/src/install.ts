@@ -44,6 +44,11 @@ export interface Files {
   /** Replaces `path` atomically: temporary file in the same directory, fsync, rename. */
   write(path: string, text: string, like: FileInfo | undefined): void;
   remove(path: string): void;
+  /**
+   * Copies the executable `from` to `to` (mode 0755) under a temporary name and a rename,
+   * unless `to` already has the same bytes; true when it copied.
+   */
+  installExecutable(from: string, to: string): boolean;
 }
 
 export interface Outcome {
@@ -61,6 +66,10 @@ keeping every other provider, its fields and the order.
                   (created with its directory if absent), or a directory the kubelet reads
                   (Kubernetes >= 1.34; a PATH ending in "/" is created as one), where
                   install writes its own drop-in PATH/NAME.yaml
+  --copy-binary-to DIR
+                  also copy this executable to DIR/NAME, the kubelet's
+                  --image-credential-provider-bin-dir (created if absent), when the
+                  bytes there differ: a temporary name, then a rename (no restart needed)
   --url, --match-image, --audience, --name, ... as for generate-config (not --format:
                   a file keeps its format; a new one is JSON if named *.json, else YAML)
 Prints "changed: FILE" or "unchanged: FILE": restart the kubelet only after "changed".
@@ -79,20 +88,26 @@ Prints "changed: FILE" or "unchanged: FILE". Exit codes as for install.
 const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : '.');
 const join = (dir: string, name: string) => `${dir.replace(/\/+$/, '')}/${name}`;
 
-/** Splits `--config PATH` off the flags the command passes on. */
-function takeConfig(argv: readonly string[], command: string): { path: string; rest: string[] } {
+/** Splits `--<flag> VALUE` (or `--<flag>=VALUE`), given at most once, off the flags the command passes on. */
+function takeFlag(argv: readonly string[], flag: string): { value: string | undefined; rest: string[] } {
   const rest: string[] = [];
-  let path: string | undefined;
+  let value: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg !== '--config' && !arg.startsWith('--config=')) {
+    if (arg !== `--${flag}` && !arg.startsWith(`--${flag}=`)) {
       rest.push(arg);
       continue;
     }
-    if (path !== undefined) throw usageError('flag --config is given more than once');
-    path = arg === '--config' ? argv[++i] : arg.slice('--config='.length);
-    if (path === undefined) throw usageError('flag --config needs a value');
+    if (value !== undefined) throw usageError(`flag --${flag} is given more than once`);
+    value = arg === `--${flag}` ? argv[++i] : arg.slice(flag.length + 3);
+    if (value === undefined) throw usageError(`flag --${flag} needs a value`);
   }
+  return { value, rest };
+}
+
+/** Splits `--config PATH` off the flags the command passes on. */
+function takeConfig(argv: readonly string[], command: string): { path: string; rest: string[] } {
+  const { value: path, rest } = takeFlag(argv, 'config');
   if (!path) throw usageError(`${command} needs --config PATH (what the kubelet's --image-credential-provider-config names)`);
   return { path, rest };
 }
@@ -150,8 +165,13 @@ function replace(target: Target, before: string | undefined, config: NodeConfig,
   files.write(path, renderConfig(config, format), info);
 }
 
-export function install(argv: readonly string[], files: Files): Outcome {
-  const { path: configPath, rest } = takeConfig(argv, 'install');
+/**
+ * @param self the running executable (the SEA) or script, for --copy-binary-to.
+ */
+export function install(argv: readonly string[], files: Files, self?: string): Outcome {
+  const { path: configPath, rest: flags } = takeConfig(argv, 'install');
+  const { value: binDir, rest } = takeFlag(flags, 'copy-binary-to');
+  if (binDir !== undefined && !binDir) throw usageError('flag --copy-binary-to needs a directory');
   if (rest.some((a) => a === '--format' || a.startsWith('--format='))) {
     throw usageError('install keeps the format of the file (a new file is JSON if named *.json, else YAML): drop --format');
   }
@@ -176,8 +196,21 @@ export function install(argv: readonly string[], files: Files): Outcome {
   const { config, changed } = upsertProvider(current, ours);
   const problems = kubeletProblems(config.providers, minor);
   if (problems.length > 0) throw inputError(`the kubelet would not load the merged config: ${problems.join('; ')}; ${left}`);
+  // The binary before the config, so a kubelet that loads the new config finds what it names.
+  if (binDir) copyBinary(self, binDir, ours.name, files, notes);
   if (changed) replace(target, before, config, notes, files);
   return { changed, path: target.path, notes };
+}
+
+/** --copy-binary-to: this executable as DIR/NAME, the name the kubelet looks the provider up by. */
+function copyBinary(self: string | undefined, binDir: string, name: string, files: Files, notes: string[]): void {
+  if (!self || !files.stat(self)?.isFile) throw inputError('--copy-binary-to: cannot tell which file this executable is; nothing was written');
+  const dirInfo = files.stat(binDir);
+  if (dirInfo && !dirInfo.isDirectory) throw inputError(`--copy-binary-to: ${binDir} is not a directory; nothing was written`);
+  if (!dirInfo) files.mkdirp(binDir);
+  const bin = join(binDir, name);
+  if (files.installExecutable(self, bin)) notes.push(`copied ${self} to ${bin}`);
+  else notes.push(`${bin} is already this executable`);
 }
 
 export function uninstall(argv: readonly string[], files: Files): Outcome {

@@ -9,6 +9,10 @@ import { MAX_BUDGET_MS } from './options';
 import { nodePost } from './transport';
 import { nodeFiles } from './files';
 
+// In a single executable Node runs the injected script with __filename = process.execPath,
+// so this names the SEA there and the script file otherwise: what --copy-binary-to copies.
+declare const __filename: string;
+
 /** Last resort, should `run` ever overrun its own budget: still inside the kubelet's minute. */
 const HARD_STOP_MS = MAX_BUDGET_MS + 2_000;
 
@@ -28,6 +32,7 @@ run({
   env: process.env,
   argv: process.argv.slice(2),
   files: nodeFiles,
+  self: __filename,
 }).then(exit, () => {
   process.stderr.write(`${NAME}: internal error; please report it\n`);
   exit(1);

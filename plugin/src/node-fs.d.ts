@@ -5,6 +5,7 @@
 declare module 'node:fs' {
   interface Stats {
     mode: number;
+    size: number;
     uid: number;
     gid: number;
     isFile(): boolean;
@@ -26,5 +27,9 @@ declare module 'node:fs' {
   export function fchownSync(fd: number, uid: number, gid: number): void;
   export function closeSync(fd: number): void;
   export function renameSync(from: string, to: string): void;
+  export function readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  export function copyFileSync(from: string, to: string, mode?: number): void;
+  export function chmodSync(path: string, mode: number): void;
+  export const constants: { COPYFILE_EXCL: number };
   export function unlinkSync(path: string): void;
 }

@@ -38,6 +38,8 @@ export interface RunIO {
   clock?: Partial<Clock>;
   /** The file system for install/uninstall: files.ts in main.ts, an in-memory one in tests. */
   files?: Files;
+  /** This executable (the SEA) or script, which install --copy-binary-to copies. */
+  self?: string;
 }
 
 export const USAGE = `Usage:
@@ -113,7 +115,7 @@ export async function run(io: RunIO): Promise<number> {
         return EXIT_OK;
       }
       if (!io.files) throw usageError(`${command} needs a file system`);
-      const outcome = (command === 'install' ? install : uninstall)(rest, io.files);
+      const outcome = command === 'install' ? install(rest, io.files, io.self) : uninstall(rest, io.files);
       for (const note of outcome.notes) io.stderr.write(`${NAME}: ${note}\n`);
       io.stdout.write(`${outcome.changed ? 'changed' : 'unchanged'}: ${outcome.path}\n`);
       return EXIT_OK;

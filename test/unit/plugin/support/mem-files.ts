@@ -47,6 +47,14 @@ export function memFiles(initial: Record<string, string> = {}, dirs: string[] = 
       mem.removals.push(path);
       files.delete(path);
     },
+    installExecutable: (from, to) => {
+      const source = files.get(from);
+      if (!source) throw new Error(`ENOENT ${from}`);
+      if (files.get(to)?.text === source.text) return false;
+      mem.writes.push(to);
+      files.set(to, { text: source.text, mode: 0o755 });
+      return true;
+    },
   };
   return mem;
 }
