@@ -40,6 +40,8 @@ export interface DecideDeps {
   jwksCooldownMs: number;
   /** Seconds since the epoch. */
   now: number;
+  /** Told the trust record's name as soon as it is found, also when decide then throws (metrics of a 503). */
+  found?: (record: string) => void;
 }
 
 export interface Granted {
@@ -86,6 +88,7 @@ export async function decide(req: ExchangeRequest, deps: DecideDeps): Promise<De
     const trust = await loadTrust(deps.kv, token.issuer, deps.now);
     if (!trust) throw new UnknownIssuer();
     const { record } = trust.compiled;
+    deps.found?.(record.name);
     if (record.disabled) throw new IssuerDisabled({ detail: `record ${record.name}` });
 
     const keys = await issuerKeys(record, { store: issuerKeyStore(deps.kv), fetch: deps.fetch, waitUntil: deps.waitUntil, cooldownMs: deps.jwksCooldownMs });

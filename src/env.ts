@@ -24,8 +24,10 @@ export interface Env {
   ACCESS_WRITERS?: string;
   /** Seconds after a JWKS fetch before an unknown `kid` may trigger another. Default 30. */
   JWKS_COOLDOWN_SECONDS?: string;
-  /** "on" or "off": write JSON log lines (off silences all of them, e.g. in benchmarks). Default on. */
+  /** "on" or "off": write audit lines (decisions, admin changes; off e.g. in benchmarks). Errors are written regardless. Default on. */
   AUDIT_LOG?: string;
+  /** Workers Analytics Engine dataset for metrics (docs/observability.md). Optional: absent, no metrics. */
+  METRICS?: AnalyticsEngineDataset;
   /**
    * "on" or "off": whether upstream endpoint overrides may name any https (or loopback http)
    * origin, for tests and local fakes. Default off: only the vendors' own hosts. Never set it

@@ -1,7 +1,9 @@
 /**
- * Structured JSON log lines, every one of them: audit decisions, admin changes and errors.
- * AUDIT_LOG=off silences them all (benchmarks). Never pass a token, password or key here;
- * refer to a token by `tokenFingerprint` (sha256 prefix) when needed.
+ * Structured JSON log lines: audit lines (decisions, admin changes) and errors. Each carries
+ * OpenTelemetry's log data model names (docs/observability.md "Logs"): `severity_text` (the
+ * level), `body` (the message), `event` (EventName); every other field is an attribute.
+ * AUDIT_LOG=off silences audit lines only (benchmarks); errors are always written.
+ * Never pass a token, password or key here; refer to a token by `tokenFingerprint` (sha256 prefix).
  */
 
 import { hex } from './bytes';
@@ -16,14 +18,31 @@ export function configureLog(on: boolean): void {
   enabled = on;
 }
 
-/** Whether logEvent writes anything: work that only feeds the log (fingerprints) can be skipped. */
+/** Whether audit lines are written: work that only feeds them (fingerprints) can be skipped. */
 export function logEnabled(): boolean {
   return enabled;
 }
 
+/** Events that are problems rather than audit, by OpenTelemetry SeverityText: written whatever AUDIT_LOG says. */
+const PROBLEMS: Record<string, 'WARN' | 'ERROR'> = { error: 'ERROR', internal_error: 'ERROR', kv_corrupt: 'WARN' };
+
+/**
+ * One line. Audit events (decisions, admin changes) are INFO and silenced by AUDIT_LOG=off;
+ * `error`, `internal_error` (ERROR) and `kv_corrupt` (WARN) are always written.
+ */
 export function logEvent(event: string, fields: LogFields): void {
-  if (!enabled) return;
-  console.log(JSON.stringify({ event, ...fields }));
+  const problem = PROBLEMS[event];
+  if (!problem && !enabled) return;
+  // The console method is what Workers Logs files the line's level under. The body (message) is
+  // what happened in a few words that the fields repeat: "exchange denied ERR_POLICY_DENIED".
+  console[problem === 'ERROR' ? 'error' : problem ? 'warn' : 'log'](
+    JSON.stringify({
+      severity_text: problem ?? 'INFO',
+      body: [event, fields.outcome ?? fields.action, fields.code].filter(Boolean).join(' '),
+      event,
+      ...fields,
+    }),
+  );
 }
 
 /** First 16 hex digits of sha256(token): enough to correlate, useless to replay. */

@@ -10,10 +10,12 @@ import { decide, type Decision } from '../decide';
 import { BadRequest, EdgeError, UnsupportedApiVersion } from '../errors';
 import { cacheSeconds, CredentialProviderRequestSchema, credentialProviderResponse, isSupportedRequest } from '../kubelet';
 import { logEnabled, logEvent, tokenFingerprint, type LogFields } from '../log';
+import { failed, metric, OK } from '../metrics';
 import { mintCredential } from '../registry/credential';
 import { loadKeyRing } from '../signing/keys';
 import { expiryMargin } from '../upstream/cache';
 import { federate } from '../upstream/federate';
+import type { Upstream } from '../upstream/schema';
 import { readJsonBody } from './body';
 import type { AppEnv } from './types';
 
@@ -46,6 +48,14 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
   const now = Math.floor(started / 1000);
   let decision: Decision | undefined;
   let token: string | undefined;
+  // For the data points: the record once found, JWKS and discovery fetches, outcome and code; the upstream
+  // once federation starts (whatever fails after that is the vendor call), and the requests it sent.
+  let record: string | undefined;
+  let fetches = 0;
+  let result = OK;
+  let upstream: Upstream | undefined;
+  let vendorStarted = 0;
+  let calls = 0;
   try {
     const parsed = CredentialProviderRequestSchema.safeParse(await readJsonBody(c.req.raw));
     if (!parsed.success) throw new BadRequest({ detail: 'request does not match CredentialProviderRequest' });
@@ -57,19 +67,33 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
 
     decision = await decide(
       { token: req.serviceAccountToken, image: req.image, annotations: req.serviceAccountAnnotations ?? {} },
-      { kv: c.env.TRUST, fetch: (...a) => fetch(...a), waitUntil: (p) => c.executionCtx.waitUntil(p), jwksCooldownMs: config.jwksCooldownMs, now },
+      {
+        kv: c.env.TRUST,
+        fetch: (...a) => {
+          fetches++;
+          return fetch(...a);
+        },
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
+        jwksCooldownMs: config.jwksCooldownMs,
+        now,
+        found: (r) => (record = r),
+      },
     );
     if (!decision.granted) throw decision.error;
 
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
-    const { upstream } = decision.rule;
+    upstream = decision.rule.upstream;
     if (upstream) {
       // Federated: the vendor's own credential, cached by the kubelet until shortly before it expires and never past the rule's ttl
       // (a Harbor workload token: 5 minutes less the margin; a static secret: the ttl).
+      vendorStarted = Date.now();
       const vendor = await federate(upstream, decision.rule.registry, decision.workload, {
         ring,
         edgeIssuer: config.edgeIssuer,
-        fetch: (...a) => fetch(...a),
+        fetch: (...a) => {
+          calls++;
+          return fetch(...a);
+        },
         now,
         clock: Date.now,
         cache: caches.default,
@@ -115,6 +139,15 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     if (err instanceof EdgeError) {
       logEvent('exchange', { outcome: 'denied', ...auditFields(decision), code: err.code, reason: err.detail, token, ms: Date.now() - started });
     }
+    result = failed(err);
     throw err;
+  } finally {
+    const d = decision;
+    // hit: no request went to the vendor (the isolate, the Cache API, a concurrent request); harbor and static never send one.
+    const cache = upstream && !/^(harbor|static)$/.test(upstream.type) ? (calls ? 'miss' : 'hit') : undefined;
+    const blobs = ['exchange', ...result, record, d?.granted ? d.rule.name : undefined, upstream?.type, d?.workload && d.image?.registry, cache];
+    metric(c.env, blobs, Date.now() - started, fetches);
+    blobs[0] = 'vendor';
+    if (cache) metric(c.env, blobs, Date.now() - vendorStarted);
   }
 });

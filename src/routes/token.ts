@@ -24,6 +24,7 @@ import { loadConfig } from '../config';
 import { BadRequest, CredentialInvalid, CredentialMissing, EdgeError, MethodNotAllowed, UnsupportedGrantType } from '../errors';
 import { registryTokenSubject } from '../identity/workload';
 import { logEnabled, logEvent, type LogFields } from '../log';
+import { failed, metric, OK, type Blobs } from '../metrics';
 import { recheck } from '../policy/evaluate';
 import { verifyCredential } from '../registry/credential';
 import { signRegistryToken } from '../registry/registry-token';
@@ -99,6 +100,8 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
   // The audit line's fields, gathered as the request goes; none when the log is off (AUDIT_LOG).
   const audit = logEnabled();
   const trace: LogFields = audit ? { form: req.form, service: printable(req.service, 255), client: printable(req.clientId) } : {};
+  // The data point: record, rule and registry only once the credential verified, so that no client can make one up.
+  const point: Blobs = ['token', ...OK];
   try {
     if (!req.password) throw new CredentialMissing({ detail: `${req.form} request without a password` });
     if (!req.service) throw new BadRequest({ detail: 'service is missing', message: 'the service parameter is required' });
@@ -121,8 +124,12 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
       });
     }
 
+    point[4] = held.rule;
+    point[6] = held.registry;
     // Policy is evaluated at the moment of use, not only when the credential was minted.
-    const current = recheck(await loadTrust(c.env.TRUST, held.cluster, now), held, now);
+    const trust = await loadTrust(c.env.TRUST, held.cluster, now);
+    point[3] = trust?.compiled.record.name;
+    const current = recheck(trust, held, now);
     const subject = registryTokenSubject({ record: current.record, namespace: held.namespace, serviceAccount: held.serviceAccount });
     if (audit) trace.sub = subject;
     const access = intersect(intersect(requested, held.grants), current.grants);
@@ -144,7 +151,10 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
     if (err instanceof EdgeError) {
       logEvent('registry_token', { outcome: 'denied', ...trace, code: err.code, reason: err.detail, ms: Date.now() - started });
     }
+    [point[1], point[2]] = failed(err);
     throw err;
+  } finally {
+    metric(c.env, point, Date.now() - started);
   }
 }
 
