@@ -32,7 +32,13 @@ async function render(values: Parameters<Helm['template']>[0]): Promise<Manifest
 }
 
 const installer = (objects: Manifest[]) => one(objects, 'DaemonSet').spec.template.spec;
-const installArgs = (objects: Manifest[]): string[] => installer(objects).initContainers[0].args;
+/** What the init container runs: command and args. */
+const installCommand = (objects: Manifest[]): string[] => {
+  const c = installer(objects).initContainers[0];
+  return [...c.command, ...c.args];
+};
+/** The image's single executable (installer/build.mjs IMAGE_SEA; examples/kubelet/Dockerfile). */
+const IMAGE_SEA = '/opt/edge-credential-provider/edge-credential-provider';
 
 /** The flags generate-config takes for these values, written from the values, not from the chart. */
 function generateFlags(v: Manifest): string[] {
@@ -74,8 +80,11 @@ describe('the chart', () => {
     const pod = installer(objects);
     expect(pod.initContainers[0].image).toBe('registry.example.com/platform/edge-credential-provider-installer:0.1.0');
     expect(pod.volumes.map((v: Manifest) => v.hostPath.path)).toEqual(['/etc/kubernetes/image-credential-provider', '/etc/kubernetes/credential-provider']);
-    expect(installArgs(objects)).toEqual([
+    expect(installCommand(objects)).toEqual([
+      IMAGE_SEA,
+      'install',
       '--config=/host/config/config.yaml',
+      '--copy-binary-to=/host/bin',
       '--url=https://ecp.example.com',
       '--match-image=registry.example.com',
       '--audience=edge-credential-provider',
@@ -97,7 +106,12 @@ describe('the chart', () => {
       { name: 'host-config', hostPath: { path: configDir, type: 'DirectoryOrCreate' } },
     ]);
     expect(install.volumeMounts.map((m: Manifest) => m.mountPath)).toEqual(['/host/bin', '/host/config']);
-    expect(installArgs(objects)[0]).toBe(`--config=/host/config/${v.node.configPath.endsWith('/') ? '' : basename(v.node.configPath)}`);
+    expect(installCommand(objects).slice(0, 4)).toEqual([
+      IMAGE_SEA,
+      'install',
+      `--config=/host/config/${v.node.configPath.endsWith('/') ? '' : basename(v.node.configPath)}`,
+      '--copy-binary-to=/host/bin',
+    ]);
     expect(install.securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -126,15 +140,22 @@ describe('the chart', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecp-chart-'));
     try {
       const isDir = v.node.configPath.endsWith('/');
-      const target = isDir ? `${dir}/` : join(dir, basename(v.node.configPath));
-      const written = isDir ? join(dir, 'edge-credential-provider.yaml') : target;
-      // The rendered command, as the init container runs it, with --config moved to a temporary directory.
-      const args = installArgs(await render({ files: [example(file)] }));
-      expect(args[0]).toMatch(/^--config=\/host\/config\//);
-      const install = await run(process.execPath, [PLUGIN, 'install', `--config=${target}`, ...args.slice(1)]);
-      expect(install.stderr).toBe('');
+      const written = isDir ? join(dir, 'config', 'edge-credential-provider.yaml') : join(dir, 'config', basename(v.node.configPath));
+      const copied = join(dir, 'bin', 'edge-credential-provider');
+      // The rendered command as the init container runs it (the built script in place of the
+      // image's executable), with the two host mounts moved to a temporary directory.
+      const [executable, ...args] = installCommand(await render({ files: [example(file)] }));
+      expect(executable).toBe(IMAGE_SEA);
+      const moved = args.map((a) =>
+        a.replace(/^--config=\/host\/config\//, `--config=${dir}/config/`).replace(/^--copy-binary-to=\/host\/bin$/, `--copy-binary-to=${dir}/bin`),
+      );
+      expect(moved.filter((a, i) => a !== args[i])).toHaveLength(2);
+      expect(moved.join(' ')).not.toContain('/host/');
+      const install = await run(process.execPath, [PLUGIN, ...moved]);
+      expect(install.stderr).toBe(`edge-credential-provider: copied ${PLUGIN} to ${copied}\n`);
       expect(install.stdout).toBe(`changed: ${written}\n`);
       expect(install.code).toBe(0);
+      expect(readFileSync(copied).equals(readFileSync(PLUGIN))).toBe(true);
       const format = written.endsWith('.json') ? 'json' : 'yaml';
       const generated = await run(process.execPath, [PLUGIN, 'generate-config', ...generateFlags(v), `--format=${format}`]);
       expect(generated.stderr).toBe('');
@@ -142,8 +163,9 @@ describe('the chart', () => {
       expect(parse(readFileSync(written, 'utf8'))).toEqual(parse(generated.stdout));
       expect(parse(generated.stdout).providers[0].tokenAttributes.serviceAccountTokenAudience).toBe(v.audience);
       // A second run of the same command changes nothing: a restarted pod does not ask for a kubelet restart.
-      const again = await run(process.execPath, [PLUGIN, 'install', `--config=${target}`, ...args.slice(1)]);
+      const again = await run(process.execPath, [PLUGIN, ...moved]);
       expect(again.stdout).toBe(`unchanged: ${written}\n`);
+      expect(again.stderr).toBe(`edge-credential-provider: ${copied} is already this executable\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -151,7 +173,7 @@ describe('the chart', () => {
 
   it('uses one audience in the installer, the node RBAC and the admission policy', async () => {
     const objects = await render({ files: [MINIMAL], set: [`audience=${AUDIENCE}`] });
-    expect(installArgs(objects).filter((a) => a.startsWith('--audience'))).toEqual([`--audience=${AUDIENCE}`]);
+    expect(installCommand(objects).filter((a) => a.startsWith('--audience'))).toEqual([`--audience=${AUDIENCE}`]);
     expect(one(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: [AUDIENCE], verbs: ['request-serviceaccounts-token-audience'] }]);
     expect(one(objects, 'ClusterRoleBinding')).toMatchObject({
       roleRef: { kind: 'ClusterRole', name: one(objects, 'ClusterRole').metadata.name },
@@ -251,6 +273,6 @@ describe('the chart', () => {
 
   it('accepts an http:// edge on loopback', async () => {
     const objects = await render({ files: [MINIMAL], set: ['edgeURL=http://127.0.0.1:8787'] });
-    expect(installArgs(objects)).toContain('--url=http://127.0.0.1:8787');
+    expect(installCommand(objects)).toContain('--url=http://127.0.0.1:8787');
   });
 });
