@@ -26,21 +26,20 @@ export const defaultRegistryTokenIssuer = (edgeIssuer: string) => `${edgeIssuer.
 /** After a JWKS fetch, an unknown kid refetches only after this long, seconds. */
 export const DEFAULT_JWKS_COOLDOWN_SECONDS = DEFAULT_JWKS_COOLDOWN_MS / 1000;
 
+/** An empty value is an unset one (a `KEY=` line in .dev.vars, `KEY = ""` in wrangler.toml): its default applies. */
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 
 const SettingsSchema = deferred(() =>
   z.object({
-    EDGE_ISSUER: z.pipe(z.transform(unsetIfEmpty), z._default(z.string().check(z.maxLength(2048)), DEFAULT_EDGE_ISSUER)),
-    REGISTRY_TOKEN_ISSUER: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
-    JWKS_COOLDOWN_SECONDS: z.pipe(
-      z.transform(unsetIfEmpty),
-      z._default(z.pipe(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), z.transform(Number)), DEFAULT_JWKS_COOLDOWN_SECONDS),
-    ),
-    AUDIT_LOG: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'on')),
-    ALLOW_ENDPOINT_OVERRIDES: z.pipe(z.transform(unsetIfEmpty), z._default(z.enum(['on', 'off']), 'off')),
-    ACCESS_TEAM_DOMAIN: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(2048)))),
-    ACCESS_AUD: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(1024)))),
-    ACCESS_WRITERS: z.pipe(z.transform(unsetIfEmpty), z.optional(z.string().check(z.maxLength(16 * 1024)))),
+    EDGE_ISSUER: z._default(z.string().check(z.maxLength(2048)), DEFAULT_EDGE_ISSUER),
+    REGISTRY_TOKEN_ISSUER: z.optional(z.string().check(z.maxLength(2048))),
+    /** Seconds, as digits (Number() once parsed). */
+    JWKS_COOLDOWN_SECONDS: z._default(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), `${DEFAULT_JWKS_COOLDOWN_SECONDS}`),
+    AUDIT_LOG: z._default(z.enum(['on', 'off']), 'on'),
+    ALLOW_ENDPOINT_OVERRIDES: z._default(z.enum(['on', 'off']), 'off'),
+    ACCESS_TEAM_DOMAIN: z.optional(z.string().check(z.maxLength(2048))),
+    ACCESS_AUD: z.optional(z.string().check(z.maxLength(1024))),
+    ACCESS_WRITERS: z.optional(z.string().check(z.maxLength(16 * 1024))),
   }),
 );
 
@@ -92,13 +91,15 @@ const parsed = new WeakMap<object, Config | NotConfigured>();
 export function loadConfig(env: Env): Config {
   let result = parsed.get(env);
   if (!result) {
-    const r = SettingsSchema.safeParse(env);
+    const settings: Record<string, unknown> = {};
+    for (const name in SettingsSchema.shape) settings[name] = unsetIfEmpty(env[name as keyof Env]);
+    const r = SettingsSchema.safeParse(settings);
     if (r.success) {
       const s = r.data;
       result = {
         edgeIssuer: s.EDGE_ISSUER,
         registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? defaultRegistryTokenIssuer(s.EDGE_ISSUER),
-        jwksCooldownMs: s.JWKS_COOLDOWN_SECONDS * 1000,
+        jwksCooldownMs: Number(s.JWKS_COOLDOWN_SECONDS) * 1000,
         log: s.AUDIT_LOG === 'on',
         allowEndpointOverrides: s.ALLOW_ENDPOINT_OVERRIDES === 'on',
         ...accessSettings(s.ACCESS_TEAM_DOMAIN, s.ACCESS_AUD, s.ACCESS_WRITERS),

@@ -13,20 +13,7 @@
  * formats with regexes and say what they expect). Schemas import zod from here, not from
  * 'zod/mini', so that none parses before this has run.
  */
-import {
-  config,
-  type core,
-  type input,
-  type output,
-  overwrite,
-  pipe,
-  string,
-  superRefine,
-  transform,
-  unknown,
-  type ZodMiniString,
-  type ZodMiniType,
-} from 'zod/mini';
+import { config, type core, type input, type output, overwrite, string, superRefine, transform, type ZodMiniString, type ZodMiniType } from 'zod/mini';
 
 const UNITS: Record<string, string> = { string: 'characters', array: 'items', set: 'items', map: 'entries', file: 'bytes' };
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isNaN(v) ? 'NaN' : typeof v);
@@ -71,6 +58,12 @@ export function english(issue: core.$ZodRawIssue): string {
 config({ localeError: english });
 
 export * from 'zod/mini';
+/**
+ * `z.enum([...])` is zod's `z.literal([...])`: the same check, issue (`invalid_value` with the
+ * values) and output for the arrays of strings our schemas list, without a second schema class
+ * in the bundle (0.8 KB).
+ */
+export { literal as enum } from 'zod/mini';
 
 /**
  * zod's `z.url({ protocol: /^https?$/ })`, as it behaves: `http://` or `https://` (any case)
@@ -97,28 +90,25 @@ export function httpUrl(): ZodMiniString<string> {
 export function recordOf<V extends ZodMiniType>(key: ZodMiniType<string>, value: V): ZodMiniType<Record<string, output<V>>, Record<string, input<V>>> {
   const plain = (v: unknown): v is Record<string, unknown> =>
     typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-  return pipe(
-    unknown(),
-    transform((input, ctx) => {
-      const out: Record<string, output<V>> = {};
-      if (!plain(input)) {
-        ctx.issues.push({ code: 'invalid_type', expected: 'record', input });
-        return out;
-      }
-      for (const k of Object.keys(input)) {
-        if (k === '__proto__') continue;
-        const keyed = key.safeParse(k);
-        if (!keyed.success) {
-          ctx.issues.push({ code: 'invalid_key', origin: 'record', issues: keyed.error.issues, input: k, path: [k] });
-          continue;
-        }
-        const valued = value.safeParse(input[k]);
-        if (valued.success) out[k] = valued.data as output<V>;
-        else for (const issue of valued.error.issues) ctx.issues.push({ ...issue, path: [k, ...issue.path] } as core.$ZodRawIssue); // finalized: its message stays
-      }
+  return transform((input: unknown, ctx) => {
+    const out: Record<string, output<V>> = {};
+    if (!plain(input)) {
+      ctx.issues.push({ code: 'invalid_type', expected: 'record', input });
       return out;
-    }),
-  ) as unknown as ZodMiniType<Record<string, output<V>>, Record<string, input<V>>>;
+    }
+    for (const k of Object.keys(input)) {
+      if (k === '__proto__') continue;
+      const keyed = key.safeParse(k);
+      if (!keyed.success) {
+        ctx.issues.push({ code: 'invalid_key', origin: 'record', issues: keyed.error.issues, input: k, path: [k] });
+        continue;
+      }
+      const valued = value.safeParse(input[k]);
+      if (valued.success) out[k] = valued.data as output<V>;
+      else for (const issue of valued.error.issues) ctx.issues.push({ ...issue, path: [k, ...issue.path] } as core.$ZodRawIssue); // finalized: its message stays
+    }
+    return out;
+  }) as unknown as ZodMiniType<Record<string, output<V>>, Record<string, input<V>>>;
 }
 
 /**

@@ -33,15 +33,14 @@ export function endpointShapeProblem(raw: string): string | undefined {
 
 /** A vendor endpoint override, as the record stores it: the origin (`https://host[:port]`), normalised. */
 export const EndpointSchema = deferred(() =>
-  z.pipe(
-    z.string().check(
-      z.maxLength(2048),
-      z.superRefine((raw, ctx) => {
-        const problem = endpointShapeProblem(raw);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
-      }),
-    ),
-    z.transform((raw) => new URL(raw).origin),
+  z.string().check(
+    z.maxLength(2048),
+    z.superRefine((raw, ctx) => {
+      const problem = endpointShapeProblem(raw);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
+    }),
+    // Normalised only once it is an origin (an overwrite runs after a refused check too).
+    z.overwrite((raw) => (endpointShapeProblem(raw) ? raw : new URL(raw).origin)),
   ),
 );
 
