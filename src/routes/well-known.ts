@@ -1,13 +1,15 @@
 /**
- * Public, unauthenticated endpoints: health, the edge's public signing keys, the certificate
- * bundle a registry's `auth.token.rootcertbundle` needs, and the OpenID Connect discovery
- * document that makes the edge an identity provider for registry vendors (upstream/).
+ * Public, unauthenticated endpoints: health and readiness, the edge's public signing keys, the
+ * certificate bundle a registry's `auth.token.rootcertbundle` needs, and the OpenID Connect
+ * discovery document that makes the edge an identity provider for registry vendors (upstream/).
  */
 import { Hono } from './hono';
 import { loadConfig } from '../config';
-import { NotConfigured, NotFound } from '../errors';
+import { type EdgeError, NotConfigured, NotFound } from '../errors';
+import { logEvent } from '../log';
 import { oidcIssuerProblem } from '../net';
 import { loadKeyRing } from '../signing/keys';
+import { probeKv } from '../store/readiness';
 import type { AppEnv } from './types';
 
 function toPem(base64Der: string): string {
@@ -18,6 +20,24 @@ export const wellKnown = new Hono<AppEnv>()
   .get('/healthz', (c) => {
     loadConfig(c.env); // a misconfigured edge is not healthy: 503 ERR_NOT_CONFIGURED
     return c.json({ ok: true });
+  })
+  // For an uptime monitor: the settings parse (as /healthz), KV answers, the signing keys load.
+  // Each check says only ok or fail (its reason goes to the error log); 503 unless both are ok.
+  .get('/readyz', async (c) => {
+    loadConfig(c.env);
+    const [kv, keys] = await Promise.all(
+      [probeKv(c.env.TRUST), loadKeyRing(c.env.EDGE_SIGNING_KEYS)].map((p) =>
+        p.then(
+          () => 'ok',
+          (err: EdgeError) => {
+            logEvent('error', { path: '/readyz', code: err.code, detail: err.detail });
+            return 'fail';
+          },
+        ),
+      ),
+    );
+    const ok = kv === keys && kv === 'ok';
+    return c.json({ ok, kv, keys }, ok ? 200 : 503, { 'Cache-Control': 'no-store' });
   })
   // The OpenID Connect JWKS that registry vendors trust: workload-token keys only.
   .get('/.well-known/jwks.json', async (c) => {
