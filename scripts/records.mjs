@@ -25,6 +25,9 @@ const USAGE = `usage: npm run records -- <command> [options]
   export   DIR [--yaml]                 write the edge's records to DIR, one file each
   rollback NAME VERSION                 put back an earlier version of a record (see its history)
 
+Records with inline keys that have gone unconfirmed too long are warned about (stderr). A record
+with keySync keeps the keys its cluster pushed (PUT /v1/keys): its file's keys only create it.
+
 A record file is JSON or YAML (.json, .yaml, .yml) holding one trust record; its name is its
 "name" field, else the file name. DIR is relative to the directory the command was typed in.
 The edge: EDGE_URL and ADMIN_TOKEN from the environment (ADMIN_TOKEN: else from .dev.vars).`;
@@ -106,11 +109,32 @@ async function liveRecords(call) {
   return live;
 }
 
+/**
+ * A record with keySync gets its inline keys from the cluster (PUT /v1/keys), not from the
+ * directory: the keys the edge holds are kept, so that an apply never puts back a key set the
+ * cluster has rotated away from (and never drops the key it now signs with).
+ */
+function withSyncedKeys(record, current) {
+  if (!record.keySync || record.keys?.type !== 'inline' || current?.keys?.type !== 'inline') return record;
+  return { ...record, keys: { ...record.keys, jwks: current.keys.jwks } };
+}
+
+/** Warnings the edge has about the live records' inline keys (unconfirmed too long), on stderr. */
+async function warnStaleKeys(call, live) {
+  for (const [name, { record }] of live) {
+    if (record?.keys?.type !== 'inline') continue;
+    const res = await call('GET', `/issuers/${name}/keys`);
+    // An edge older than key sync answers 404: nothing to say.
+    if (res.status === 200 && typeof res.json?.warning === 'string') process.stderr.write(`warning: ${printable(res.json.warning, 400)}\n`);
+  }
+}
+
 /** What it would take to make the edge match the directory. */
 function plan(local, live, prune) {
   const steps = [];
-  for (const [name, { record }] of local) {
+  for (const [name, { record: file }] of local) {
     const current = live.get(name);
+    const record = withSyncedKeys(file, current?.record);
     if (!current) steps.push({ op: 'create', name, record, lines: [] });
     else {
       const lines = diffFields(current.record, record);
@@ -159,15 +183,19 @@ async function main(argv) {
     case 'diff': {
       // The exit code says whether `apply` (with the same --prune) would write anything.
       const call = edge();
-      const steps = plan(await localRecords(dirArg()), await liveRecords(call), values.prune ?? false);
+      const live = await liveRecords(call);
+      const steps = plan(await localRecords(dirArg()), live, values.prune ?? false);
       show(steps);
       if (changesOf(steps).length === 0) process.stdout.write('no changes\n');
+      await warnStaleKeys(call, live);
       return changesOf(steps).length ? 2 : 0;
     }
     case 'apply': {
       const call = edge();
-      const steps = plan(await localRecords(dirArg()), await liveRecords(call), values.prune ?? false);
+      const live = await liveRecords(call);
+      const steps = plan(await localRecords(dirArg()), live, values.prune ?? false);
       show(steps);
+      await warnStaleKeys(call, live);
       if (values['dry-run'] || changesOf(steps).length === 0) {
         process.stdout.write(changesOf(steps).length ? '(dry run: nothing written)\n' : 'no changes\n');
         return 0;
@@ -198,6 +226,7 @@ async function main(argv) {
         writeFileSync(file, values.yaml ? toYaml(record) : `${JSON.stringify(record, null, 2)}\n`);
       }
       process.stdout.write(`exported ${live.size} record(s) to ${dir}\n`);
+      await warnStaleKeys(call, live);
       return 0;
     }
     case 'rollback': {

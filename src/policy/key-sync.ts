@@ -21,7 +21,7 @@ import { EdgeError, InvalidJwks, KeyContinuity, KeySyncDisabled, KeySyncForbidde
 import { readToken, verifyServiceAccountToken } from '../identity/verify';
 import type { Workload } from '../identity/workload';
 import { describeRevocation, findRevocation, type Revocation } from './revocation';
-import { MAX_INLINE_KEYS, SA_TOKEN_ALGORITHMS, type TrustRecord } from './schema';
+import { describeIssues, MAX_INLINE_KEYS, SA_TOKEN_ALGORITHMS, TrustRecordSchema, type TrustRecord } from './schema';
 
 /** Members that make a JWK private or symmetric: a pushed set holding one is refused, not cleaned. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
@@ -133,8 +133,12 @@ export async function acceptKeySync(
   if (!kept) throw new KeyContinuity({ detail: `the pushed set drops key ${JSON.stringify(signerKid?.slice(0, 64))}, which signed the token` });
 
   const changed = !sameKeys(record.keys.jwks.keys, jwks.keys);
-  const next: TrustRecord = changed ? { ...record, keys: { ...record.keys, jwks } } : record;
-  return { record: next, changed, by: `keysync:${account}`, workload };
+  if (!changed) return { record, changed, by: `keysync:${account}`, workload };
+  // Parsed as an admin PUT's record is, so that its members are in the schema's order: the ETag
+  // (a hash of the stored JSON) is then the same whether the writer or a KV read computes it.
+  const next = TrustRecordSchema.safeParse({ ...record, keys: { ...record.keys, jwks } });
+  if (!next.success) throw new InvalidJwks({ detail: 'record schema', issues: describeIssues(next.error) });
+  return { record: next.data, changed, by: `keysync:${account}`, workload };
 }
 
 /** How long inline keys may go unconfirmed before explain and the records CLI warn, seconds: 7 days. */

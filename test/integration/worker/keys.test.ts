@@ -78,6 +78,11 @@ describe('PUT /v1/keys', () => {
       [2, 'replace', 'keysync:kube-system/edge-key-sync'],
       [1, 'create', 'token:admin'],
     ]);
+    // The ETag a GET answers is the one the writer compares: an admin change after a push holds.
+    const etag = (await admin()).headers.get('etag')!;
+    const record = defaultRecord(iss, { keySync, keys: { type: 'inline', jwks: { keys: [next.jwk] } }, cacheKeyType: 'Registry' });
+    const res4 = await admin('', { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': etag }, body: JSON.stringify(record) });
+    expect(res4.status).toBe(200);
   });
 
   it('confirms an unchanged set without a new record version', async () => {
