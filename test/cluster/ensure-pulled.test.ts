@@ -44,10 +44,19 @@ async function start(name: string, serviceAccount: string, pullPolicy = 'IfNotPr
   const mark = world.edge.logs().length;
   const phase = await runPod(world.api, NS, { name, serviceAccount, image, pullPolicy }, { until: ['running', 'ErrImagePull', 'ImagePullBackOff'] });
   const after = metric(await kubeletMetrics(world.cluster), 'kubelet_credential_provider_plugin_duration_count', PLUGIN);
-  const exchanges = edgeEvents(world.edge.logs, mark, 'exchange');
+  // A pod deleted by the previous test may still be in a pull attempt (its retries run on the
+  // kubelet's own schedule): count only this pod's exchanges (the token is bound to the pod),
+  // and take the others' executions off the kubelet's node-wide count (one exchange per exec).
+  const all = edgeEvents(world.edge.logs, mark, 'exchange');
+  const mine = all.filter((e: { pod?: string }) => e.pod === name);
   const tokens = edgeEvents(world.edge.logs, mark, 'registry_token');
   await deletePod(world.api, NS, name);
-  return { phase, execs: after - before, exchanges: exchanges.map((e: { outcome: string }) => e.outcome), registryTokens: tokens.length };
+  return {
+    phase,
+    execs: after - before - (all.length - mine.length),
+    exchanges: mine.map((e: { outcome: string }) => e.outcome),
+    registryTokens: tokens.length,
+  };
 }
 
 /** The kubelet's pull records that name our image (KEP-2535: <root>/image_manager/pulled). */
