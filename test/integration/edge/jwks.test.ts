@@ -113,6 +113,17 @@ describe('issuer keys from a remote issuer', () => {
     expect(logs).not.toContain(token.split('.')[2]);
     expect(logs).not.toContain(password.split('.')[2]);
     expect(logs).not.toContain(edge.adminToken);
+    // Every line has its level and message (docs/observability.md "Logs"), and the message holds no secret either.
+    const lines = logs
+      .split('\n')
+      .filter((l) => l.includes('"event":'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { severity_text?: string; body?: string; event: string });
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(['INFO', 'WARN', 'ERROR']).toContain(line.severity_text);
+      expect(line.body?.startsWith(line.event)).toBe(true);
+      for (const secret of [token, password, edge.adminToken]) expect(line.body).not.toContain(secret);
+    }
   });
 });
 
