@@ -55,7 +55,8 @@ async function start(name: string, serviceAccount: string, pullPolicy = 'IfNotPr
     phase,
     execs: after - before - (all.length - mine.length),
     exchanges: mine.map((e: { outcome: string }) => e.outcome),
-    registryTokens: tokens.length,
+    registryTokens: tokens.filter((e: { outcome: string; sub?: string }) => e.outcome === 'issued' && String(e.sub).endsWith(`/${NS}/${serviceAccount}`))
+      .length,
   };
 }
 
