@@ -271,6 +271,11 @@ describe('the chart', () => {
     expect(r.code).not.toBe(0);
   });
 
+  it('runs the installer in the host network only when asked (for nodes without a CNI)', async () => {
+    expect(installer(await render({ files: [MINIMAL] })).hostNetwork).toBeUndefined();
+    expect(installer(await render({ files: [MINIMAL], set: ['hostNetwork=true'] })).hostNetwork).toBe(true);
+  });
+
   it('accepts an http:// edge on loopback', async () => {
     const objects = await render({ files: [MINIMAL], set: ['edgeURL=http://127.0.0.1:8787'] });
     expect(installCommand(objects)).toContain('--url=http://127.0.0.1:8787');
