@@ -9,7 +9,8 @@
  * `exp`/`nbf`/`iat` with 60 s skew (as jose's jwtVerify checks them), total lifetime, and
  * the Kubernetes claims (`sub` agrees with `kubernetes.io`): here, on claims parsed once.
  */
-import { decodeJwt, decodeProtectedHeader, type CompactVerifyGetKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { CompactVerifyGetKey, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from './decode';
 import { claimProblem, verifyJwtSignature, type ClaimProblem } from './jwt';
 import * as joseErrors from 'jose/errors';
 import * as z from '../zod';

@@ -14,7 +14,8 @@
  * Pushed sets hold RSA or EC public keys only, each with a `kid` (the API server's always
  * have one); members other than the public ones are dropped, private ones are refused.
  */
-import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, type JWK } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose';
+import { decodeProtectedHeader, jwkThumbprint } from '../identity/decode';
 import * as z from '../zod';
 import { deferred } from '../zod';
 import { EdgeError, InvalidJwks, KeyContinuity, KeySyncDisabled, KeySyncForbidden, Revoked, TokenMalformed, UnknownKey } from '../errors';
@@ -39,7 +40,9 @@ const PushedKeySchema = deferred(() =>
     z.object({ kty: z.literal('EC'), crv: z.enum(['P-256', 'P-384', 'P-521']), x: base64url(88), y: base64url(88), ...publicMembers() }),
   ]),
 );
-const PushSchema = deferred(() => z.strictObject({ jwks: z.strictObject({ keys: z.array(PushedKeySchema).check(z.minLength(1), z.maxLength(MAX_INLINE_KEYS)) }) }));
+const PushSchema = deferred(() =>
+  z.strictObject({ jwks: z.strictObject({ keys: z.array(PushedKeySchema).check(z.minLength(1), z.maxLength(MAX_INLINE_KEYS)) }) }),
+);
 export type PushedJwks = z.infer<typeof PushSchema>['jwks'];
 
 /** The pushed body `{ jwks: { keys: [...] } }`, checked. Throws InvalidJwks naming each problem. */
@@ -82,7 +85,7 @@ function kidOf(token: string): string | undefined {
 const canonical = (set: readonly object[]) => JSON.stringify(set.map((k) => Object.entries(k).sort(([a], [b]) => (a < b ? -1 : 1))));
 export const sameKeys = (a: readonly object[], b: readonly object[]) => canonical(a) === canonical(b);
 
-const thumbprint = (k: object) => calculateJwkThumbprint(k as JWK).catch(() => undefined);
+const thumbprint = (k: object) => jwkThumbprint(k as JWK);
 
 /**
  * Decides a push. `token`: the bearer token; `jwks`: parsePush's result; `revocations`: the

@@ -13,7 +13,8 @@
  * an invalid one is refused even with a valid bearer beside it. Fail closed: half-configured
  * Access, or no credential configured at all, is 503 ERR_NOT_CONFIGURED.
  */
-import { createRemoteJWKSet, decodeJwt, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt } from '../identity/decode';
 import { claimProblem, verifyJwtSignature } from '../identity/jwt';
 import type { MiddlewareHandler } from 'hono';
 import { loadConfig, type AccessSettings } from '../config';

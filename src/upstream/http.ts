@@ -4,7 +4,7 @@
  * need and never echoed or logged: it can hold secrets.
  */
 import { readResponseAtMost } from '../bytes';
-import { decodeJwt } from 'jose';
+import { decodeJwt } from '../identity/decode';
 import { UpstreamDenied, UpstreamUnavailable } from '../errors';
 
 /** One vendor call may take this long, ms: two calls (AWS) fit in the plugin's 10 s attempt. */
