@@ -54,7 +54,8 @@ function generateFlags(v: Manifest): string[] {
   ];
 }
 
-describe('the chart', () => {
+// Each test runs Helm or the plugin a few times (0.1 to 0.6 s each here); a loaded CI machine gets room.
+describe('the chart', { timeout: 60_000 }, () => {
   it.each(EXAMPLES)('passes helm lint --strict with examples/%s', async (file) => {
     const r = await helm.run(['lint', '--strict', CHART, '--values', example(file)]);
     expect(r.stdout + r.stderr).toContain('1 chart(s) linted, 0 chart(s) failed');
