@@ -38,7 +38,10 @@ Reads the cluster's keys (the API server's /openid/v1/jwks) and pushes them to t
 class Failure extends Error {}
 
 /** Text from elsewhere (the edge, the API server), printable on one line. */
-const printable = (v, max = 300) => String(v).replace(/[^\x20-\x7e]/g, '?').slice(0, max);
+const printable = (v, max = 300) =>
+  String(v)
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, max);
 
 function edgeUrl(raw) {
   if (!raw) throw new Failure('set EDGE_URL or --edge (the edge, e.g. https://ecp.example.com)');
@@ -49,7 +52,8 @@ function edgeUrl(raw) {
     throw new Failure('the edge URL is not a URL');
   }
   const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new Failure('the edge URL must be https (plain http only to loopback): the token is sent to it');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    throw new Failure('the edge URL must be https (plain http only to loopback): the token is sent to it');
   if (url.username || url.password || url.search) throw new Failure('the edge URL may hold no credentials or query');
   return url.href.replace(/\/+$/, '');
 }
@@ -92,7 +96,12 @@ function inClusterJwks(env) {
 
 function kubectlJwks() {
   try {
-    return execFileSync('kubectl', ['get', '--raw', '/openid/v1/jwks'], { encoding: 'utf8', maxBuffer: MAX_JWKS_BYTES, timeout: TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('kubectl', ['get', '--raw', '/openid/v1/jwks'], {
+      encoding: 'utf8',
+      maxBuffer: MAX_JWKS_BYTES,
+      timeout: TIMEOUT_MS,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     throw new Failure(`kubectl get --raw /openid/v1/jwks: ${printable(err.stderr || err.code || err.message)}`);
   }
@@ -146,7 +155,12 @@ export async function run(argv, env = process.env, out = process.stdout) {
     body = undefined;
   }
   if (res.status !== 200) {
-    const issues = Array.isArray(body?.issues) ? `\n    ${body.issues.slice(0, 20).map((i) => printable(i)).join('\n    ')}` : '';
+    const issues = Array.isArray(body?.issues)
+      ? `\n    ${body.issues
+          .slice(0, 20)
+          .map((i) => printable(i))
+          .join('\n    ')}`
+      : '';
     throw new Failure(`the edge refused the keys: ${res.status} ${printable(body?.error ?? '')} ${printable(body?.message ?? '')}${issues}`);
   }
   const kids = Array.isArray(body?.keys) ? body.keys.map((k) => printable(k, 80)).join(', ') : '';

@@ -109,7 +109,8 @@ describe('PUT /v1/keys', () => {
     await expectEdgeError(await pushKeys(await saToken(iss, { namespace: 'kube-system', serviceAccount: 'edge-key-sync' }), set), 401, 'ERR_AUDIENCE_MISMATCH');
     // Another cluster's key, claiming this cluster's issuer (its kid, then one of ours).
     const other = await makeIssuer();
-    const forged = (kid: string) => other.token({ issuer: iss.issuer, namespace: 'kube-system', serviceAccount: 'edge-key-sync', audience: SYNC_AUDIENCE, kid });
+    const forged = (kid: string) =>
+      other.token({ issuer: iss.issuer, namespace: 'kube-system', serviceAccount: 'edge-key-sync', audience: SYNC_AUDIENCE, kid });
     await expectEdgeError(await pushKeys(await forged(other.rsa.jwk.kid!), { jwks: { keys: [other.rsa.jwk] } }), 401, 'ERR_UNKNOWN_KEY');
     await expectEdgeError(await pushKeys(await forged(iss.rsa.jwk.kid!), { jwks: { keys: [iss.rsa.jwk] } }), 401, 'ERR_BAD_SIGNATURE');
     // Another cluster with its own record: its token changes its record, never this one.
@@ -170,4 +171,3 @@ describe('stale inline keys', () => {
     expect(body.warnings).toEqual([status.warning]);
   });
 });
-

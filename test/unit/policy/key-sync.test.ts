@@ -80,7 +80,13 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'adds the new key, signed by the current one', held: () => [keys.old], token: () => ({}), pushed: () => [keys.old, keys.new], expected: { changed: true } },
+  {
+    name: 'adds the new key, signed by the current one',
+    held: () => [keys.old],
+    token: () => ({}),
+    pushed: () => [keys.old, keys.new],
+    expected: { changed: true },
+  },
   { name: 'confirms the same set', held: () => [keys.old], token: () => ({}), pushed: () => [keys.old], expected: { changed: false } },
   {
     name: 'drops the old key once the new one signs (the Kubernetes way)',
@@ -160,7 +166,9 @@ const cases: Case[] = [
     held: () => [keys.old],
     token: () => ({}),
     pushed: () => [keys.old, keys.new],
-    revocations: [{ kind: 'serviceAccount', namespace: 'kube-system', name: 'edge-key-sync', id: 'rv-000000000001', createdAt: NOW - 10, expiresAt: NOW + 3600 }],
+    revocations: [
+      { kind: 'serviceAccount', namespace: 'kube-system', name: 'edge-key-sync', id: 'rv-000000000001', createdAt: NOW - 10, expiresAt: NOW + 3600 },
+    ],
     expected: 'ERR_REVOKED',
   },
 ];
@@ -228,7 +236,9 @@ describe('staleKeysWarning', () => {
     expect(staleKeysWarning(held(), { at: NOW - 6 * 86400, by: 'keysync:kube-system/edge-key-sync' }, NOW)).toBeUndefined();
   });
   it('warns past it, naming who confirmed last', () => {
-    expect(staleKeysWarning(held(), { at: NOW - 8 * 86400, by: 'token:admin' }, NOW)).toMatch(/record prod: inline keys last confirmed 192 h ago by token:admin/);
+    expect(staleKeysWarning(held(), { at: NOW - 8 * 86400, by: 'token:admin' }, NOW)).toMatch(
+      /record prod: inline keys last confirmed 192 h ago by token:admin/,
+    );
   });
   it("honours the record's staleAfter", () => {
     const r = record([keys.old], { keys: { type: 'inline', jwks: { keys: [keys.old.jwk] }, staleAfter: 3600 } });
