@@ -5,6 +5,7 @@
  */
 import { en } from 'zod/locales';
 import { describe, expect, it } from 'vitest';
+import * as zodMini from 'zod/mini';
 import * as z from '../../src/zod';
 
 const locale = en().localeError as (issue: unknown) => string;
@@ -68,6 +69,16 @@ describe('our stand-ins for zod schemas parse as zod does', () => {
     const check = (s: z.ZodMiniString<string>) => s.check(z.refine((u) => !u.includes('127.'), 'no loopback here'));
     expect(outcome(check(z.httpUrl()).safeParse(input))).toEqual(outcome(check(z.url({ protocol: /^https?$/ })).safeParse(input)));
   });
+
+  it.each([0, 1, -1, 60, 43200, 1.5, -0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 53, -(2 ** 53), 2 ** 53 - 1, 1e300, '5', null])(
+    "int() as zod's z.int() check, before and after other checks: %s",
+    (input) => {
+      const zods = z.number().check(zodMini.int(), z.gte(0), z.lte(43200));
+      const ours = z.number().check(z.int(), z.gte(0), z.lte(43200));
+      expect(outcome(ours.safeParse(input))).toEqual(outcome(zods.safeParse(input)));
+      expect(outcome(z.number().check(z.gte(1), z.int()).safeParse(input))).toEqual(outcome(z.number().check(z.gte(1), zodMini.int()).safeParse(input)));
+    },
+  );
 
   const key = z.string().check(z.minLength(1), z.maxLength(3));
   const value = z.string().check(z.maxLength(2));
