@@ -5,7 +5,9 @@
  * - node: test/integration/plugin runs the built exec plugin as a child process;
  *   test/integration/upstream runs the edge against loopback fakes of registry vendors;
  *   test/unit/plugin checks its pure modules in Node, where the plugin runs; test/unit/chart
- *   renders the Helm chart with the pinned Helm (built once from the Go module proxy).
+ *   renders the Helm chart with the pinned Helm (built once from the Go module proxy);
+ *   test/integration/installer builds the installer image twice and runs it under runc
+ *   (root, runc, skopeo, docker-registry; skipped with the reason otherwise).
  * The end-to-end suite (real registry, skopeo, containerd) is vitest.e2e.config.ts.
  */
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
@@ -49,6 +51,7 @@ export default defineConfig({
             'test/integration/upstream/**/*.test.ts',
             'test/integration/admin/**/*.test.ts',
             'test/integration/bundle/**/*.test.ts',
+            'test/integration/installer/**/*.test.ts',
             'test/unit/scripts/**/*.test.ts',
             'test/unit/plugin/**/*.test.ts',
             'test/unit/chart/**/*.test.ts',
