@@ -180,6 +180,7 @@ export const EDGE_BINDINGS = [
   'JWKS_COOLDOWN_SECONDS',
   'AUDIT_LOG',
   'ALLOW_ENDPOINT_OVERRIDES',
+  'METRICS',
 ] as const satisfies readonly (keyof Env)[];
 const everyBindingListed: Exclude<keyof Env, (typeof EDGE_BINDINGS)[number]> extends never ? true : never = true;
 void everyBindingListed;
