@@ -10,7 +10,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { buildControllers, buildPeers, NEWEST, RELEASES } from './build.mjs';
-import { allowPlainHttp, importPauseImage, NODE, startApiserver, startContainerd, startEtcd, startKubelet } from './components.mjs';
+import {
+  allowPlainHttp,
+  importPauseImage,
+  NODE,
+  startApiserver,
+  startContainerd,
+  startControllerManager,
+  startEtcd,
+  startKubelet,
+  startScheduler,
+} from './components.mjs';
 import { runs, sleep, stopDaemon } from './daemon.mjs';
 import { down } from './down.mjs';
 import { DEFAULT_DIR, readState, writeState } from './state.mjs';

@@ -323,7 +323,7 @@ export async function startControllerManager({ bin, dir, log, kubeconfig, pki, s
       `--secure-port=${port}`,
       `--cert-dir=${dir}`,
       '--leader-elect=false',
-      '--controllers=*,-nodelifecycle,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-route',
+      '--controllers=*,-node-lifecycle-controller,-node-ipam-controller',
       `--root-ca-file=${pki.ca.crt}`,
       `--service-account-private-key-file=${serviceAccountKey}`,
       '--use-service-account-credentials=false',

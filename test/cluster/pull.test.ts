@@ -103,7 +103,7 @@ describe('node authorization for the audience (ServiceAccountNodeAudienceRestric
       // klog quotes the error inside its err="..." field, hence the escaped quotes.
       // 1.37: `... is not authorized to request tokens for audience "<audience>"`; 1.36: `audience
       // "<audience>" not found in pod spec volume, ... is not authorized to request tokens for this audience`.
-      const refusal = kubeletLog.split('\n').find((l) => l.includes('is not authorized to request tokens for'));
+      const refusal = kubeletLog.split('\n').find((l: string) => l.includes('is not authorized to request tokens for'));
       expect(refusal, kubeletLog.slice(-3000)).toMatch(/system:node:127\.0\.0\.1 is not authorized to request tokens for (audience|this audience)/);
       expect(refusal).toContain(AUDIENCE);
       await deletePod(world.api, 'team-a', 'no-grant');
