@@ -41,7 +41,8 @@ const LOGS = {
 
 /**
  * @typedef {{ edge: string, matchImages: string[], audience?: string, cacheType?: 'ServiceAccount' | 'Token',
- *   name?: string, extraArgs?: string[], layout?: 'file' | 'directory', text?: string } | null} ProviderOptions
+ *   name?: string, extraArgs?: string[], layout?: 'file' | 'directory', text?: string,
+ *   preinstalled?: { config: string, binDir: string } } | null} ProviderOptions
  *   What the kubelet's CredentialProviderConfig says (generate-config's flags); null: no provider.
  */
 
@@ -63,6 +64,8 @@ export function generateConfig(provider, release) {
 /** Writes the plugin and its config where the kubelet's flags point; returns those paths. */
 function installProvider(dir, provider, release) {
   if (!provider) return null;
+  // Files something else put on the node (the chart's installer): used where they are.
+  if (provider.preinstalled) return { ...provider.preinstalled, text: readFileSync(provider.preinstalled.config, 'utf8') };
   // `text`: a configuration given verbatim (tests of what the kubelet refuses), not generated.
   if (!existsSync(PLUGIN)) throw new Error(`the plugin is not built: run npm run build:plugin (${PLUGIN} missing)`);
   const binDir = join(dir, 'credential-provider-bin');
@@ -194,6 +197,12 @@ function handle(dir, state, peers) {
       writeState(dir, state);
     },
 
+    /** Starts kube-controller-manager and kube-scheduler (built on demand) if they are not running. */
+    async startControllers() {
+      if (state.pids.controllerManager && runs(state.pids.controllerManager.pid, state.pids.controllerManager.exe)) return;
+      await startControllerPair(dir, state, peers);
+    },
+
     /** Everything this cluster started, stopped in reverse order; then mounts and files. */
     down: (opts) => down(dir, opts),
   };
@@ -254,18 +263,7 @@ export async function up(opts = {}) {
 
     if (opts.controllers) {
       say('starting kube-controller-manager and kube-scheduler\n');
-      const bins = await buildControllers({ release, log: opts.verboseBuild ? say : undefined });
-      const common = { dir: join(dir, 'controllers'), kubeconfig: state.kubeconfig, pki, peers };
-      const cm = await startControllerManager({
-        ...common,
-        bin: bins.controllerManager,
-        log: join(dir, 'logs', LOGS.controllerManager),
-        serviceAccountKey: pki.serviceAccount.key,
-      });
-      state.pids.controllerManager = { pid: cm.daemon.pid, exe: bins.controllerManager };
-      const sched = await startScheduler({ ...common, bin: bins.scheduler, log: join(dir, 'logs', LOGS.scheduler) });
-      state.pids.scheduler = { pid: sched.daemon.pid, exe: bins.scheduler };
-      writeState(dir, state);
+      await startControllerPair(dir, state, peers, opts.verboseBuild ? say : undefined);
     }
 
     say('starting containerd\n');
@@ -284,6 +282,22 @@ export async function up(opts = {}) {
     if (!opts.retain) await down(dir).catch(() => {});
     throw err;
   }
+}
+
+/** kube-controller-manager and kube-scheduler with the admin kubeconfig, recorded in the state. */
+async function startControllerPair(dir, state, peers, log) {
+  const bins = await buildControllers({ release: state.release, log });
+  const common = { dir: join(dir, 'controllers'), kubeconfig: state.kubeconfig, pki: state.pki, peers };
+  const cm = await startControllerManager({
+    ...common,
+    bin: bins.controllerManager,
+    log: join(dir, 'logs', LOGS.controllerManager),
+    serviceAccountKey: state.serviceAccountKeys.sign,
+  });
+  state.pids.controllerManager = { pid: cm.daemon.pid, exe: bins.controllerManager };
+  const sched = await startScheduler({ ...common, bin: bins.scheduler, log: join(dir, 'logs', LOGS.scheduler) });
+  state.pids.scheduler = { pid: sched.daemon.pid, exe: bins.scheduler };
+  writeState(dir, state);
 }
 
 /** Reattaches to a running cluster (another process started it). */
