@@ -121,9 +121,9 @@ function withSyncedKeys(record, current) {
 
 /** Warnings the edge has about the live records' inline keys (unconfirmed too long), on stderr. */
 async function warnStaleKeys(call, live) {
-  for (const [name, { record }] of live) {
-    if (record?.keys?.type !== 'inline') continue;
-    const res = await call('GET', `/issuers/${name}/keys`);
+  const inline = [...live].filter(([, { record }]) => record?.keys?.type === 'inline');
+  const answers = await Promise.all(inline.map(([name]) => call('GET', `/issuers/${name}/keys`)));
+  for (const res of answers) {
     // An edge older than key sync answers 404: nothing to say.
     if (res.status === 200 && typeof res.json?.warning === 'string') process.stderr.write(`warning: ${printable(res.json.warning, 400)}\n`);
   }
