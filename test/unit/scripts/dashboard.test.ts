@@ -40,6 +40,7 @@ describe('the Grafana dashboard', () => {
     'queries the dataset through the data source input, weighted by _sample_interval (%s)',
     (_, target) => {
       expect(target.table).toBe('edge_credential_provider');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's import placeholder, not a template.
       expect(target.datasource).toEqual({ type: 'vertamedia-clickhouse-datasource', uid: '${DS_ANALYTICS_ENGINE}' });
       expect(target.query).toMatch(/ FROM \$table WHERE \$timeFilter /);
       expect(target.query).toContain('_sample_interval');
