@@ -13,7 +13,20 @@
  * formats with regexes and say what they expect). Schemas import zod from here, not from
  * 'zod/mini', so that none parses before this has run.
  */
-import { config, type core, type input, type output, overwrite, string, superRefine, transform, type ZodMiniString, type ZodMiniType } from 'zod/mini';
+import {
+  config,
+  type core,
+  type input,
+  type output,
+  overwrite,
+  string,
+  superRefine,
+  transform,
+  type ZodMiniLiteral,
+  type ZodMiniObject,
+  type ZodMiniString,
+  type ZodMiniType,
+} from 'zod/mini';
 
 const UNITS: Record<string, string> = { string: 'characters', array: 'items', set: 'items', map: 'entries', file: 'bytes' };
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isNaN(v) ? 'NaN' : typeof v);
@@ -77,6 +90,40 @@ export function int() {
     else if (value < Number.MIN_SAFE_INTEGER)
       ctx.addIssue({ code: 'too_small', origin: 'int', minimum: Number.MIN_SAFE_INTEGER, inclusive: true, input: value });
   });
+}
+
+/**
+ * `z.discriminatedUnion(key, options)` as zod's parses: not an object is `invalid_type`
+ * (expected object); a `key` no option's literal names is `invalid_union` at `key`, listing the
+ * values ("Invalid discriminator value. Expected ..."); otherwise the option's own parse, its
+ * issues and output. zod's builds on its general union: 3 KB of the bundle.
+ */
+export function discriminatedUnion<const O extends readonly ZodMiniObject[]>(key: string, options: O): ZodMiniType<output<O[number]>, input<O[number]>> {
+  const byValue = new Map<unknown, ZodMiniObject>();
+  for (const option of options) for (const value of (option.def.shape[key] as ZodMiniLiteral).def.values) byValue.set(value, option);
+  return transform((input: unknown, ctx) => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      ctx.issues.push({ code: 'invalid_type', expected: 'object', input });
+      return;
+    }
+    const option = byValue.get((input as Record<string, unknown>)[key]);
+    if (!option) {
+      const options = [...byValue.keys()];
+      ctx.issues.push({
+        code: 'invalid_union',
+        errors: [],
+        note: 'No matching discriminator',
+        discriminator: key,
+        options,
+        input,
+        path: [key],
+      } as core.$ZodRawIssue);
+      return;
+    }
+    const parsed = option.safeParse(input);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.issues.push(issue as core.$ZodRawIssue);
+  }) as unknown as ZodMiniType<output<O[number]>, input<O[number]>>;
 }
 
 /**

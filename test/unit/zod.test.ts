@@ -80,6 +80,32 @@ describe('our stand-ins for zod schemas parse as zod does', () => {
     },
   );
 
+  const options = () =>
+    [
+      z.strictObject({ type: z.literal('a'), n: z.number().check(z.gte(1)), d: z._default(z.string(), 'x') }),
+      z.strictObject({ type: z.literal(['b', 'c']), s: z.optional(z.string()) }),
+    ] as const;
+  it.each<[string, unknown]>([
+    ['the first option', { type: 'a', n: 2 }],
+    ['the second option, by its second value', { type: 'c', s: 'x' }],
+    ['an option with a bad field', { type: 'a', n: 0, d: 5 }],
+    ['an option with an unknown key', { type: 'b', z: 1 }],
+    ['an unknown discriminator', { type: 'z' }],
+    ['no discriminator', { n: 2 }],
+    ['a discriminator of another type', { type: 5 }],
+    ['a discriminator from the prototype', JSON.parse('{"type": "constructor"}')],
+    ['an array', [{ type: 'a', n: 2 }]],
+    ['null', null],
+    ['a string', 'a'],
+    ['undefined', undefined],
+  ])("discriminatedUnion as zod's: %s", (_what, input) => {
+    expect(outcome(z.discriminatedUnion('type', options()).safeParse(input))).toEqual(outcome(zodMini.discriminatedUnion('type', options()).safeParse(input)));
+    const nested = (u: z.ZodMiniType) => z.strictObject({ list: z.array(u), one: u });
+    expect(outcome(nested(z.discriminatedUnion('type', options())).safeParse({ list: [input], one: input }))).toEqual(
+      outcome(nested(zodMini.discriminatedUnion('type', options())).safeParse({ list: [input], one: input })),
+    );
+  });
+
   const key = z.string().check(z.minLength(1), z.maxLength(3));
   const value = z.string().check(z.maxLength(2));
   it.each<[string, unknown]>([
@@ -102,6 +128,12 @@ describe('our stand-ins for zod schemas parse as zod does', () => {
     expect(outcome(z.recordOf(key, value).safeParse(input))).toEqual(outcome(z.record(key, value).safeParse(input)));
     expect(outcome(z.optional(z.recordOf(z.string(), z.unknown())).safeParse(input))).toEqual(
       outcome(z.optional(z.record(z.string(), z.unknown())).safeParse(input)),
+    );
+  });
+
+  it("discriminatedUnion as a required field that is absent: as zod's", () => {
+    expect(outcome(z.strictObject({ one: z.discriminatedUnion('type', options()) }).safeParse({}))).toEqual(
+      outcome(z.strictObject({ one: zodMini.discriminatedUnion('type', options()) }).safeParse({})),
     );
   });
 
