@@ -23,8 +23,11 @@ export function logEnabled(): boolean {
   return enabled;
 }
 
-/** Events that are problems rather than audit, by OpenTelemetry SeverityText: written whatever AUDIT_LOG says. */
-const PROBLEMS: Record<string, 'WARN' | 'ERROR'> = { error: 'ERROR', internal_error: 'ERROR', kv_corrupt: 'WARN' };
+/**
+ * Events that are problems rather than audit, and the console method that writes them (Workers
+ * Logs files a line under its method's level; severity_text is the same word in capitals).
+ */
+const PROBLEMS: Record<string, 'warn' | 'error'> = { error: 'error', internal_error: 'error', kv_corrupt: 'warn' };
 
 /**
  * One line. Audit events (decisions, admin changes) are INFO and silenced by AUDIT_LOG=off;
@@ -33,11 +36,10 @@ const PROBLEMS: Record<string, 'WARN' | 'ERROR'> = { error: 'ERROR', internal_er
 export function logEvent(event: string, fields: LogFields): void {
   const problem = PROBLEMS[event];
   if (!problem && !enabled) return;
-  // The console method is what Workers Logs files the line's level under. The body (message) is
-  // what happened in a few words that the fields repeat: "exchange denied ERR_POLICY_DENIED".
-  console[problem === 'ERROR' ? 'error' : problem ? 'warn' : 'log'](
+  // The body (message) is what happened in a few words that the fields repeat: "exchange denied ERR_POLICY_DENIED".
+  console[problem ?? 'log'](
     JSON.stringify({
-      severity_text: problem ?? 'INFO',
+      severity_text: (problem ?? 'info').toUpperCase(),
       body: [event, fields.outcome ?? fields.action, fields.code].filter(Boolean).join(' '),
       event,
       ...fields,
