@@ -60,7 +60,7 @@ export interface Config {
   registryTokenIssuer: string;
   /** Unknown-kid refetch cooldown, milliseconds. */
   jwksCooldownMs: number;
-  /** Whether log lines are written (AUDIT_LOG). */
+  /** Whether audit lines are written (AUDIT_LOG); errors always are. */
   log: boolean;
   /** Whether upstream endpoint overrides may name any origin (ALLOW_ENDPOINT_OVERRIDES=on), not only the vendors' own hosts. */
   allowEndpointOverrides: boolean;
