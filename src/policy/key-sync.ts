@@ -18,7 +18,7 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose';
 import { decodeProtectedHeader, jwkThumbprint } from '../identity/decode';
 import * as z from '../zod';
 import { deferred } from '../zod';
-import { EdgeError, InvalidJwks, KeyContinuity, KeySyncDisabled, KeySyncForbidden, Revoked, TokenMalformed, UnknownKey } from '../errors';
+import { EdgeError, InvalidJwks, IssuerDisabled, KeyContinuity, KeySyncDisabled, KeySyncForbidden, Revoked, TokenMalformed, UnknownKey } from '../errors';
 import { readToken, verifyServiceAccountToken } from '../identity/verify';
 import type { Workload } from '../identity/workload';
 import { describeRevocation, findRevocation, type Revocation } from './revocation';
@@ -100,6 +100,8 @@ export async function acceptKeySync(
 ): Promise<KeySyncOutcome> {
   const sync = record.keySync;
   if (!sync || record.keys.type !== 'inline') throw new KeySyncDisabled({ detail: `record ${record.name} names no keySync` });
+  // A disabled record trusts no token of its issuer, this one neither.
+  if (record.disabled) throw new IssuerDisabled({ detail: `record ${record.name}` });
   const current = record.keys.jwks.keys;
   const read = readToken(token);
   const kid = kidOf(token);

@@ -162,6 +162,14 @@ const cases: Case[] = [
     expected: 'ERR_KEY_SYNC_DISABLED',
   },
   {
+    name: 'refuses a disabled record',
+    held: () => [keys.old],
+    token: () => ({}),
+    pushed: () => [keys.old, keys.new],
+    overrides: { disabled: true },
+    expected: 'ERR_ISSUER_DISABLED',
+  },
+  {
     name: 'refuses a revoked key-sync account',
     held: () => [keys.old],
     token: () => ({}),
