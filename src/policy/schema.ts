@@ -81,9 +81,7 @@ const repositoryPattern = deferred(() =>
   ),
 );
 
-const httpsUrl = deferred(() =>
-  z.httpUrl().check(z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)')),
-);
+const httpsUrl = deferred(() => z.httpUrl().check(z.refine(isHttpsOrLoopback, 'must be an https URL (http only for loopback, in development)')));
 
 const jwk = deferred(() =>
   z
