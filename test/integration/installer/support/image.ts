@@ -165,7 +165,10 @@ export function missingTools(): string | undefined {
   if (process.getuid?.() !== 0) return 'runc and apt-get download need root';
   const missing = ['runc', 'skopeo', 'docker-registry', 'dpkg-deb', 'apt-get', 'readelf', 'strip'].filter((t) => !which(t));
   if (!which('llvm-strip') && !which('aarch64-linux-gnu-strip')) missing.push('a strip for arm64 (llvm-strip or aarch64-linux-gnu-strip)');
-  return missing.length ? `missing ${missing.join(', ')} (Debian: apt-get install runc skopeo docker-registry binutils llvm)` : undefined;
+  if (missing.length) return `missing ${missing.join(', ')} (Debian: apt-get install runc skopeo docker-registry binutils llvm)`;
+  const foreign = execFileSync('dpkg', ['--print-foreign-architectures'], { encoding: 'utf8' }).split('\n');
+  if (!foreign.includes('arm64')) return 'apt-get cannot fetch arm64 packages: dpkg --add-architecture arm64 && apt-get update (as root, once)';
+  return undefined;
 }
 
 export const qemuAarch64 = () => which('qemu-aarch64-static') ?? which('qemu-aarch64');
