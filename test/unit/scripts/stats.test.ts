@@ -11,10 +11,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tomlStrings } from '../../../scripts/preflight.mjs';
 import { DEFAULT_DATASET, QUERIES, sqlInterval, table } from '../../../scripts/lib/stats.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/stats.mjs', import.meta.url));
 const DOCS = fileURLToPath(new URL('../../../docs/observability.md', import.meta.url));
+const WRANGLER_TOML = fileURLToPath(new URL('../../../wrangler.toml', import.meta.url));
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
 const TOKEN = 'cf-api-token-for-the-stats-test';
 
@@ -188,6 +190,18 @@ describe('the queries', () => {
     // Compared with runs of whitespace as one space: the docs break the SQL over lines.
     const docs = readFileSync(DOCS, 'utf8').replace(/\s+/g, ' ');
     for (const q of QUERIES) expect(docs, q.name).toContain(q.sql(DEFAULT_DATASET, "INTERVAL '1' HOUR"));
+  });
+
+  it('read the dataset wrangler.toml binds as METRICS, and Workers Logs is on with a sampling rate', () => {
+    const text = readFileSync(WRANGLER_TOML, 'utf8');
+    const dataset = tomlStrings(text).filter((s) => s.table === 'analytics_engine_datasets');
+    expect(dataset).toEqual([
+      { table: 'analytics_engine_datasets', key: 'binding', value: 'METRICS' },
+      { table: 'analytics_engine_datasets', key: 'dataset', value: DEFAULT_DATASET },
+    ]);
+    const observability = /^\[observability\]\nenabled = true\nhead_sampling_rate = ([\d.]+)$/m.exec(text);
+    expect(Number(observability?.[1])).toBeGreaterThan(0);
+    expect(Number(observability?.[1])).toBeLessThanOrEqual(1);
   });
 
   it('print "(none)" for an empty answer', () => {
