@@ -134,11 +134,13 @@ export interface Bind {
 }
 
 let containers = 0;
+/** charts/edge-credential-provider values.yaml resources.install.limits.memory. */
+const INSTALL_MEMORY_LIMIT = 128 * 1024 * 1024;
 
 /**
  * Runs `args` in an OCI bundle over `rootfs` with runc, as the DaemonSet's init container
  * runs: uid 0, every capability dropped, no new privileges, a read-only root file system,
- * and only `binds` writable.
+ * 128 MiB of memory, and only `binds` writable.
  */
 export async function runc(bundle: string, args: string[], binds: Bind[] = []) {
   const spec = join(bundle, 'config.json');
@@ -152,6 +154,9 @@ export async function runc(bundle: string, args: string[], binds: Bind[] = []) {
   config.process.capabilities = { bounding: [], effective: [], permitted: [], ambient: [] };
   config.process.env = ['PATH=/opt/edge-credential-provider'];
   config.root = { path: 'rootfs', readonly: true };
+  // The chart's default memory limit for the install container: copying the ~100 MB
+  // executable must fit in it.
+  config.linux.resources = { ...config.linux.resources, memory: { limit: INSTALL_MEMORY_LIMIT } };
   config.mounts.push(...binds.map((b) => ({ destination: b.destination, type: 'bind', source: b.source, options: ['rbind', 'rw'] })));
   writeFileSync(spec, JSON.stringify(config));
   const id = `ecp-installer-test-${process.pid}-${++containers}`;
