@@ -5,11 +5,11 @@
  */
 import { Hono } from './hono';
 import { loadConfig } from '../config';
-import { type EdgeError, NotConfigured, NotFound } from '../errors';
+import { type EdgeError, NotConfigured, NotFound, StoreUnavailable } from '../errors';
 import { logEvent } from '../log';
 import { oidcIssuerProblem } from '../net';
 import { loadKeyRing } from '../signing/keys';
-import { probeKv } from '../store/readiness';
+import { keys } from '../store/kv';
 import type { AppEnv } from './types';
 
 function toPem(base64Der: string): string {
@@ -21,23 +21,19 @@ export const wellKnown = new Hono<AppEnv>()
     loadConfig(c.env); // a misconfigured edge is not healthy: 503 ERR_NOT_CONFIGURED
     return c.json({ ok: true });
   })
-  // For an uptime monitor: the settings parse (as /healthz), KV answers, the signing keys load.
-  // Each check says only ok or fail (its reason goes to the error log); 503 unless both are ok.
+  // For an uptime monitor: the settings parse (as /healthz), KV answers (a read of a key that is
+  // never written; null is an answer), the signing keys load. ok or not, nothing else: the
+  // reason goes to the error log (ERR_STORE_UNAVAILABLE for KV, ERR_NOT_CONFIGURED for the keys).
   .get('/readyz', async (c) => {
     loadConfig(c.env);
-    const [kv, keys] = await Promise.all(
-      [probeKv(c.env.TRUST), loadKeyRing(c.env.EDGE_SIGNING_KEYS)].map((p) =>
-        p.then(
-          () => 'ok',
-          (err: EdgeError) => {
-            logEvent('error', { path: '/readyz', code: err.code, detail: err.detail });
-            return 'fail';
-          },
-        ),
-      ),
+    const ok = await Promise.all([c.env.TRUST.get(keys.ready), loadKeyRing(c.env.EDGE_SIGNING_KEYS)]).then(
+      () => true,
+      (err: Partial<EdgeError>) => {
+        logEvent('error', { path: '/readyz', code: err.code ?? StoreUnavailable.code, detail: err.detail });
+        return false;
+      },
     );
-    const ok = kv === keys && kv === 'ok';
-    return c.json({ ok, kv, keys }, ok ? 200 : 503, { 'Cache-Control': 'no-store' });
+    return c.json({ ok }, ok ? 200 : 503, { 'Cache-Control': 'no-store' });
   })
   // The OpenID Connect JWKS that registry vendors trust: workload-token keys only.
   .get('/.well-known/jwks.json', async (c) => {
