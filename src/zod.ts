@@ -24,7 +24,10 @@ import {
   transform,
   type ZodMiniLiteral,
   type ZodMiniObject,
+  type ZodMiniDefault,
+  type ZodMiniOptional,
   type ZodMiniString,
+  type util,
   type ZodMiniType,
 } from 'zod/mini';
 
@@ -90,6 +93,47 @@ export function int() {
     else if (value < Number.MIN_SAFE_INTEGER)
       ctx.addIssue({ code: 'too_small', origin: 'int', minimum: Number.MIN_SAFE_INTEGER, inclusive: true, input: value });
   });
+}
+
+/**
+ * The inner schema's parse, its issues pushed where `ctx` (the outer parse) collects them with
+ * their messages; its output, or undefined when it failed.
+ */
+function parseInto<T extends ZodMiniType>(schema: T, value: unknown, ctx: { issues: core.$ZodRawIssue[] }): output<T> | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.issues.push(issue as core.$ZodRawIssue);
+  return undefined;
+}
+
+/** A schema of ours that an object treats as zod's optional (`optional`) or defaulted (`defaulted`) fields. */
+function marked<T>(schema: ZodMiniType, optin: 'optional' | 'defaulted', optout?: 'optional'): T {
+  Object.assign(schema._zod, { optin, optout });
+  return schema as unknown as T;
+}
+
+/**
+ * `z.optional(inner)` as zod's: undefined passes (an absent key stays absent), anything else is
+ * `inner`'s parse. (zod's also serves defaulted inners, which none of ours is.) 0.8 KB less.
+ */
+export function optional<T extends ZodMiniType>(inner: T): ZodMiniOptional<T> {
+  return marked(
+    transform((input: unknown, ctx) => (input === undefined ? undefined : parseInto(inner, input, ctx))),
+    'optional',
+    'optional',
+  );
+}
+
+/**
+ * `z._default(inner, value)` as zod's: undefined (or an absent key) is a shallow copy of `value`,
+ * not parsed; anything else is `inner`'s parse. 0.9 KB less.
+ */
+export function _default<T extends ZodMiniType>(inner: T, value: util.NoUndefined<output<T>>): ZodMiniDefault<T> {
+  const copy = () => (Array.isArray(value) ? [...value] : value);
+  return marked(
+    transform((input: unknown, ctx) => (input === undefined ? copy() : parseInto(inner, input, ctx))),
+    'defaulted',
+  );
 }
 
 /**

@@ -106,6 +106,35 @@ describe('our stand-ins for zod schemas parse as zod does', () => {
     );
   });
 
+  it.each<[string, unknown]>([
+    ['all absent', {}],
+    ['all undefined', { o: undefined, d: undefined, a: undefined, n: undefined }],
+    ['all present', { o: 'x', d: 'y', a: ['b'], n: 5, r: 1 }],
+    ['invalid values', { o: 5, d: 'too long', a: [1], n: 0.5, r: 1 }],
+    ['null values', { o: null, d: null, a: null, n: null, r: 1 }],
+    ['a required field absent', { o: 'x' }],
+    ['not an object', 'x'],
+  ])("optional() and _default() in an object as zod's: %s", (_what, input) => {
+    const shape = (zz: { optional: typeof z.optional; _default: typeof z._default }) =>
+      z.strictObject({
+        o: zz.optional(z.string()),
+        d: zz._default(z.string().check(z.maxLength(3)), 'def'),
+        a: zz._default(z.array(z.string()), ['x']),
+        n: zz.optional(z.number().check(z.int())),
+        r: z.number(),
+      });
+    const ours = outcome(shape(z).safeParse(input));
+    expect(ours).toEqual(outcome(shape(zodMini as never).safeParse(input)));
+    if ('data' in ours) expect(Object.keys(ours.data as object)).toEqual(Object.keys(outcome(shape(zodMini as never).safeParse(input)).data as object));
+  });
+
+  it('_default() hands out a copy of an array default, as zod does', () => {
+    const schema = z.strictObject({ a: z._default(z.array(z.string()), ['x']) });
+    const first = schema.parse({});
+    first.a.push('mutated');
+    expect(schema.parse({}).a).toEqual(['x']);
+  });
+
   const key = z.string().check(z.minLength(1), z.maxLength(3));
   const value = z.string().check(z.maxLength(2));
   it.each<[string, unknown]>([
