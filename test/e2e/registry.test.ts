@@ -49,7 +49,12 @@ beforeAll(async () => {
   started.push({ name: 'edge', service: edge });
   containerd = containerdUp;
   started.push({ name: 'containerd', service: containerd });
-  registry = await startRegistry({ dir: sub('registry'), realm: `${edge.url}/token`, issuer: `${edge.url}/registry-token`, bundle: certificateBundle(keyRing) });
+  registry = await startRegistry({
+    dir: sub('registry'),
+    realm: `${edge.url}/token`,
+    issuer: `${edge.url}/registry-token`,
+    bundle: certificateBundle(keyRing),
+  });
   started.push({ name: 'registry', service: registry });
 
   cluster = await makeCluster();
