@@ -92,10 +92,10 @@ export async function buildInstaller({ out = DEFAULT_OUT, arches = ['amd64', 'ar
         base.push(...entriesFrom(root, deb.files(triplet)));
       }
       const sea = injectSea({ arch, nodeBin: node.bin, blob, outfile: join(work, `sea-${arch}`) });
-      const app = entriesFrom(work, [relative(work, sea.outfile), relative(work, script)]).map((e, i) => ({
-        ...e,
-        path: (i === 0 ? IMAGE_SEA : IMAGE_SCRIPT).slice(1),
-      }));
+      const app = [
+        { path: IMAGE_SEA.slice(1), type: 'file', mode: 0o755, data: readFileSync(sea.outfile) },
+        { path: IMAGE_SCRIPT.slice(1), type: 'file', mode: 0o755, data: readFileSync(script) },
+      ];
       const packages = debs.map(({ deb }) => `${deb.name}=${deb.version}`).join(' ');
       const platform = { architecture: arch, os: 'linux', ...(variant ? { variant } : {}) };
       const annotations = {
@@ -120,7 +120,7 @@ export async function buildInstaller({ out = DEFAULT_OUT, arches = ['amd64', 'ar
           { tar: tarOf(base), createdBy: `files of the Debian ${DEBIAN.release} ${debian} packages ${packages}` },
           {
             tar: tarOf(app),
-            createdBy: `edge-credential-provider ${version}: ${IMAGE_SEA} (Node.js ${NODE_VERSION} ${node.name}, ${sea.strip ? `${sea.strip}ped` : 'not stripped'}, plugin injected with postject) and ${IMAGE_SCRIPT} (the script build, Node >= 18)`,
+            createdBy: `edge-credential-provider ${version}: ${IMAGE_SEA} (Node.js ${NODE_VERSION} ${node.name}, ${sea.strip ? `stripped by ${sea.strip}` : 'not stripped'}, plugin injected with postject) and ${IMAGE_SCRIPT} (the script build, Node >= 18)`,
           },
         ],
       });

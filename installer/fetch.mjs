@@ -51,9 +51,14 @@ export function ensureNode(arch) {
   const unpacked = join(dir, `${pkg.name}-${NODE_VERSION}`);
   const bin = join(unpacked, 'package', 'bin', 'node');
   if (!existsSync(bin)) {
+    // Unpacked beside and renamed into place, so a build running at the same time never
+    // sees half a binary.
+    const partial = `${unpacked}.${process.pid}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial);
+    execFileSync('tar', ['-xzf', tarball, '-C', partial, 'package/bin/node', 'package/LICENSE']);
     rmSync(unpacked, { recursive: true, force: true });
-    mkdirSync(unpacked);
-    execFileSync('tar', ['-xzf', tarball, '-C', unpacked, 'package/bin/node', 'package/LICENSE']);
+    renameSync(partial, unpacked);
   }
   return { bin, tarball, name: pkg.name, integrity: pkg.integrity };
 }
