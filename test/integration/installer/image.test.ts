@@ -5,14 +5,16 @@
  * entries, owners 0:0 and mtime 0; the amd64 root file system runs the plugin under runc
  * with the DaemonSet's restrictions and installs onto bind-mounted "host" directories; the
  * arm64 one holds an aarch64 executable (run under qemu-user when it is installed); a real
- * registry takes the index from skopeo and gives it back by digest.
+ * registry takes the index from skopeo and gives it back by digest, and containerd pulls it
+ * from there and runs it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService } from '../../e2e/support/processes.mjs';
+import { startService, which } from '../../e2e/support/processes.mjs';
+import { startContainerd } from '../../e2e/support/runtime.mjs';
 import { freePort } from '../../support/edge.mjs';
 import {
   blob,
@@ -274,5 +276,38 @@ describe.skipIf(skip)(`the installer image${skip ? ` (skipped: ${skip})` : ''}`,
         expect(manifest.layers.map((l) => l.digest)).toEqual(manifestOf(layout, m.platform?.architecture ?? '').layers.map((l) => l.digest));
       }
     }, 600_000);
+
+    it.skipIf(!which('containerd') || !which('ctr'))(
+      'is pulled by digest by containerd and runs there',
+      async () => {
+        const { descriptor } = indexOf(layoutOf(first));
+        const repo = `${host}/platform/edge-credential-provider-installer`;
+        await execOk('skopeo', ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci:${layoutOf(first)}:${TAG}`, `docker://${repo}:${TAG}`], {
+          timeoutMs: 300_000,
+        });
+        const containerd = await startContainerd(join(dir, 'containerd'));
+        try {
+          const ref = `${repo}@${descriptor.digest}`;
+          const pulled = await containerd.ctr(['images', 'pull', '--plain-http', '--snapshotter', 'native', ref]);
+          expect(pulled.code, pulled.stderr).toBe(0);
+          const ran = await containerd.ctr([
+            'run',
+            '--rm',
+            '--snapshotter',
+            'native',
+            '--read-only',
+            ref,
+            `ecp-installer-${process.pid}`,
+            `/${SEA_PATH}`,
+            '--version',
+          ]);
+          expect(ran.code, ran.stderr).toBe(0);
+          expect(ran.stdout).toBe(`edge-credential-provider ${TAG}\n`);
+        } finally {
+          await containerd.stop();
+        }
+      },
+      600_000,
+    );
   });
 });
