@@ -10,7 +10,8 @@ export default defineConfig({
   test: {
     name: 'e2e',
     environment: 'node',
-    include: ['test/e2e/**/*.test.ts'],
+    // The installer image (built twice, run under runc and qemu) needs what the e2e suite needs.
+    include: ['test/e2e/**/*.test.ts', 'test/integration/installer/image.test.ts'],
     globalSetup: ['test/e2e/support/global-setup.mjs'],
     fileParallelism: false,
     pool: 'forks',

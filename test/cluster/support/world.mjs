@@ -272,3 +272,26 @@ export async function pusherCredentials(world, repo) {
   if (out.code !== 0) throw new Error(`plugin for ci/pusher: ${out.stderr}`);
   return JSON.parse(out.stdout).auth[world.registry.host];
 }
+
+/**
+ * A distribution registry with no authentication on 127.0.0.1: where the installer image
+ * lives, as a public registry or one behind imagePullSecrets would (the installer cannot
+ * depend on the plugin it installs).
+ */
+export async function startPlainRegistry(dir) {
+  const { freePort } = await import('../../support/edge.mjs');
+  const { startService, waitFor } = await import('../../e2e/support/processes.mjs');
+  mkdirSync(dir, { recursive: true });
+  const host = `127.0.0.1:${await freePort()}`;
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    JSON.stringify({ version: 0.1, log: { level: 'warn' }, storage: { filesystem: { rootdirectory: join(dir, 'data') } }, http: { addr: host } }),
+  );
+  const svc = startService('docker-registry', ['serve', config], { env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } });
+  await waitFor(async () => (await fetch(`http://${host}/v2/`)).status === 200, {
+    timeoutMs: 20_000,
+    describe: () => `plain registry on ${host}:\n${svc.logs()}`,
+  });
+  return { host, stop: svc.stop, logs: svc.logs };
+}
