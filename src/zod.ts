@@ -96,6 +96,38 @@ export function int() {
 }
 
 /**
+ * `z.gte(n)`, `z.lte(n)` and `z.regex(pattern, message?)` as checks raising zod's own issues
+ * (too small / too big for numbers, inclusive; `invalid_format` regex with the pattern), and
+ * `z.boolean()`: 1.6 KB of zod's check and schema classes less.
+ */
+export const gte = (minimum: number) =>
+  superRefine((value: number, ctx) => {
+    if (!(value >= minimum)) ctx.addIssue({ code: 'too_small', origin: 'number', minimum, inclusive: true, input: value });
+  });
+export const lte = (maximum: number) =>
+  superRefine((value: number, ctx) => {
+    if (!(value <= maximum)) ctx.addIssue({ code: 'too_big', origin: 'number', maximum, inclusive: true, input: value });
+  });
+export const regex = (pattern: RegExp, message?: string) =>
+  superRefine((value: string, ctx) => {
+    pattern.lastIndex = 0;
+    if (!pattern.test(value))
+      ctx.addIssue({
+        code: 'invalid_format',
+        origin: 'string',
+        format: 'regex',
+        pattern: `${pattern}`,
+        input: value,
+        ...(message === undefined ? {} : { message }),
+      });
+  });
+export const boolean = () =>
+  transform((value: unknown, ctx) => {
+    if (typeof value !== 'boolean') ctx.issues.push({ code: 'invalid_type', expected: 'boolean', input: value });
+    return value;
+  }) as unknown as ZodMiniType<boolean, boolean>;
+
+/**
  * The inner schema's parse, its issues pushed where `ctx` (the outer parse) collects them with
  * their messages; its output, or undefined when it failed.
  */
@@ -164,9 +196,7 @@ export function discriminatedUnion<const O extends readonly ZodMiniObject[]>(key
       } as core.$ZodRawIssue);
       return;
     }
-    const parsed = option.safeParse(input);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) ctx.issues.push(issue as core.$ZodRawIssue);
+    return parseInto(option, input, ctx);
   }) as unknown as ZodMiniType<output<O[number]>, input<O[number]>>;
 }
 

@@ -135,6 +135,30 @@ describe('our stand-ins for zod schemas parse as zod does', () => {
     expect(schema.parse({}).a).toEqual(['x']);
   });
 
+  it.each([0, 60, 59, 43200, 43201, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '60', null, undefined, true])(
+    "gte(), lte() and boolean() as zod's: %s",
+    (input) => {
+      const range = (zz: typeof zodMini) => z.number().check(zz.gte(60), zz.lte(43200));
+      expect(outcome(range(z as never).safeParse(input))).toEqual(outcome(range(zodMini).safeParse(input)));
+      const after = (zz: typeof zodMini) => z.number().check(z.int(), zz.lte(100), zz.gte(1));
+      expect(outcome(after(z as never).safeParse(input))).toEqual(outcome(after(zodMini).safeParse(input)));
+      const flag = (zz: typeof zodMini) => z.strictObject({ b: zz.boolean(), d: z._default(zz.boolean(), false) });
+      expect(outcome(flag(z as never).safeParse({ b: input, d: input }))).toEqual(outcome(flag(zodMini).safeParse({ b: input, d: input })));
+      expect(outcome(flag(z as never).safeParse({}))).toEqual(outcome(flag(zodMini).safeParse({})));
+    },
+  );
+
+  it.each(['abc', 'ABC', '', 'a-b', 'ab\n', 5, null])("regex() as zod's, with and without a message: %j", (input) => {
+    const re = /^[a-z]+(-[a-z]+)?$/;
+    const g = /b/g;
+    for (const build of [
+      (zz: typeof zodMini) => z.string().check(zz.regex(re)),
+      (zz: typeof zodMini) => z.string().check(zz.regex(re, 'must be lowercase words'), z.maxLength(2)),
+      (zz: typeof zodMini) => z.string().check(zz.regex(g, 'has a b'), zz.regex(g, 'has a b again')),
+    ])
+      expect(outcome(build(z as never).safeParse(input))).toEqual(outcome(build(zodMini).safeParse(input)));
+  });
+
   const key = z.string().check(z.minLength(1), z.maxLength(3));
   const value = z.string().check(z.maxLength(2));
   it.each<[string, unknown]>([
