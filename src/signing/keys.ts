@@ -32,47 +32,34 @@ import { libtrustKeyId } from './libtrust';
 
 const b64url = deferred(() => z.string().check(z.regex(/^[A-Za-z0-9_-]+$/)));
 
+/** A list of keys, one of them `active`: each entry a `kid`, its `privateJwk` and `more` fields. */
+const ringShape = <J extends z.ZodMiniType, M extends z.core.$ZodLooseShape>(privateJwk: J, more: M) => ({
+  active: z.string().check(z.minLength(1)),
+  keys: z.array(z.object({ kid: z.string().check(z.minLength(1)), privateJwk, ...more })).check(z.minLength(1)),
+});
+
 const RsaRingSchema = deferred(() =>
-  z.object({
-    active: z.string().check(z.minLength(1)),
-    keys: z
-      .array(
-        z.object({
-          kid: z.string().check(z.minLength(1)),
-          privateJwk: z
-            .object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
-            // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
-            .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
-        }),
-      )
-      .check(z.minLength(1)),
-  }),
+  z.object(
+    ringShape(
+      z
+        .object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
+        // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
+        .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
+      {},
+    ),
+  ),
 );
 
 const ecPrivateJwk = deferred(() => z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }));
 
 /** ES256 keys that sign workload tokens only. */
-const WorkloadRingSchema = deferred(() =>
-  z.object({
-    active: z.string().check(z.minLength(1)),
-    keys: z.array(z.object({ kid: z.string().check(z.minLength(1)), privateJwk: ecPrivateJwk })).check(z.minLength(1)),
-  }),
-);
+const WorkloadRingSchema = deferred(() => z.object(ringShape(ecPrivateJwk, {})));
 
 const KeyRingSchema = deferred(() =>
   z.object({
     rsa: z.optional(RsaRingSchema),
     workload: z.optional(WorkloadRingSchema),
-    active: z.string().check(z.minLength(1)),
-    keys: z
-      .array(
-        z.object({
-          kid: z.string().check(z.minLength(1)),
-          privateJwk: ecPrivateJwk,
-          certificate: z.optional(z.string().check(z.refine((pem) => pem.includes('-----BEGIN CERTIFICATE-----')))),
-        }),
-      )
-      .check(z.minLength(1)),
+    ...ringShape(ecPrivateJwk, { certificate: z.optional(z.string().check(z.refine((pem) => pem.includes('-----BEGIN CERTIFICATE-----')))) }),
   }),
 );
 
@@ -140,8 +127,7 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   }
   const ecKeys: SigningKey[] = [];
   for (const entry of parsed.keys) {
-    const { d: _private, ...pub } = entry.privateJwk;
-    const key = await importSigningKey(entry.kid, entry.privateJwk, pub, 'ES256');
+    const key = await importSigningKey(entry.kid, entry.privateJwk, 'ES256');
     const certificate = entry.certificate ? pemToBase64Der(entry.certificate) : undefined;
     // A certificate for another key would make registries refuse every token: refuse it here.
     if (certificate && !(await certifies(certificate, key.publicKey))) {
@@ -152,8 +138,8 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   const byKid = new Map(ecKeys.map((k) => [k.kid, k]));
   const keys = activeFirst([...byKid.values()], parsed.active, 'active kid is not in keys');
   const [active] = keys as [SigningKey];
-  const rsaKeys = parsed.rsa ? await buildRsaKeys(parsed.rsa) : [];
-  const workloadKeys = parsed.workload ? await buildWorkloadKeys(parsed.workload) : [];
+  const rsaKeys = parsed.rsa ? await buildKeys(parsed.rsa, 'RS256', 'rsa.active kid is not in rsa.keys') : [];
+  const workloadKeys = parsed.workload ? await buildKeys(parsed.workload, 'ES256', 'workload.active kid is not in workload.keys') : [];
   // One key in two roles would undo the separation: a registry token would verify at a vendor.
   const shared = workloadKeys.find((k) => byKid.has(k.kid));
   if (shared) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${shared.kid} is both a credential key and a workload key` });
@@ -168,14 +154,11 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   };
 }
 
-/** The ES256 workload-token keys, active first. */
-async function buildWorkloadKeys(ring: z.infer<typeof WorkloadRingSchema>): Promise<SigningKey[]> {
+/** The workload-token keys of one kind (ES256 `workload` or RS256 `rsa`), active first. */
+async function buildKeys(ring: z.infer<typeof WorkloadRingSchema | typeof RsaRingSchema>, alg: SigningKey['alg'], missing: string): Promise<SigningKey[]> {
   const keys: SigningKey[] = [];
-  for (const entry of ring.keys) {
-    const { d: _d, ...pub } = entry.privateJwk;
-    keys.push(await importSigningKey(entry.kid, entry.privateJwk, pub, 'ES256'));
-  }
-  return activeFirst(keys, ring.active, 'workload.active kid is not in workload.keys');
+  for (const entry of ring.keys) keys.push(await importSigningKey(entry.kid, entry.privateJwk, alg));
+  return activeFirst(keys, ring.active, missing);
 }
 
 /**
@@ -211,8 +194,9 @@ const IMPORT_PARAMS = {
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
 } as const;
 
-/** One key of the ring: its public half (its kid checked), its private half, its public JWK. */
-async function importSigningKey(kid: string, privateJwk: JsonWebKey, publicFields: JsonWebKey, alg: SigningKey['alg']): Promise<SigningKey> {
+/** One key of the ring: its public half (its kid checked), its private half, its public JWK (the private JWK without d, p, q, dp, dq, qi). */
+async function importSigningKey(kid: string, privateJwk: JsonWebKey, alg: SigningKey['alg']): Promise<SigningKey> {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicFields } = privateJwk;
   const publicKey = await crypto.subtle.importKey('jwk', publicFields, IMPORT_PARAMS[alg], true, ['verify']);
   const checked = await checkedKid(kid, publicKey);
   const privateKey = await crypto.subtle.importKey('jwk', privateJwk, IMPORT_PARAMS[alg], false, ['sign']);
@@ -224,14 +208,4 @@ function activeFirst(keys: SigningKey[], activeKid: string, missing: string): Si
   const active = keys.find((k) => k.kid === activeKid);
   if (!active) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS ${missing}` });
   return [active, ...keys.filter((k) => k !== active)];
-}
-
-/** The RS256 keys, active first. */
-async function buildRsaKeys(ring: z.infer<typeof RsaRingSchema>): Promise<SigningKey[]> {
-  const keys: SigningKey[] = [];
-  for (const entry of ring.keys) {
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = entry.privateJwk;
-    keys.push(await importSigningKey(entry.kid, entry.privateJwk, pub, 'RS256'));
-  }
-  return activeFirst(keys, ring.active, 'rsa.active kid is not in rsa.keys');
 }
