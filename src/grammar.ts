@@ -13,3 +13,5 @@ export const HOSTNAME = `${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*`;
  * nested quantifier that makes a regular expression backtrack exponentially on a hostile name.
  */
 export const PATH_COMPONENT = '[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*';
+/** Kubernetes' DNS-1123 label (a namespace; our record and rule names): lowercase letters, digits and '-', at most 63. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -13,6 +13,7 @@
  */
 import * as z from '../zod';
 import { deferred } from '../zod';
+import { DNS_LABEL } from '../grammar';
 import type { Workload } from '../identity/workload';
 
 /** At most this many live entries per record: a list read on every exchange stays small (< 200 KiB). */
@@ -55,7 +56,6 @@ export const revocationTargets = () => ({
  * account revoked that is not: the admin API refuses it (400). Stored entries are read with
  * the looser shape above, so that a list written before this check still parses.
  */
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const KUBERNETES_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -67,7 +67,7 @@ export const revocationRequestTargets = () => {
     serviceAccountUid: { ...t.serviceAccountUid, uid: z.string().check(z.regex(KUBERNETES_UID, 'must be a Kubernetes uid: a lowercase UUID')) },
     serviceAccount: {
       ...t.serviceAccount,
-      namespace: z.string().check(z.regex(DNS1123_LABEL, 'must be a Kubernetes namespace: a DNS-1123 label (lowercase letters, digits, "-", at most 63)')),
+      namespace: z.string().check(z.regex(DNS_LABEL, 'must be a Kubernetes namespace: a DNS-1123 label (lowercase letters, digits, "-", at most 63)')),
       name: z
         .string()
         .check(z.regex(DNS1123_SUBDOMAIN, 'must be a service account name: a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", at most 253)')),

@@ -7,7 +7,7 @@
  */
 import * as z from '../zod';
 import { deferred } from '../zod';
-import { HOSTNAME } from '../grammar';
+import { DNS_LABEL, HOSTNAME } from '../grammar';
 import { isHttpsOrLoopback } from '../net';
 import { UpstreamSchema, upstreamRegistryProblem } from '../upstream/schema';
 import { ACTIONS } from './grant';
@@ -33,9 +33,7 @@ export function issuerStorable(issuer: string): boolean {
 }
 
 // DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
-export const dnsLabel = deferred(() =>
-  z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", at most 63')),
-);
+export const dnsLabel = deferred(() => z.string().check(z.regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and "-", at most 63')));
 
 /**
  * Not a cost bound: globs are matched in one pass, linear in the name whatever the pattern
@@ -44,18 +42,11 @@ export const dnsLabel = deferred(() =>
  * mistake than a grant someone meant. Counted in runs, so `**` is one.
  */
 export const MAX_WILDCARDS = 8;
-const fewWildcards = (s: string) => (s.match(/\*+/g) ?? []).length <= MAX_WILDCARDS;
+const fewWildcards = () => z.refine<string>((s) => (s.match(/\*+/g) ?? []).length <= MAX_WILDCARDS, `at most ${MAX_WILDCARDS} wildcards`);
 
 /** Namespace or service-account name, or a `*` glob over them. */
 const nameGlob = deferred(() =>
-  z
-    .string()
-    .check(
-      z.minLength(1),
-      z.maxLength(253),
-      z.regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob'),
-      z.refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`),
-    ),
+  z.string().check(z.minLength(1), z.maxLength(253), z.regex(/^[a-z0-9.*-]+$/, 'must be a Kubernetes name or a "*" glob'), fewWildcards()),
 );
 
 /** Registry host with optional port, as it appears in image references: `ghcr.io`, `127.0.0.1:5000`. */
@@ -77,7 +68,7 @@ const repositoryPattern = deferred(() =>
     z.maxLength(255),
     z.regex(/^[a-z0-9._*-]+(?:\/[a-z0-9._*-]+)*$/, 'must be a repository path like "team-a/app", with "*" or "**" globs'),
     z.refine((p) => !/\*{3,}/.test(p), 'use "*" or "**", not longer runs of "*"'),
-    z.refine(fewWildcards, `at most ${MAX_WILDCARDS} wildcards`),
+    fewWildcards(),
   ),
 );
 
@@ -101,7 +92,7 @@ const KeySyncSchema = deferred(() =>
     /** The `aud` of the key-sync tokens: never one of the record's pull `audiences`. */
     audience: z.string().check(z.minLength(1), z.maxLength(1024)),
     serviceAccount: z.strictObject({
-      namespace: z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a namespace name')),
+      namespace: z.string().check(z.regex(DNS_LABEL, 'must be a namespace name')),
       name: z.string().check(z.minLength(1), z.maxLength(253), z.regex(/^[a-z0-9.-]+$/, 'must be a service-account name')),
     }),
   }),

@@ -3,6 +3,7 @@
  * certificate bundle a registry's `auth.token.rootcertbundle` needs, and the OpenID Connect
  * discovery document that makes the edge an identity provider for registry vendors (upstream/).
  */
+import type { Context } from 'hono';
 import { Hono } from './hono';
 import { loadConfig } from '../config';
 import { type EdgeError, NotConfigured, NotFound, StoreUnavailable } from '../errors';
@@ -11,6 +12,9 @@ import { oidcIssuerProblem } from '../net';
 import { loadKeyRing } from '../signing/keys';
 import { keys } from '../store/kv';
 import type { AppEnv } from './types';
+
+/** The public key documents and discovery: cacheable for 5 minutes. */
+const cacheFiveMinutes = (c: Context) => c.header('Cache-Control', 'public, max-age=300');
 
 function toPem(base64Der: string): string {
   return `-----BEGIN CERTIFICATE-----\n${base64Der.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
@@ -38,13 +42,13 @@ export const wellKnown = new Hono<AppEnv>()
   // The OpenID Connect JWKS that registry vendors trust: workload-token keys only.
   .get('/.well-known/jwks.json', async (c) => {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
-    c.header('Cache-Control', 'public, max-age=300');
+    cacheFiveMinutes(c);
     return c.json(ring.jwks);
   })
   // The keys registries verify registry tokens with (distribution 3.x `auth.token.jwks`): never in the OIDC JWKS.
   .get('/.well-known/registry-jwks.json', async (c) => {
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
-    c.header('Cache-Control', 'public, max-age=300');
+    cacheFiveMinutes(c);
     return c.json(ring.registryJwks);
   })
   .get('/.well-known/openid-configuration', async (c) => {
@@ -57,7 +61,7 @@ export const wellKnown = new Hono<AppEnv>()
       });
     }
     const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
-    c.header('Cache-Control', 'public, max-age=300');
+    cacheFiveMinutes(c);
     return c.json({
       issuer: edgeIssuer,
       jwks_uri: `${edgeIssuer.replace(/\/+$/, '')}/.well-known/jwks.json`,
@@ -74,6 +78,6 @@ export const wellKnown = new Hono<AppEnv>()
     const certs = ring.keys.flatMap((k) => (k.certificate ? [k.certificate] : []));
     if (certs.length === 0) throw new NotFound({ detail: 'the key ring has no certificates' });
     c.header('Content-Type', 'application/x-pem-file');
-    c.header('Cache-Control', 'public, max-age=300');
+    cacheFiveMinutes(c);
     return c.body(certs.map(toPem).join(''));
   });

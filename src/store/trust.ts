@@ -68,10 +68,13 @@ export function forgetTrust(issuer?: string): void {
   else isolateCache.delete(issuer);
 }
 
+/** The admin API's 404 for a record name nothing holds (the name in the log detail). */
+export const recordNotFound = (name: string) => new NotFound({ detail: `no trust record named ${name}` });
+
 export async function getRecordByName(kv: KVNamespace, name: string): Promise<TrustRecord> {
   const index = await readJson(kv, keys.trustName(name), NameIndexSchema);
   const record = index && (await readJson(kv, keys.trustByIssuer(index.issuer), TrustRecordSchema));
-  if (!record || record.name !== name) throw new NotFound({ detail: `no trust record named ${name}` });
+  if (!record || record.name !== name) throw recordNotFound(name);
   return record;
 }
 

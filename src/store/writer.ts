@@ -21,7 +21,7 @@ import { appendHistory, type HistoryEntry, recordEtag } from './history';
 import { issuerKeyStore } from './issuer-keys';
 import { removeKeyConfirmation, writeKeyConfirmation } from './key-sync';
 import { adoptLegacyRevocations, listRevocations, withoutRevocation, withRevocation, writeRevocations } from './revocations';
-import { assertIssuerFree, deleteRecord, getRecordByName, putRecord } from './trust';
+import { assertIssuerFree, deleteRecord, getRecordByName, putRecord, recordNotFound } from './trust';
 
 /** A change's preconditions, the request's headers as sent. */
 export interface Conditions {
@@ -103,7 +103,7 @@ export class AdminWriter extends DurableObject<Env> {
     return this.#serial(async () => {
       const record = await this.#record(change.name);
       await checkPreconditions(change, record);
-      if (!record) throw new NotFound({ detail: `no trust record named ${change.name}` });
+      if (!record) throw recordNotFound(change.name);
       await forgetIssuerKeys(issuerKeyStore(this.kv), [record]); // first, as for a PUT
       await deleteRecord(this.kv, record);
       await this.ctx.storage.put({ [`record/${record.name}`]: null, [`issuer/${record.issuer}`]: null });
@@ -170,7 +170,7 @@ export class AdminWriter extends DurableObject<Env> {
 
   async #owner(name: string): Promise<TrustRecord> {
     const record = await this.#record(name);
-    if (!record) throw new NotFound({ detail: `no trust record named ${name}` });
+    if (!record) throw recordNotFound(name);
     return record;
   }
 

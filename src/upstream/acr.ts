@@ -16,7 +16,7 @@
  * verifies RSA signatures only (the schema refuses ES256 on an ACR upstream).
  */
 import type { VendorCredential } from './cache';
-import { answerObject, errorObject, garbage, jwtExpiry, safeCode, stringField, vendorCall, vendorFailure } from './http';
+import { answerObject, errorObject, FORM_REQUEST, garbage, jwtExpiry, safeCode, stringField, vendorCall, vendorFailure } from './http';
 import type { AcrUpstream } from './schema';
 
 const ENTRA = 'Entra ID';
@@ -51,7 +51,7 @@ async function entraToken(u: AcrUpstream, workloadToken: string, now: number, fe
     ENTRA,
     new Request(`${base}/${u.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: FORM_REQUEST,
       body: new URLSearchParams({
         client_id: u.clientId,
         scope: ACR_SCOPE,
@@ -88,7 +88,7 @@ export async function acrCredential(u: AcrUpstream, registry: string, workloadTo
     ACR,
     new Request(`${base}/oauth2/exchange`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: FORM_REQUEST,
       body: new URLSearchParams({ grant_type: 'access_token', service: registry, tenant: u.tenantId, access_token: entra.token }).toString(),
     }),
     fetchFn,

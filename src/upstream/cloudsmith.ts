@@ -9,7 +9,7 @@
  * document and JWKS itself, and matches the provider setting's required claims exactly.
  */
 import type { VendorCredential } from './cache';
-import { answerObject, garbage, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
+import { answerObject, garbage, JSON_REQUEST, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
 import { cloudsmithBase, type CloudsmithUpstream } from './schema';
 
 const VENDOR = 'Cloudsmith';
@@ -20,7 +20,7 @@ export async function cloudsmithCredential(u: CloudsmithUpstream, workloadToken:
     VENDOR,
     new Request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: JSON_REQUEST,
       body: JSON.stringify({ oidc_token: workloadToken, service_slug: u.serviceAccount }),
     }),
     fetchFn,

@@ -13,7 +13,7 @@
  * asked for, counted from before the request was sent.
  */
 import type { VendorCredential } from './cache';
-import { answerObject, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
+import { answerObject, FORM_REQUEST, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
 import { DOCKER_IDENTITY, type DockerHubUpstream } from './schema';
 
 const VENDOR = 'Docker Hub';
@@ -24,7 +24,7 @@ export async function dockerHubCredential(u: DockerHubUpstream, workloadToken: s
     VENDOR,
     new Request(`${base}/oauth/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: FORM_REQUEST,
       body: new URLSearchParams({
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
         subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',

@@ -90,13 +90,8 @@ export function endpointProblems(upstream: Upstream, registry: string, allowAny:
     const allowed =
       url.protocol === 'https:' && (field === hosted ? url.host === registry || url.host === `${registry}:443` : (own[field]?.test(url.hostname) ?? false));
     if (!allowed) {
-      problems.push({
-        field,
-        message:
-          field === hosted
-            ? `endpoint overrides are off on this edge (ALLOW_ENDPOINT_OVERRIDES): only https://${registry}, the rule's registry`
-            : `endpoint overrides are off on this edge (ALLOW_ENDPOINT_OVERRIDES): only the vendor's own hosts (docs/upstreams.md)`,
-      });
+      const only = field === hosted ? `https://${registry}, the rule's registry` : "the vendor's own hosts (docs/upstreams.md)";
+      problems.push({ field, message: `endpoint overrides are off on this edge (ALLOW_ENDPOINT_OVERRIDES): only ${only}` });
     }
   }
   return problems;

@@ -15,7 +15,7 @@
  * (`principal://iam.googleapis.com/…/subject/<sub>`) directly.
  */
 import type { VendorCredential } from './cache';
-import { answerObject, errorObject, garbage, safeCode, stringField, vendorCall, vendorFailure } from './http';
+import { answerObject, errorObject, garbage, JSON_REQUEST, safeCode, stringField, vendorCall, vendorFailure } from './http';
 import { garProviderAudience, type GarUpstream } from './schema';
 
 const STS = 'Google STS';
@@ -46,7 +46,7 @@ async function exchange(u: GarUpstream, workloadToken: string, now: number, fetc
     STS,
     new Request(`${stsBase(u)}/v1/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: JSON_REQUEST,
       body: JSON.stringify({
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
         audience: garProviderAudience(u),
@@ -79,7 +79,7 @@ async function impersonate(u: GarUpstream, serviceAccount: string, federated: st
     IAM,
     new Request(`${iamBase(u)}/v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${federated}`, 'content-type': 'application/json', accept: 'application/json' },
+      headers: { authorization: `Bearer ${federated}`, ...JSON_REQUEST },
       body: JSON.stringify({ scope: [CLOUD_PLATFORM], lifetime: `${u.tokenLifetime}s` }),
     }),
     fetchFn,

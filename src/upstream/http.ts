@@ -15,6 +15,10 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 const DEFAULT_RETRY_AFTER = 5;
 const MAX_RETRY_AFTER = 60;
 
+/** Request headers of a vendor call with a JSON body, and with a form body; the answer is JSON either way. */
+export const JSON_REQUEST = { 'content-type': 'application/json', accept: 'application/json' };
+export const FORM_REQUEST = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+
 /** The wire message of an outage: names the vendor and which failure it was (no secret in either). */
 const unavailable = (vendor: string, failure: string) => `${vendor} is unavailable (${failure}); retry later`;
 
