@@ -140,8 +140,8 @@ describe('our stand-ins for zod schemas parse as zod does', () => {
     (input) => {
       const range = (zz: typeof zodMini) => z.number().check(zz.gte(60), zz.lte(43200));
       expect(outcome(range(z as never).safeParse(input))).toEqual(outcome(range(zodMini).safeParse(input)));
-      const after = (zz: typeof zodMini) => z.number().check(z.int(), zz.lte(100), zz.gte(1));
-      expect(outcome(after(z as never).safeParse(input))).toEqual(outcome(after(zodMini).safeParse(input)));
+      const afterInt = (zz: typeof zodMini) => z.number().check(z.int(), zz.lte(100), zz.gte(1));
+      expect(outcome(afterInt(z as never).safeParse(input))).toEqual(outcome(afterInt(zodMini).safeParse(input)));
       const flag = (zz: typeof zodMini) => z.strictObject({ b: zz.boolean(), d: z._default(zz.boolean(), false) });
       expect(outcome(flag(z as never).safeParse({ b: input, d: input }))).toEqual(outcome(flag(zodMini).safeParse({ b: input, d: input })));
       expect(outcome(flag(z as never).safeParse({}))).toEqual(outcome(flag(zodMini).safeParse({})));
