@@ -12,6 +12,7 @@ import { calculateJwkThumbprint, importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateBundle, generateKeyRing } from '../../scripts/lib/keys.mjs';
 import { startEdge } from '../support/edge.mjs';
+import { eventLines } from '../support/log-lines.mjs';
 import { edgeAdmin } from '../support/kit.mjs';
 import { forgeCredential, kubeletRequest, makeCluster, runPlugin } from './support/cluster.mjs';
 import { startRegistry } from './support/registry.mjs';
@@ -123,12 +124,7 @@ async function credentialsFor(namespace: string, serviceAccount: string, repo: s
 
 /** Registry token requests the edge logged since `mark`, as parsed audit lines. */
 function tokenEvents(mark: number) {
-  return edge
-    .logs()
-    .slice(mark)
-    .split('\n')
-    .filter((l) => l.includes('"event":"registry_token"'))
-    .map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+  return eventLines(edge.logs().slice(mark), 'registry_token');
 }
 
 describe('a pod in team-a with push rights', () => {

@@ -78,8 +78,18 @@ export async function startWrangler(opts) {
       detached: true, // its own process group, so stop() ends workerd too
     },
   );
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  // stdout and stderr interleave in one log: append whole lines only, so that a chunk of one
+  // never lands inside a line of the other (tests parse the JSON log lines).
+  const partial = { out: '', err: '' };
+  const append = (stream) => (d) => {
+    const text = partial[stream] + d;
+    const cut = text.lastIndexOf('\n') + 1;
+    output += text.slice(0, cut);
+    partial[stream] = text.slice(cut);
+  };
+  child.stdout.on('data', append('out'));
+  child.stderr.on('data', append('err'));
+  const everything = () => output + partial.out + partial.err;
   const exited = new Promise((resolve) => child.once('exit', resolve));
 
   const stop = async () => {
@@ -91,7 +101,7 @@ export async function startWrangler(opts) {
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
-      throw new Error(`${label} exited early (${child.exitCode}):\n${output}`);
+      throw new Error(`${label} exited early (${child.exitCode}):\n${everything()}`);
     }
     try {
       const res = await fetch(`${url}/healthz`);
@@ -101,7 +111,7 @@ export async function startWrangler(opts) {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`${label} did not become healthy on ${url}:\n${output}`);
+      throw new Error(`${label} did not become healthy on ${url}:\n${everything()}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

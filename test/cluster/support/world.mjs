@@ -8,6 +8,7 @@ import { attach } from '../../../cluster/lib/cluster.mjs';
 import { NODE } from '../../../cluster/lib/components.mjs';
 import { sleep } from '../../../cluster/lib/daemon.mjs';
 import { runOk } from '../../e2e/support/processes.mjs';
+import { eventLines } from '../../support/log-lines.mjs';
 import { skopeoPush } from '../../e2e/support/runtime.mjs';
 
 export const AUDIENCE = 'edge-credential-provider';
@@ -171,11 +172,7 @@ export function metric(text, name, labels = {}) {
 
 /** Edge audit lines since `mark` (an offset into its log) whose event is `event`. */
 export function edgeEvents(edgeLogs, mark, event) {
-  return edgeLogs()
-    .slice(mark)
-    .split('\n')
-    .filter((l) => l.includes(`"event":"${event}"`))
-    .map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+  return eventLines(edgeLogs().slice(mark), event);
 }
 
 /** Pushes `source` to the registry as `ref`, with credentials the edge gave a pusher's real token. */

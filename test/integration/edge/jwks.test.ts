@@ -1,6 +1,7 @@
 // The edge (wrangler dev, workerd, local KV) fetching a cluster issuer's keys from a real
 // loopback issuer: discovery, jwks_uri, caching, shared fetches, unknown-kid refetch with
 // cooldown, rotation, failing closed, bounded documents, record changes, and a cold burst.
+import { eventLines } from '../../support/log-lines.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge } from '../../support/edge.mjs';
 import { kubeletRequest, putTrustRecord, startIssuer } from '../../support/issuer-server.mjs';
@@ -114,10 +115,7 @@ describe('issuer keys from a remote issuer', () => {
     expect(logs).not.toContain(password.split('.')[2]);
     expect(logs).not.toContain(edge.adminToken);
     // Every line has its level and message (docs/observability.md "Logs"), and the message holds no secret either.
-    const lines = logs
-      .split('\n')
-      .filter((l) => l.includes('"event":'))
-      .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { severity_text?: string; body?: string; event: string });
+    const lines = eventLines(logs) as { severity_text?: string; body?: string; event: string }[];
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
       expect(['INFO', 'WARN', 'ERROR']).toContain(line.severity_text);
