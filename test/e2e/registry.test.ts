@@ -260,7 +260,7 @@ describe('what distribution 2.8 checks in a token header and claims', () => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ aud: registry.service, access: [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }], ...claims })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', ...header })
-      .setIssuer(edge.url)
+      .setIssuer(`${edge.url}/registry-token`) // REGISTRY_TOKEN_ISSUER's default, as the registry is configured
       .setSubject('system:serviceaccount:team-a:builder')
       .setIssuedAt(now)
       .setNotBefore(now)
