@@ -177,7 +177,9 @@ function handle(dir, state, peers) {
     async rotateServiceAccountKey({ dropOld = false } = {}) {
       const keys = state.serviceAccountKeys;
       if (!dropOld) {
-        const next = rsaKey(join(dir, 'pki', `service-account-${keys.verify.length + 1}.key`));
+        // A new file every time: after a drop, the count of verification keys would name an old one.
+        state.keySerial = (state.keySerial ?? 1) + 1;
+        const next = rsaKey(join(dir, 'pki', `service-account-${state.keySerial}.key`));
         keys.verify.push(next.pub);
         keys.sign = next.key;
       } else {

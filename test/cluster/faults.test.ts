@@ -27,6 +27,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Leave one signing key, as the cluster started: drop the one this file's rotation retired.
+  await world?.cluster.rotateServiceAccountKey({ dropOld: true }).catch(() => {});
   await world?.cluster.restartKubelet({ provider: null }).catch(() => {});
   await world?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
