@@ -306,46 +306,43 @@ export async function startKubelet({ peers, dir, log, pki, kubeconfig, container
 }
 
 /**
- * kube-controller-manager with the admin kubeconfig, without the node lifecycle controller:
- * this node reports NotReady (no CNI), and that controller would taint it and evict pods. The
- * service-account and root-CA publishers, the DaemonSet and garbage collectors run.
+ * A control-plane component that takes the admin kubeconfig and serves /healthz on its own
+ * self-signed port: started with `args` beside the common flags, ready once healthy.
  */
-export async function startControllerManager({ bin, dir, log, kubeconfig, pki, serviceAccountKey, peers }) {
+async function startKubeComponent({ what, bin, dir, log, kubeconfig, pki, peers, args }) {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
   const daemon = startDaemon({
     cmd: bin,
     log,
     env: { PATH: componentPath(peers) },
-    args: [
-      `--kubeconfig=${kubeconfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      `--cert-dir=${dir}`,
-      '--leader-elect=false',
-      '--controllers=*,-node-lifecycle-controller,-node-ipam-controller',
-      `--root-ca-file=${pki.ca.crt}`,
-      `--service-account-private-key-file=${serviceAccountKey}`,
-      '--use-service-account-credentials=false',
-      '--v=1',
-    ],
+    args: [`--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${dir}`, '--leader-elect=false', '--v=1', ...args],
   });
-  await waitReady(daemon, () => httpsHealthy(port, pki), { what: 'kube-controller-manager', log, timeoutMs: 60_000, intervalMs: 500 });
+  await waitReady(daemon, () => httpsHealthy(port, pki), { what, log, timeoutMs: 60_000, intervalMs: 500 });
   return { daemon };
 }
 
-/** kube-scheduler with the admin kubeconfig: binds the pods a DaemonSet makes. */
-export async function startScheduler({ bin, dir, log, kubeconfig, pki, peers }) {
-  const port = await freePort();
-  mkdirSync(dir, { recursive: true });
-  const daemon = startDaemon({
-    cmd: bin,
-    log,
-    env: { PATH: componentPath(peers) },
-    args: [`--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${dir}`, '--leader-elect=false', '--v=1'],
+/**
+ * kube-controller-manager without the node lifecycle controller: this node reports NotReady
+ * (no CNI), and that controller would taint it and evict pods. The service-account and root-CA
+ * publishers, the DaemonSet and garbage collectors run.
+ */
+export function startControllerManager({ serviceAccountKey, ...common }) {
+  return startKubeComponent({
+    ...common,
+    what: 'kube-controller-manager',
+    args: [
+      '--controllers=*,-node-lifecycle-controller,-node-ipam-controller',
+      `--root-ca-file=${common.pki.ca.crt}`,
+      `--service-account-private-key-file=${serviceAccountKey}`,
+      '--use-service-account-credentials=false',
+    ],
   });
-  await waitReady(daemon, () => httpsHealthy(port, pki), { what: 'kube-scheduler', log, timeoutMs: 60_000, intervalMs: 500 });
-  return { daemon };
+}
+
+/** kube-scheduler: binds the pods a DaemonSet makes. */
+export function startScheduler(common) {
+  return startKubeComponent({ ...common, what: 'kube-scheduler', args: [] });
 }
 
 /** /healthz of a component serving its own self-signed certificate (not verified: loopback, ours). */
