@@ -5,7 +5,7 @@
  * no admin step. Once the old key is dropped, a token it signed can neither push nor pull; an
  * account other than the key-sync one, and a key of another cluster, cannot push.
  */
-import { spawn } from 'node:child_process';
+import { run } from '../e2e/support/processes.mjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,17 +57,8 @@ async function keysSync(token: string): Promise<{ code: number | null; stdout: s
   const tokenFile = join(dir, `token-${tag}`);
   writeFileSync(jwksFile, await world.api.raw('/openid/v1/jwks'));
   writeFileSync(tokenFile, token);
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [join(ROOT, 'scripts', 'keys-sync.mjs'), '--jwks-from', jwksFile, '--token-file', tokenFile], {
-      env: { PATH: process.env.PATH, EDGE_URL: world.edge.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  return run(NODE, [join(ROOT, 'scripts', 'keys-sync.mjs'), '--jwks-from', jwksFile, '--token-file', tokenFile], {
+    env: { PATH: process.env.PATH, EDGE_URL: world.edge.url },
   });
 }
 

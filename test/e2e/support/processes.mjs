@@ -29,6 +29,9 @@ export function which(name) {
 
 /**
  * Runs a command to completion. Never throws for a non-zero exit: the caller asserts.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ input?: string, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number }} [opts]
  * @returns {Promise<{ code: number | null, signal: string | null, stdout: string, stderr: string }>}
  */
 export function run(cmd, args, { input, env, cwd, timeoutMs = 60_000 } = {}) {
