@@ -21,7 +21,7 @@ import {
   startKubelet,
   startScheduler,
 } from './components.mjs';
-import { runs, sleep, stopDaemon } from './daemon.mjs';
+import { retryOnPortClash, runs, sleep, stopDaemon } from './daemon.mjs';
 import { down } from './down.mjs';
 import { DEFAULT_DIR, readState, writeState } from './state.mjs';
 import { kubeClient } from './kube.mjs';
@@ -130,18 +130,20 @@ function handle(dir, state, peers) {
      */
     async startKubelet({ provider = state.provider, extra = state.kubeletExtra ?? {}, reason = 'started' } = {}) {
       const credentialProvider = installProvider(join(dir, 'kubelet'), provider, state.release);
-      const k = await startKubelet({
-        peers,
-        dir: join(dir, 'kubelet'),
-        log: log('kubelet'),
-        pki,
-        kubeconfig: join(dir, 'kubelet.kubeconfig'),
-        containerd: containerdHandle(),
-        credentialProvider,
-        extra,
-        reason,
-        api,
-      });
+      const k = await retryOnPortClash(() =>
+        startKubelet({
+          peers,
+          dir: join(dir, 'kubelet'),
+          log: log('kubelet'),
+          pki,
+          kubeconfig: join(dir, 'kubelet.kubeconfig'),
+          containerd: containerdHandle(),
+          credentialProvider,
+          extra,
+          reason,
+          api,
+        }),
+      );
       Object.assign(state, { provider, kubeletExtra: extra, kubeletPorts: k.ports });
       state.pids.kubelet = { pid: k.daemon.pid, exe: peers.kubelet };
       writeState(dir, state);
@@ -243,20 +245,22 @@ export async function up(opts = {}) {
   writeState(dir, state);
   try {
     say('starting etcd\n');
-    const etcd = await startEtcd({ peers, dir: join(dir, 'etcd'), log: join(dir, 'logs', LOGS.etcd) });
+    const etcd = await retryOnPortClash(() => startEtcd({ peers, dir: join(dir, 'etcd'), log: join(dir, 'logs', LOGS.etcd) }));
     state.pids.etcd = { pid: etcd.daemon.pid, exe: peers.etcd };
     state.etcdUrl = etcd.url;
     writeState(dir, state);
 
     say('starting kube-apiserver\n');
-    const api = await startApiserver({
-      peers,
-      dir: join(dir, 'apiserver'),
-      log: join(dir, 'logs', LOGS.apiserver),
-      etcdUrl: etcd.url,
-      pki,
-      serviceAccountKeys: state.serviceAccountKeys,
-    });
+    const api = await retryOnPortClash(() =>
+      startApiserver({
+        peers,
+        dir: join(dir, 'apiserver'),
+        log: join(dir, 'logs', LOGS.apiserver),
+        etcdUrl: etcd.url,
+        pki,
+        serviceAccountKeys: state.serviceAccountKeys,
+      }),
+    );
     Object.assign(state, { server: api.server, issuer: api.issuer, apiserverPort: api.port });
     state.pids.apiserver = { pid: api.daemon.pid, exe: peers.kubeApiserver };
     state.kubeconfig = writeKubeconfig(join(dir, 'admin.kubeconfig'), { server: api.server, ca: pki.ca.crt, client: pki.admin, user: 'ecp-admin' });
@@ -290,14 +294,16 @@ export async function up(opts = {}) {
 async function startControllerPair(dir, state, peers, log) {
   const bins = await buildControllers({ release: state.release, log });
   const common = { dir: join(dir, 'controllers'), kubeconfig: state.kubeconfig, pki: state.pki, peers };
-  const cm = await startControllerManager({
-    ...common,
-    bin: bins.controllerManager,
-    log: join(dir, 'logs', LOGS.controllerManager),
-    serviceAccountKey: state.serviceAccountKeys.sign,
-  });
+  const cm = await retryOnPortClash(() =>
+    startControllerManager({
+      ...common,
+      bin: bins.controllerManager,
+      log: join(dir, 'logs', LOGS.controllerManager),
+      serviceAccountKey: state.serviceAccountKeys.sign,
+    }),
+  );
   state.pids.controllerManager = { pid: cm.daemon.pid, exe: bins.controllerManager };
-  const sched = await startScheduler({ ...common, bin: bins.scheduler, log: join(dir, 'logs', LOGS.scheduler) });
+  const sched = await retryOnPortClash(() => startScheduler({ ...common, bin: bins.scheduler, log: join(dir, 'logs', LOGS.scheduler) }));
   state.pids.scheduler = { pid: sched.daemon.pid, exe: bins.scheduler };
   writeState(dir, state);
 }

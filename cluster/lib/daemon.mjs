@@ -106,3 +106,19 @@ export function tail(file, lines = 40) {
     return '(no log)';
   }
 }
+
+/**
+ * Runs `start` (which picks free ports and starts a component) again, up to `attempts` times,
+ * when the component died because a port it was given was taken in the meantime: a port the
+ * kernel called free can be handed to another process's outgoing connection before the
+ * component binds it.
+ */
+export async function retryOnPortClash(start, attempts = 3) {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
