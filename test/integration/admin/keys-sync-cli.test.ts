@@ -4,7 +4,6 @@
  * key-sync account read from a file; a refusal exits 1 with the edge's code; pulls follow the
  * keys. Also `npm run records`: a record with keySync keeps the keys its cluster pushed.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge } from '../../support/edge.mjs';
 import { edgeAdmin, kubeletRequest, makeCluster, REGISTRY, trustRecord, type TestCluster, type TokenOptions } from '../../support/kit.mjs';
+import { run } from '../../e2e/support/processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -25,18 +25,7 @@ let cluster: TestCluster;
 let next: { privateKey: CryptoKey; jwk: JWK };
 
 function cli(script: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [join(ROOT, 'scripts', script), ...args], {
-      env: { PATH: process.env.PATH, EDGE_URL: edge.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return run(NODE, [join(ROOT, 'scripts', script), ...args], { env: { PATH: process.env.PATH, EDGE_URL: edge.url, ...env } });
 }
 
 /** Writes a key-sync token (and, given, a JWKS) to files; answers their paths. */

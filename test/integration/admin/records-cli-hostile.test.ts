@@ -4,13 +4,13 @@
  * (exit 1) and writes nothing; plain http to a host that is not loopback is refused before
  * the admin token is sent.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../e2e/support/processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -23,15 +23,7 @@ let url: string;
 let root: string;
 
 function records(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, ...args], { env: { PATH: process.env.PATH, ADMIN_TOKEN: 'admin-token', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return run(NODE, [CLI, ...args], { env: { PATH: process.env.PATH, ADMIN_TOKEN: 'admin-token', ...env } });
 }
 
 beforeAll(async () => {

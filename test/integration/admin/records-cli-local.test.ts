@@ -4,7 +4,6 @@
  * missing named, no or an unknown command a failure, and `diff` exiting 2 only when `apply`
  * would write something (a live record not in the directory is listed; it counts with --prune).
  */
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSchema } from '../../../scripts/lib/schema.mjs';
+import { run } from '../../e2e/support/processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -31,15 +31,7 @@ let url: string;
 let root: string;
 
 function records(args: string[], env: Record<string, string | undefined>, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return run(NODE, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, ...env } });
 }
 
 beforeAll(async () => {

@@ -3,7 +3,6 @@
  * exit codes, apply (and prune), export, a concurrent writer refused with 412, history and
  * rollback. The CLI runs on the pinned Node, as `npm run` would run it.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdge } from '../../support/edge.mjs';
 import { edgeAdmin, makeCluster, trustRecord, type TestCluster } from '../../support/kit.mjs';
+import { run } from '../../e2e/support/processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -22,18 +22,7 @@ let a: TestCluster;
 let b: TestCluster;
 
 function records(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, ...args], {
-      env: { PATH: process.env.PATH, EDGE_URL: edge.url, ADMIN_TOKEN: edge.adminToken, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return run(NODE, [CLI, ...args], { env: { PATH: process.env.PATH, EDGE_URL: edge.url, ADMIN_TOKEN: edge.adminToken, ...env } });
 }
 
 const write = (file: string, value: unknown) => writeFileSync(join(dir, file), typeof value === 'string' ? value : JSON.stringify(value, null, 2));

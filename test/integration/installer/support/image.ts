@@ -3,11 +3,11 @@
  * running its root file system: under runc as the kubelet's runtime would, or an arm64
  * one under qemu-user. Every process a test starts, it stops.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { which } from '../../../e2e/support/processes.mjs';
+import { run, which } from '../../../e2e/support/processes.mjs';
 
 export interface Ran {
   code: number | null;
@@ -15,24 +15,9 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs a command to completion (killed after `timeoutMs`); never throws for an exit code. */
-export function exec(cmd: string, args: string[], { env, timeoutMs = 60_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs a command to completion (killed after `timeoutMs`); never throws for an exit code. The suites' run(). */
+export function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+  return run(cmd, args, opts);
 }
 
 /** exec, throwing with the output unless the command exits 0. */
