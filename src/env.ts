@@ -16,6 +16,12 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Secret: bearer token for /admin/v1/*, read only (CI diffs, dashboards). */
   ADMIN_READ_TOKEN?: string;
+  /**
+   * JSON: the scopes of named tokens (secrets `ADMIN_TOKEN_<NAME>`) and of Access identities,
+   * e.g. `{"tokens":{"TEAM_A":{"records":["team-a-*"],"actions":["read","write"]}}}`
+   * (src/policy/admin-scope.ts, docs/security.md). Default: none (only the global principals).
+   */
+  ADMIN_SCOPES?: string;
   /** Cloudflare Access team domain (`https://<team>.cloudflareaccess.com`) in front of the admin API. */
   ACCESS_TEAM_DOMAIN?: string;
   /** The Access application's AUD tag. Required with ACCESS_TEAM_DOMAIN. */

@@ -1,6 +1,7 @@
 /**
  * POST /admin/v1/explain: what a token would get for an image, and why, without minting or
- * calling a vendor. Any admin principal may ask (it changes nothing).
+ * calling a vendor. It changes nothing, but it shows a record's rules: the caller needs read
+ * on the record that holds the token's issuer (none: an unknown issuer, anyone may ask).
  */
 import { loadConfig } from '../config';
 import * as z from '../zod';
@@ -9,6 +10,7 @@ import { decide, type Decision } from '../decide';
 import { BadRequest } from '../errors';
 import { describeUpstream } from '../upstream/federate';
 import { loadTrust } from '../store/trust';
+import { requireScope } from './admin-auth';
 import { keysWarning } from './admin-keys';
 import { seconds } from './admin-records';
 import { readJsonBody } from './body';
@@ -63,6 +65,8 @@ export const explain = () =>
     // Inline keys unconfirmed for too long: the likeliest cause of an ERR_UNKNOWN_KEY, and of the next one.
     const issuer = decision.workload?.cluster ?? (decision.granted ? undefined : decision.issuer);
     const trust = issuer === undefined ? undefined : await loadTrust(c.env.TRUST, issuer, now).catch(() => undefined);
+    const name = trust?.compiled.record.name ?? decision.workload?.record;
+    if (name !== undefined) requireScope(c.get('admin'), 'read', name);
     const warning = await keysWarning(c.env.TRUST, trust?.compiled.record, now);
     return c.json({ ...explanation(decision, config.edgeIssuer, now), ...(warning ? { warnings: [warning] } : {}) });
   });

@@ -1,5 +1,5 @@
 /**
- * GET /admin/v1/issuers/:name/keys: where a record's keys stand. For inline keys: their kids,
+ * GET /admin/v1/issuers/:name/keys (read): where a record's keys stand. For inline keys: their kids,
  * when they were last confirmed (a push through PUT /v1/keys, or a PUT that changed them) and
  * by whom, the record's threshold, and a `warning` once it has passed (policy/key-sync.ts).
  * The records CLI prints these warnings; explain adds the same one to its answer.
@@ -9,7 +9,7 @@ import { DEFAULT_KEYS_STALE_AFTER, staleKeysWarning } from '../policy/key-sync';
 import type { TrustRecord } from '../policy/schema';
 import { readKeyConfirmation } from '../store/key-sync';
 import { getRecordByName } from '../store/trust';
-import { recordName, seconds } from './admin-records';
+import { scopedName, seconds } from './admin-records';
 import { Hono } from './hono';
 import type { AppEnv } from './types';
 
@@ -27,7 +27,7 @@ export async function keysWarning(kv: KVNamespace, record: TrustRecord | undefin
 
 export const keyStatus = () =>
   new Hono<AppEnv>().get('/admin/v1/issuers/:name/keys', async (c) => {
-    const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+    const record = await getRecordByName(c.env.TRUST, scopedName(c, 'read'));
     const { keys } = record;
     const base = { record: record.name, type: keys.type, ...(record.keySync ? { keySync: record.keySync } : {}) };
     if (keys.type !== 'inline') return c.json(base);

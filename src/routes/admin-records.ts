@@ -1,10 +1,13 @@
 /**
- * Trust records under the admin API (auth in admin-auth.ts; changes need a writer):
+ * Trust records under the admin API (auth in admin-auth.ts; each route checks the principal's
+ * scope on the record, policy/admin-scope.ts, before it reads anything):
  *
- *   GET    /admin/v1/issuers                  record names
+ *   GET    /admin/v1/scope                    the caller's principal and scope (the records CLI asks)
+ *   GET    /admin/v1/issuers                  record names (those the caller may read)
  *   GET    /admin/v1/issuers/:name            one record, with its ETag
  *   PUT    /admin/v1/issuers/:name            create or replace: validated, compiled; If-Match / If-None-Match: *
- *   DELETE /admin/v1/issuers/:name            If-Match
+ *                                             (write; keys too if it changes the issuer, keys or keySync)
+ *   DELETE /admin/v1/issuers/:name            If-Match (write)
  *   GET    /admin/v1/issuers/:name/history    the last 20 versions (store/history.ts)
  *
  * Optimistic concurrency: the ETag is a hash of the record; a write with an If-Match that no
@@ -15,6 +18,7 @@
  * audit line: who, what record, which fields, from which version to which.
  */
 import type { Context } from 'hono';
+import { type Action, permits } from '../policy/admin-scope';
 import { BadRequest, InvalidRecord, NotFound } from '../errors';
 import { logEvent } from '../log';
 import { changedFields } from '../policy/diff';
@@ -24,7 +28,7 @@ import { getRecordByName, listRecordNames } from '../store/trust';
 import type { Written } from '../store/writer';
 import { loadConfig } from '../config';
 import { upstreamWriteIssues } from '../upstream/record-checks';
-import { requireWrite } from './admin-auth';
+import { requireScope } from './admin-auth';
 import { forgetHere, viaWriter } from './admin-writer';
 import { readJsonBody } from './body';
 import { Hono } from './hono';
@@ -34,6 +38,13 @@ export function recordName(raw: string): string {
   const parsed = dnsLabel.safeParse(raw);
   if (!parsed.success) throw new BadRequest({ detail: 'record name must be a DNS label' });
   return parsed.data;
+}
+
+/** The route's record name, once the caller may do `action` to it (checked first: a refusal says nothing of the record). */
+export function scopedName(c: Context<AppEnv>, action: Action): string {
+  const name = recordName(c.req.param('name') ?? '');
+  requireScope(c.get('admin'), action, name);
+  return name;
 }
 
 export const seconds = () => Math.floor(Date.now() / 1000);
@@ -49,19 +60,26 @@ const conditions = (c: Context<AppEnv>) => ({ ifMatch: c.req.header('if-match'),
 
 export const records = () =>
   new Hono<AppEnv>()
-    .get('/admin/v1/issuers', async (c) => c.json({ items: await listRecordNames(c.env.TRUST) }))
+    .get('/admin/v1/scope', (c) => {
+      const { id, scope } = c.get('admin');
+      return c.json({ principal: id, records: scope.records, actions: scope.actions });
+    })
+    .get('/admin/v1/issuers', async (c) => {
+      const { scope } = c.get('admin');
+      return c.json({ items: (await listRecordNames(c.env.TRUST)).filter((name) => permits(scope, 'read', name)) });
+    })
     .get('/admin/v1/issuers/:name', async (c) => {
-      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      const record = await getRecordByName(c.env.TRUST, scopedName(c, 'read'));
       c.header('ETag', `"${await recordEtag(record)}"`);
       return c.json(record);
     })
     .get('/admin/v1/issuers/:name/history', async (c) => {
-      const items = await readHistory(c.env.TRUST, recordName(c.req.param('name')));
+      const items = await readHistory(c.env.TRUST, scopedName(c, 'read'));
       if (items.length === 0) throw new NotFound({ detail: 'no history' });
       return c.json({ items });
     })
-    .put('/admin/v1/issuers/:name', requireWrite, async (c) => {
-      const name = recordName(c.req.param('name'));
+    .put('/admin/v1/issuers/:name', async (c) => {
+      const name = scopedName(c, 'write');
       const body = await readJsonBody(c.req.raw);
       if (typeof body !== 'object' || body === null || Array.isArray(body))
         throw new InvalidRecord({ detail: 'not an object', message: 'the trust record must be a JSON object' });
@@ -71,8 +89,9 @@ export const records = () =>
       const upstreamIssues = upstreamWriteIssues(parsed.data.rules, loadConfig(c.env).allowEndpointOverrides);
       if (upstreamIssues.length) throw new InvalidRecord({ detail: 'upstream checks', issues: upstreamIssues });
       const record = parsed.data;
-      const by = c.get('admin').id;
-      const { previous, etag, entry } = await viaWriter<Written>(c.env, (w) => w.put({ record, ...conditions(c), by, at: seconds() }));
+      const { id: by, scope } = c.get('admin');
+      const keys = permits(scope, 'keys', name); // the writer decides whether the change needs it
+      const { previous, etag, entry } = await viaWriter<Written>(c.env, (w) => w.put({ record, ...conditions(c), by, at: seconds(), keys }));
       await forgetHere([previous, record]);
       const action = previous ? 'replace' : 'create';
       logEvent('admin', {
@@ -86,8 +105,8 @@ export const records = () =>
       c.header('ETag', `"${etag}"`);
       return c.json(record, previous ? 200 : 201);
     })
-    .delete('/admin/v1/issuers/:name', requireWrite, async (c) => {
-      const name = recordName(c.req.param('name'));
+    .delete('/admin/v1/issuers/:name', async (c) => {
+      const name = scopedName(c, 'write');
       const by = c.get('admin').id;
       const { previous, entry } = await viaWriter<Written>(c.env, (w) => w.delete({ name, ...conditions(c), by, at: seconds() }));
       await forgetHere([previous]);

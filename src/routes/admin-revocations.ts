@@ -1,10 +1,10 @@
 /**
  * Revocations of one cluster's credentials and accounts (policy/revocation.ts), under the
- * admin API (auth in admin-auth.ts; changes need a writer):
+ * admin API (auth in admin-auth.ts; scope on the record, policy/admin-scope.ts):
  *
- *   GET    /admin/v1/issuers/:name/revocations        live revocations of that cluster
- *   POST   /admin/v1/issuers/:name/revocations        revoke
- *   DELETE /admin/v1/issuers/:name/revocations/:id
+ *   GET    /admin/v1/issuers/:name/revocations        live revocations of that cluster (read)
+ *   POST   /admin/v1/issuers/:name/revocations        revoke (revoke)
+ *   DELETE /admin/v1/issuers/:name/revocations/:id    (revoke)
  */
 import * as z from '../zod';
 import { deferred } from '../zod';
@@ -14,8 +14,7 @@ import { RevocationSchema, revocationReason, revocationRequestTargets, type Revo
 import { describeIssues, MAX_CREDENTIAL_TTL, type TrustRecord } from '../policy/schema';
 import { listRevocations } from '../store/revocations';
 import { forgetTrust, getRecordByName } from '../store/trust';
-import { requireWrite } from './admin-auth';
-import { recordName, seconds } from './admin-records';
+import { scopedName, seconds } from './admin-records';
 import { viaWriter } from './admin-writer';
 import { readJsonBody } from './body';
 import { Hono } from './hono';
@@ -71,11 +70,11 @@ function newRevocation(input: z.infer<typeof RevokeSchema>, record: TrustRecord,
 export const revocations = () =>
   new Hono<AppEnv>()
     .get('/admin/v1/issuers/:name/revocations', async (c) => {
-      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+      const record = await getRecordByName(c.env.TRUST, scopedName(c, 'read'));
       return c.json({ items: await listRevocations(c.env.TRUST, record, seconds()) });
     })
-    .post('/admin/v1/issuers/:name/revocations', requireWrite, async (c) => {
-      const record = await getRecordByName(c.env.TRUST, recordName(c.req.param('name')));
+    .post('/admin/v1/issuers/:name/revocations', async (c) => {
+      const record = await getRecordByName(c.env.TRUST, scopedName(c, 'revoke'));
       const parsed = RevokeSchema.safeParse(await readJsonBody(c.req.raw));
       if (!parsed.success) {
         throw new BadRequest({ detail: 'revocation schema', message: 'the revocation is invalid', issues: describeIssues(parsed.error) });
@@ -87,8 +86,8 @@ export const revocations = () =>
       logEvent('admin', { action: 'revoke', by: c.get('admin').id, record: record.name, revocation: entry.id, kind: entry.kind, expiresAt: entry.expiresAt });
       return c.json(entry, 201);
     })
-    .delete('/admin/v1/issuers/:name/revocations/:id', requireWrite, async (c) => {
-      const name = recordName(c.req.param('name'));
+    .delete('/admin/v1/issuers/:name/revocations/:id', async (c) => {
+      const name = scopedName(c, 'revoke');
       const id = c.req.param('id');
       forgetTrust(await viaWriter<string>(c.env, (w) => w.unrevoke(name, id, seconds()))); // 404 for an unknown record or id
       logEvent('admin', { action: 'unrevoke', by: c.get('admin').id, record: name, revocation: id.slice(0, 40) });

@@ -14,6 +14,7 @@ import type { Env } from '../env';
 import { EdgeError, type ErrorStatus, IssuerConflict, NotFound, PreconditionFailed, UnknownIssuer } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
+import { changesTrustAnchor, outOfScope } from '../policy/admin-scope';
 import { acceptKeySync, type PushedJwks, sameKeys } from '../policy/key-sync';
 import type { Revocation } from '../policy/revocation';
 import type { TrustRecord } from '../policy/schema';
@@ -71,11 +72,13 @@ export class AdminWriter extends DurableObject<Env> {
     return run;
   }
 
-  put(change: Conditions & Made & { record: TrustRecord }): Promise<Outcome<Written>> {
+  /** `keys`: whether `by` may change the record's trust anchor (policy/admin-scope.ts), decided here against the version held. */
+  put(change: Conditions & Made & { record: TrustRecord; keys: boolean }): Promise<Outcome<Written>> {
     return this.#serial(async () => {
       const { record, at, by } = change;
       const previous = await this.#record(record.name);
       await checkPreconditions(change, previous);
+      if (!change.keys && changesTrustAnchor(previous, record)) throw outOfScope(by, 'keys', record.name);
       await this.#assertIssuerFree(record, previous); // before any cached keys are dropped
       // Dropped first: a failure leaves the record as it was (503; a retry's If-Match holds).
       await forgetIssuerKeys(issuerKeyStore(this.kv), [previous, record]);
