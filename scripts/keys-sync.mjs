@@ -4,12 +4,11 @@
 // CronJob (examples/key-sync/). No admin secret: the push is authenticated by a projected token
 // of the record's keySync service account, read from a file.
 //
-// Self-contained (Node >= 18 built-ins only), so that the CronJob can run it from a ConfigMap
-// in a stock node image. Exit codes: 0 pushed (changed or confirmed), 1 error or refusal.
+// Node >= 18 built-ins only; the chart's CronJob runs it inside the bundled CLI
+// (`ecp keys-sync`, dist/cli/ecp.mjs). Exit codes: 0 pushed (changed or confirmed), 1 error or refusal.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** Where a pod's own service-account credentials are (the API server's CA and a token that may read /openid/v1/jwks). */
@@ -119,7 +118,7 @@ async function readJwks(source, env) {
   return { keys: jwks.keys };
 }
 
-export async function run(argv, env = process.env, out = process.stdout) {
+async function run(argv, env = process.env, out = process.stdout) {
   const { values } = parseArgs({
     args: argv,
     options: { 'jwks-from': { type: 'string' }, 'token-file': { type: 'string' }, edge: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -169,12 +168,13 @@ export async function run(argv, env = process.env, out = process.stdout) {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`keys-sync: ${err instanceof Failure ? err.message : (err?.message ?? err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+// Runs when loaded, as records.mjs does: the bundled CLI (scripts/ecp.mjs) loads it to run it. No
+// check that this file is argv[1]: from a ConfigMap volume (a symlink into ..data/) the module's
+// URL is the real path and argv[1] the link, and such a check would exit 0 having done nothing.
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`keys-sync: ${err instanceof Failure ? err.message : (err?.message ?? err)}\n`);
+    process.exit(1);
+  },
+);

@@ -5,6 +5,18 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * What each loader below exports from src/ (module text, paths relative to the repository).
+ * scripts/build-cli.mjs bundles the same text into dist/cli/ecp.mjs, where nothing is bundled
+ * at run time.
+ */
+export const SCHEMA_ENTRY = "export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';";
+export const UPSTREAM_ENTRY = [
+  SCHEMA_ENTRY,
+  "export { compileNameGlob } from './src/policy/pattern.ts';",
+  "export { describeUpstream } from './src/upstream/federate.ts';",
+].join('\n');
+
 /** Bundles `contents` (an ES module importing from src/, paths relative to the repository) and imports it. */
 async function loadBundle(contents) {
   const out = await build({
@@ -22,7 +34,7 @@ async function loadBundle(contents) {
 
 /** @returns {Promise<{ TrustRecordSchema: import('zod').ZodType, describeIssues: (e: unknown) => string[] }>} */
 export function loadSchema() {
-  return loadBundle("export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';");
+  return loadBundle(SCHEMA_ENTRY);
 }
 
 /**
@@ -30,11 +42,5 @@ export function loadSchema() {
  * vendor-side trust entry): what `npm run upstream -- trust` prints.
  */
 export function loadUpstreamTools() {
-  return loadBundle(
-    [
-      "export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';",
-      "export { compileNameGlob } from './src/policy/pattern.ts';",
-      "export { describeUpstream } from './src/upstream/federate.ts';",
-    ].join('\n'),
-  );
+  return loadBundle(UPSTREAM_ENTRY);
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `npm run build:cli`: scripts/ecp.mjs and everything it loads (the records, upstream and
+// keys-sync CLIs, the edge's schemas and upstream descriptions from src/, zod, yaml) bundled
+// into one ES module, dist/cli/ecp.mjs: Node >= 18, no dependencies at run time, `#!/usr/bin/env
+// node`, mode 0755. The same sources give the same bytes (no date, no absolute path in it).
+//   node scripts/build-cli.mjs                 dist/cli/ecp.mjs
+//   node scripts/build-cli.mjs --outfile F     elsewhere (the chart's copy: see charts/…/README.md)
+// The CLIs load src/ through scripts/lib/schema.mjs, which bundles it on the fly with esbuild;
+// here that module is replaced by one that imports the same entries (SCHEMA_ENTRY,
+// UPSTREAM_ENTRY) statically, so esbuild itself stays out of the file.
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { SCHEMA_ENTRY, UPSTREAM_ENTRY } from './lib/schema.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const CLI_FILE = join(ROOT, 'dist', 'cli', 'ecp.mjs');
+const SCHEMA_MODULE = join(ROOT, 'scripts', 'lib', 'schema.mjs');
+
+/** scripts/lib/schema.mjs's loaders, answering the statically bundled entries. */
+const STATIC_SCHEMA = [
+  "import * as schema from 'ecp-entry:schema';",
+  "import * as upstream from 'ecp-entry:upstream';",
+  'export const loadSchema = async () => schema;',
+  'export const loadUpstreamTools = async () => upstream;',
+].join('\n');
+const ENTRIES = { schema: SCHEMA_ENTRY, upstream: UPSTREAM_ENTRY };
+
+/** @type {import('esbuild').Plugin} */
+const staticSchema = {
+  name: 'static-schema',
+  setup(b) {
+    b.onResolve({ filter: /^ecp-entry:/ }, (args) => ({ path: args.path.slice('ecp-entry:'.length), namespace: 'ecp-entry' }));
+    b.onLoad({ filter: /.*/, namespace: 'ecp-entry' }, (args) => ({ contents: ENTRIES[args.path], loader: 'ts', resolveDir: ROOT }));
+    b.onLoad({ filter: /[\\/]scripts[\\/]lib[\\/]schema\.mjs$/ }, (args) =>
+      args.path === SCHEMA_MODULE ? { contents: STATIC_SCHEMA, loader: 'js', resolveDir: dirname(SCHEMA_MODULE) } : undefined,
+    );
+  },
+};
+
+/**
+ * Builds the CLI file.
+ * @param {{ outfile?: string }} [opts]
+ * @returns {Promise<string>} the file written
+ */
+export async function buildCli({ outfile = CLI_FILE } = {}) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  const result = await build({
+    entryPoints: [join(ROOT, 'scripts', 'ecp.mjs')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'esm', // the entry awaits the CLI it loads; .mjs is ESM wherever the file is copied
+    plugins: [staticSchema],
+    // yaml's Node build is CommonJS that require()s Node built-ins; the entry's #! line is kept.
+    banner: { js: "import { createRequire as __ecpRequire } from 'node:module';\nconst require = __ecpRequire(import.meta.url);" },
+    legalComments: 'none',
+    minify: true, // about a third of the size: the sources are in scripts/ and src/
+    logLevel: 'warning',
+    metafile: true,
+  });
+  const external = Object.keys(result.metafile.inputs).filter((p) => p.startsWith('node_modules/esbuild/'));
+  if (external.length) throw new Error(`esbuild itself was bundled (${external[0]}): scripts/lib/schema.mjs was not replaced`);
+  chmodSync(outfile, 0o755);
+  return outfile;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
+  console.log(`built ${await buildCli({ outfile: values.outfile })}`);
+}
