@@ -43,7 +43,8 @@ const staticSchema = {
 /**
  * Builds the CLI file.
  * @param {{ outfile?: string }} [opts]
- * @returns {Promise<string>} the file written
+ * @returns {Promise<{ outfile: string, imports: string[] }>} the file written and what it
+ *   imports at run time (Node built-ins only, or the build would have bundled them)
  */
 export async function buildCli({ outfile = CLI_FILE } = {}) {
   mkdirSync(dirname(outfile), { recursive: true });
@@ -65,10 +66,11 @@ export async function buildCli({ outfile = CLI_FILE } = {}) {
   const external = Object.keys(result.metafile.inputs).filter((p) => p.startsWith('node_modules/esbuild/'));
   if (external.length) throw new Error(`esbuild itself was bundled (${external[0]}): scripts/lib/schema.mjs was not replaced`);
   chmodSync(outfile, 0o755);
-  return outfile;
+  const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+  return { outfile, imports: [...new Set(imports)].sort() };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
-  console.log(`built ${await buildCli({ outfile: values.outfile })}`);
+  console.log(`built ${(await buildCli({ outfile: values.outfile })).outfile}`);
 }
