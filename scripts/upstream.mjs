@@ -21,9 +21,10 @@ const USAGE = `usage: npm run upstream -- trust <record-file> <rule-name> [optio
 Prints what to create at the registry vendor so that it accepts the workload token the edge
 sends for this rule's workloads (the same entry POST /admin/v1/explain shows).
 
-  --namespace NS          the workload's namespace (default: the rule's only namespace)
+  --namespace NS          the workload's namespace (default: the rule's only namespace;
+                          not needed when the upstream's subject is "rule" or "record")
   --service-account SA    the workload's service account (default: the rule's only one;
-                          not needed when the upstream's subject is "namespace")
+                          not needed when the upstream's subject is "namespace", "rule" or "record")
   --issuer URL            the edge's issuer, EDGE_ISSUER (default: $EDGE_ISSUER)
   --document              print only the entry's document (JSON), e.g. to save trust-policy.json
   --json                  print the whole description as JSON`;
@@ -34,11 +35,15 @@ class Failure extends Error {}
 const onlyExact = (patterns) => (patterns.length === 1 && !patterns[0].includes('*') ? patterns[0] : undefined);
 
 function workloadFor(record, rule, values, compileNameGlob) {
-  const namespace = values.namespace ?? onlyExact(rule.namespaces);
+  // A "rule" or "record" subject names no workload: one entry for all, whatever they are.
+  const fanIn = rule.upstream.type !== 'static' && (rule.upstream.subject === 'rule' || rule.upstream.subject === 'record');
+  const namespace = values.namespace ?? onlyExact(rule.namespaces) ?? (fanIn ? '*' : undefined);
   if (!namespace) throw new Failure(`rule ${rule.name} covers namespaces ${rule.namespaces.join(', ')}: say which with --namespace`);
-  if (!rule.namespaces.some((p) => compileNameGlob(p)(namespace))) throw new Failure(`rule ${rule.name} does not cover namespace ${namespace}`);
+  if (!(fanIn && namespace === '*') && !rule.namespaces.some((p) => compileNameGlob(p)(namespace)))
+    throw new Failure(`rule ${rule.name} does not cover namespace ${namespace}`);
   const byNamespace = rule.upstream.type !== 'static' && rule.upstream.subject === 'namespace';
-  const serviceAccount = values['service-account'] ?? onlyExact(rule.serviceAccounts) ?? (byNamespace || rule.upstream.type === 'static' ? '*' : undefined);
+  const serviceAccount =
+    values['service-account'] ?? onlyExact(rule.serviceAccounts) ?? (byNamespace || fanIn || rule.upstream.type === 'static' ? '*' : undefined);
   if (!serviceAccount) throw new Failure(`rule ${rule.name} covers service accounts ${rule.serviceAccounts.join(', ')}: say which with --service-account`);
   if (serviceAccount !== '*' && !rule.serviceAccounts.some((p) => compileNameGlob(p)(serviceAccount))) {
     throw new Failure(`rule ${rule.name} does not cover service account ${serviceAccount}`);

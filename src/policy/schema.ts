@@ -216,7 +216,21 @@ export const TrustRecordSchema = deferred(() =>
       z.superRefine((record, ctx) => {
         const seen = new Set<string>();
         const registryOfService = new Map<string, string>();
+        const recordSubjectGrant = new Map<string, string>();
         record.rules.forEach((rule, i) => {
+          // "subject": "record": the vendor cannot tell the record's rules apart and grants them all
+          // the same, so rules of one vendor that grant differently would each get the other's grant.
+          const u = rule.upstream;
+          if (u && u.type !== 'static' && u.subject === 'record') {
+            const grant = JSON.stringify([rule.registry, [...rule.repositories].sort(), [...rule.actions].sort()]);
+            if ((recordSubjectGrant.get(u.type) ?? grant) !== grant)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['rules', i, 'upstream', 'subject'],
+                message: `another ${u.type} rule has "subject": "record" and grants other registries, repositories or actions: the vendor cannot tell them apart; use "subject": "rule"`,
+              });
+            recordSubjectGrant.set(u.type, recordSubjectGrant.get(u.type) ?? grant);
+          }
           if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
           seen.add(rule.name);
           // /token trusts a credential for the service it names: two registries behind one service

@@ -87,7 +87,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
       // Federated: the vendor's own credential, cached by the kubelet until shortly before it expires and never past the rule's ttl
       // (a Harbor workload token: 5 minutes less the margin; a static secret: the ttl).
       vendorStarted = Date.now();
-      const vendor = await federate(upstream, decision.rule.registry, decision.workload, {
+      const vendor = await federate(upstream, decision.rule, decision.workload, {
         ring,
         edgeIssuer: config.edgeIssuer,
         fetch: (...a) => {

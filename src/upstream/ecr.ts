@@ -35,9 +35,12 @@ export function xmlText(xml: string, tag: string): string | undefined {
   return m?.[1]?.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ENTITIES[e]!);
 }
 
-/** RoleSessionName: 2 to 64 of [\w+=,.@-]; shows up in CloudTrail, so name the workload. */
-export function roleSessionName(w: Pick<Workload, 'namespace' | 'serviceAccount'>): string {
-  return `ecp-${w.namespace}-${w.serviceAccount.name}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+/**
+ * RoleSessionName: 2 to 64 of [\w+=,.@-]; shows up in CloudTrail, so name the workload, or with
+ * a fan-in subject (`fanIn`, the token's sub) the rule or record: one session serves all its workloads.
+ */
+export function roleSessionName(w: Pick<Workload, 'namespace' | 'serviceAccount'>, fanIn?: string): string {
+  return `ecp-${fanIn ?? `${w.namespace}-${w.serviceAccount.name}`}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 }
 
 interface SessionCredentials {
@@ -46,17 +49,12 @@ interface SessionCredentials {
   sessionToken: string;
 }
 
-async function assumeRole(
-  u: EcrUpstream,
-  workloadToken: string,
-  w: Pick<Workload, 'namespace' | 'serviceAccount'>,
-  fetchFn: typeof fetch,
-): Promise<SessionCredentials> {
+async function assumeRole(u: EcrUpstream, workloadToken: string, sessionName: string, fetchFn: typeof fetch): Promise<SessionCredentials> {
   const form = new URLSearchParams({
     Action: 'AssumeRoleWithWebIdentity',
     Version: '2011-06-15',
     RoleArn: u.roleArn,
-    RoleSessionName: roleSessionName(w),
+    RoleSessionName: sessionName,
     WebIdentityToken: workloadToken,
     DurationSeconds: String(u.sessionDuration),
   });
@@ -86,13 +84,9 @@ async function assumeRole(
   return { accessKeyId, secretAccessKey, sessionToken };
 }
 
-export async function ecrCredential(
-  u: EcrUpstream,
-  workloadToken: string,
-  w: Pick<Workload, 'namespace' | 'serviceAccount'>,
-  fetchFn: typeof fetch,
-): Promise<VendorCredential> {
-  const session = await assumeRole(u, workloadToken, w, fetchFn);
+/** `sessionName`: roleSessionName's, for CloudTrail. */
+export async function ecrCredential(u: EcrUpstream, workloadToken: string, sessionName: string, fetchFn: typeof fetch): Promise<VendorCredential> {
+  const session = await assumeRole(u, workloadToken, sessionName, fetchFn);
   const signed = await signAws(
     `${ecrBase(u)}/`,
     {

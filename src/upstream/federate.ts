@@ -32,7 +32,7 @@ import {
   type Upstream,
 } from './schema';
 import { staticTrustEntry, trustEntry, type RuleView, type TokenView, type TrustEntry } from './trust';
-import { signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, type WorkloadTokenInput } from './workload-token';
+import { isFanIn, signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, type WorkloadTokenInput } from './workload-token';
 
 /**
  * A static secret has no expiry the edge knows of. It is given this one, the longest a rule's
@@ -60,9 +60,15 @@ export interface FederateDeps {
   cacheEpoch?: number;
 }
 
-function tokenInput(upstream: TokenUpstream, registry: string, workload: Workload, edgeIssuer: string, now: number): WorkloadTokenInput {
-  return { edgeIssuer, audience: upstreamDefaults(upstream, registry).audience, subject: upstream.subject, workload, now };
+/** The rule an upstream belongs to: its name (part of a "rule" subject) and registry. */
+export type RuleRef = Pick<RuleView, 'name' | 'registry'>;
+
+function tokenInput(upstream: TokenUpstream, rule: RuleRef, workload: Workload, edgeIssuer: string, now: number): WorkloadTokenInput {
+  return { edgeIssuer, audience: upstreamDefaults(upstream, rule.registry).audience, subject: upstream.subject, rule: rule.name, workload, now };
 }
+
+/** ECR's RoleSessionName for this token: the workload's, or with a fan-in subject the sub's (what AWS saw). */
+const sessionName = (upstream: TokenUpstream, workload: Workload, sub: string) => roleSessionName(workload, isFanIn(upstream.subject) ? sub : undefined);
 
 function staticCredential(u: StaticUpstream, deps: FederateDeps): VendorCredential {
   // The schema refuses the edge's own names and the admin API any name outside the convention;
@@ -83,8 +89,9 @@ function staticCredential(u: StaticUpstream, deps: FederateDeps): VendorCredenti
 /** The longest the edge keeps or hands out a vendor's credential, seconds (ECR's tokens live 12 h). */
 export const MAX_VENDOR_CREDENTIAL_SECONDS = 12 * 60 * 60;
 
-/** The vendor's credential for `workload`, under the rule whose `registry` and `upstream` these are. */
-export async function federate(upstream: Upstream, registry: string, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
+/** The vendor's credential for `workload`, under `rule` (whose `upstream` this is). */
+export async function federate(upstream: Upstream, rule: RuleRef, workload: Workload, deps: FederateDeps): Promise<VendorCredential> {
+  const { registry } = rule;
   if (upstream.type === 'static') return staticCredential(upstream, deps);
   // Checked when the record was written, and again here: the record may predate the edge's
   // setting (or have been written to KV directly). No token goes to a host this edge refuses.
@@ -102,20 +109,25 @@ export async function federate(upstream: Upstream, registry: string, workload: W
     throw new NotConfigured({ detail: `federation: ${issuerProblem}`, message: "federation needs EDGE_ISSUER set to the edge's https origin" });
   }
   const { algorithm } = upstreamDefaults(upstream, registry);
-  const input = tokenInput(upstream, registry, workload, deps.edgeIssuer, deps.now);
+  const input = tokenInput(upstream, rule, workload, deps.edgeIssuer, deps.now);
   if (upstream.type === 'harbor') {
     // The token is the password: a fresh one each time, for its full 5 minutes.
     const token = await signWorkloadToken(deps.ring, algorithm, input);
     return { username: upstream.username, password: token, expiresAt: deps.now + WORKLOAD_TOKEN_TTL };
   }
-  // Everything a vendor could condition on, and nothing that changes per pod or per second.
+  // The key is everything the vendor sees (the token's claims but its times, the upstream's
+  // settings, the registry), and nothing that changes per pod or per second: two requests share
+  // a credential only if the vendor could not have told them apart, so neither gets more than
+  // its own exchange would have. With a fan-in subject that is every workload of the rule (or of
+  // the record's rules with this upstream: the record schema requires them to grant the same).
   const { iat: _i, nbf: _n, exp: _e, ...identity } = workloadTokenClaims(input);
+  const session = sessionName(upstream, workload, identity.sub);
   const key = await cacheKey({ upstream, registry, algorithm, identity, ...(deps.cacheEpoch ? { epoch: deps.cacheEpoch } : {}) });
   return singleFlight(
     key,
     async () => {
       const token = await signWorkloadToken(deps.ring, algorithm, input);
-      const credential = await exchange(upstream, registry, token, workload, deps);
+      const credential = await exchange(upstream, registry, token, session, deps);
       if (credential.expiresAt <= deps.now) garbage(vendorName(upstream), 'credential has already expired');
       // An expiry far out (milliseconds for seconds, a vendor's "never") would keep a credential
       // in the caches long after the vendor-side trust is gone: none is kept past 12 h.
@@ -129,14 +141,14 @@ function exchange(
   u: Exclude<TokenUpstream, { type: 'harbor' }>,
   registry: string,
   token: string,
-  workload: Workload,
+  session: string,
   deps: FederateDeps,
 ): Promise<VendorCredential> {
   switch (u.type) {
     case 'cloudsmith':
       return cloudsmithCredential(u, token, deps.fetch);
     case 'ecr':
-      return ecrCredential(u, token, workload, deps.fetch);
+      return ecrCredential(u, token, session, deps.fetch);
     case 'gar':
       return garCredential(u, token, deps.now, deps.fetch);
     case 'acr':
@@ -149,12 +161,12 @@ function exchange(
 }
 
 /** Where the workload token goes, per vendor: nothing secret. */
-function target(u: Upstream, rule: RuleView, workload: Workload) {
+function target(u: Upstream, rule: RuleView, workload: Workload, sub: string) {
   switch (u.type) {
     case 'cloudsmith':
       return { organization: u.organization, serviceAccount: u.serviceAccount, endpoint: `${cloudsmithBase(u)}/openid/${u.organization}/` };
     case 'ecr':
-      return { roleArn: u.roleArn, region: u.region, roleSessionName: roleSessionName(workload) };
+      return { roleArn: u.roleArn, region: u.region, roleSessionName: sessionName(u, workload, sub) };
     case 'gar':
       return {
         workloadIdentityProvider: u.workloadIdentityProvider,
@@ -190,10 +202,18 @@ export interface UpstreamDescription {
  * vendor-side trust entry that makes it accept that token. No call is made.
  */
 export function describeUpstream(upstream: Upstream, rule: RuleView, workload: Workload, edgeIssuer: string, now: number): UpstreamDescription {
-  const base = { type: upstream.type, vendor: vendorName(upstream), ...target(upstream, rule, workload) };
-  if (upstream.type === 'static') return { ...base, trust: staticTrustEntry(upstream, rule) };
+  const where = (sub: string) => ({ type: upstream.type, vendor: vendorName(upstream), ...target(upstream, rule, workload, sub) });
+  if (upstream.type === 'static') return { ...where(''), trust: staticTrustEntry(upstream, rule) };
   const { algorithm } = upstreamDefaults(upstream, rule.registry);
-  const { iss, sub, aud } = workloadTokenClaims(tokenInput(upstream, rule.registry, workload, edgeIssuer, now));
+  const { iss, sub, aud } = workloadTokenClaims(tokenInput(upstream, rule, workload, edgeIssuer, now));
   const workloadToken = { iss, sub, aud, alg: algorithm };
-  return { ...base, workloadToken, trust: trustEntry(upstream, rule, workloadToken) };
+  const trust = trustEntry(upstream, rule, workloadToken);
+  if (isFanIn(upstream.subject)) {
+    const of = upstream.subject === 'rule' ? `rule ${rule.name}` : `record ${workload.record}`;
+    trust.notes = [
+      `One entry for every workload of ${of}: the vendor sees no workload; the edge decides each one and its log names it.`,
+      ...(trust.notes ?? []),
+    ];
+  }
+  return { ...where(sub), workloadToken, trust };
 }

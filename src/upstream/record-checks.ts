@@ -56,7 +56,10 @@ const anyOverlap = (xs: readonly string[], ys: readonly string[]) => xs.some((x)
 /** Whether some workload could get the same workload-token `sub` under both rules (same record). */
 function sameSubject(a: RuleUpstream, b: RuleUpstream): boolean {
   if (!a.upstream || !b.upstream || a.upstream.type === 'static' || b.upstream.type === 'static') return false;
-  if (a.upstream.subject !== b.upstream.subject) return false; // `<record>:<ns>` never equals `<record>:<ns>:<sa>`
+  // Subjects of different shapes never match (`<record>`, `<record>:rule=<rule>`, `<record>:<ns>`, `<record>:<ns>:<sa>`).
+  if (a.upstream.subject !== b.upstream.subject) return false;
+  if (a.upstream.subject === 'record') return true;
+  if (a.upstream.subject === 'rule') return a.name === b.name; // rule names are unique in a record
   if (!anyOverlap(a.namespaces, b.namespaces)) return false;
   return a.upstream.subject === 'namespace' || anyOverlap(a.serviceAccounts, b.serviceAccounts);
 }
@@ -74,7 +77,7 @@ export function upstreamWriteIssues(rules: readonly RuleUpstream[], allowEndpoin
     if (blind) {
       issues.push(
         `rules.${i}.upstream: the Harbor server receives this rule's workload tokens, and rule "${blind.name}" (${blind.upstream!.type}, which does not check aud) ` +
-          'trusts the same subjects: give one of them "subject": "namespace" (and not the other), or narrow them apart, or use separate records',
+          'trusts the same subjects: give one of them another "subject" (e.g. "rule"), or narrow them apart, or use separate records',
       );
     }
   });

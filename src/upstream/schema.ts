@@ -18,13 +18,14 @@ import { EndpointSchema } from './endpoints';
  */
 const endpoint = EndpointSchema;
 
-const subject = deferred(() => z._default(z.enum(['serviceAccount', 'namespace']), 'serviceAccount'));
+const subject = deferred(() => z._default(z.enum(['serviceAccount', 'namespace', 'rule', 'record']), 'serviceAccount'));
 const audience = deferred(() => z.optional(z.string().check(z.minLength(1), z.maxLength(1024))));
 
 const common = {
   /**
    * Granularity of the workload token's `sub`: "serviceAccount" (`<record>:<namespace>:<name>`,
-   * default) or "namespace" (`<record>:<namespace>`: one vendor-side trust entry per namespace).
+   * default), "namespace" (`<record>:<namespace>`), "rule" (`<record>:rule=<rule>`) or "record"
+   * (`<record>`): one vendor-side trust entry per namespace, rule or record (workload-token.ts).
    */
   subject,
   /** Signature algorithm of the workload token. Default: what the vendor is known to accept. */
@@ -174,6 +175,7 @@ export const EDGE_BINDINGS = [
   'EDGE_SIGNING_KEYS',
   'ADMIN_TOKEN',
   'ADMIN_READ_TOKEN',
+  'ADMIN_SCOPES',
   'ACCESS_TEAM_DOMAIN',
   'ACCESS_AUD',
   'ACCESS_WRITERS',

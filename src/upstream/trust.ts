@@ -72,8 +72,9 @@ export interface TokenView {
   alg: string;
 }
 
-/** The rule the upstream belongs to: where its images live. */
+/** The rule the upstream belongs to: its name, and where its images live. */
 export interface RuleView {
+  name: string;
   registry: string;
   repositories: readonly string[];
 }
@@ -96,7 +97,7 @@ function subjectParts(sub: string) {
   return { record, namespace, serviceAccount, wildcard: sub.includes('*') };
 }
 
-const useNamespaceSubject = 'use "subject": "namespace" on the upstream (one entry serves the namespace) or name one service account';
+const useNamespaceSubject = 'use "subject": "namespace" or "rule" on the upstream (one entry serves the namespace or the rule) or name one service account';
 
 /** Vendors that compare `sub` exactly take no glob in it. */
 function exactSubject(vendor: string, sub: string) {
@@ -224,7 +225,9 @@ function gar(u: GarUpstream, rule: RuleView, t: TokenView): TrustEntry {
     }
   }
   if (utf8Length(t.sub) > 127)
-    notes.push(`sub is ${utf8Length(t.sub)} bytes and Google's google.subject takes at most 127: use "subject": "namespace" or shorter names.`);
+    notes.push(
+      `sub is ${utf8Length(t.sub)} bytes and Google's google.subject takes at most 127: use "subject": "namespace", "rule" or "record", or shorter names.`,
+    );
   return {
     vendor: vendorName(u),
     where: `Google Cloud project ${number}: workload identity pool ${pool}, provider ${provider}, and an IAM binding for the federated principal`,
@@ -240,7 +243,7 @@ function acr(u: AcrUpstream, rule: RuleView, t: TokenView): TrustEntry {
   const name = `ecp-${t.sub}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 120);
   const document = { name, issuer: t.iss, subject: t.sub, audiences: [t.aud], description: 'edge-credential-provider workload' };
   const registryName = rule.registry.replace(/\.azurecr\.io$/, '');
-  const notes = ['At most 20 federated credentials per application: "subject": "namespace" serves a namespace with one.'];
+  const notes = ['At most 20 federated credentials per application: "subject": "namespace" serves a namespace with one, "rule" a rule.'];
   if (t.sub.length > 600) notes.push(`sub is ${t.sub.length} characters; Entra takes at most 600.`);
   return {
     vendor: vendorName(u),

@@ -51,7 +51,7 @@ describe('token separation', () => {
     const workload = { cluster: iss.issuer, record: 'separation', namespace: 'team-a', serviceAccount: { name: 'builder', uid: 'u' }, expiresAt: 0 };
     const now = Math.floor(Date.now() / 1000);
     for (const alg of ['ES256', 'RS256'] as const) {
-      const token = await signWorkloadToken(ring, alg, { edgeIssuer: env.EDGE_ISSUER!, audience: 'a', subject: 'serviceAccount', workload, now });
+      const token = await signWorkloadToken(ring, alg, { edgeIssuer: env.EDGE_ISSUER!, audience: 'a', subject: 'serviceAccount', rule: 'pull', workload, now });
       expect((await jwtVerify(token, await jwks('/.well-known/jwks.json'))).payload.sub).toBe('separation:team-a:builder');
       await expect(jwtVerify(token, await jwks('/.well-known/registry-jwks.json'))).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
     }

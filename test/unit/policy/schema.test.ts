@@ -129,3 +129,39 @@ describe('TrustRecordSchema: rules that would undo the trust model', () => {
     expect(issues.some((i) => i.startsWith('issuer:'))).toBe(true);
   });
 });
+
+describe('TrustRecordSchema: "subject": "record" (one vendor identity for the whole record)', () => {
+  const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+  const ecr = (subject: string, role = 'pull') => ({ type: 'ecr', roleArn: `arn:aws:iam::123456789012:role/${role}`, region: 'eu-west-1', subject });
+  const quay = (subject: string) => ({ type: 'quay', robot: 'acme+puller', subject });
+  const rule = (name: string, upstream: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
+    name,
+    namespaces: [name],
+    registry: upstream.type === 'quay' ? 'quay.io' : ECR,
+    repositories: ['team-a/*'],
+    upstream,
+    ...over,
+  });
+  const record = (...rules: unknown[]) => ({ ...valid, rules });
+
+  it.each([
+    ['other repositories', rule('a', ecr('record')), rule('b', ecr('record'), { repositories: ['team-b/*'] })],
+    ['other actions', rule('a', ecr('record')), rule('b', ecr('record'), { actions: ['pull', 'push'] })],
+    [
+      'the same vendor with another role: AWS cannot tell the tokens apart',
+      rule('a', ecr('record')),
+      rule('b', ecr('record', 'other'), { repositories: ['x/*'] }),
+    ],
+  ])('refuses two rules of one vendor that grant differently: %s', (_t, a, b) => {
+    expect(issuesOf(record(a, b)).some((i) => i.startsWith('rules.1.upstream.subject:') && i.includes('"subject": "rule"'))).toBe(true);
+  });
+
+  it.each([
+    ['the same grant in another order', rule('a', ecr('record'), { repositories: ['x/*', 'y/*'] }), rule('b', ecr('record'), { repositories: ['y/*', 'x/*'] })],
+    ['"rule" subjects that grant differently', rule('a', ecr('rule')), rule('b', ecr('rule'), { repositories: ['team-b/*'] })],
+    ['one "record" and one "rule" subject', rule('a', ecr('record')), rule('b', ecr('rule'), { repositories: ['team-b/*'] })],
+    ['two vendors', rule('a', ecr('record')), rule('b', quay('record'), { repositories: ['acme/*'] })],
+  ])('accepts %s', (_t, a, b) => {
+    expect(TrustRecordSchema.safeParse(record(a, b)).success).toBe(true);
+  });
+});

@@ -53,6 +53,11 @@ describe('upstreamWriteIssues', () => {
     ['overlapping namespace globs', rule('h', harbor, { namespaces: ['team-*'] }), rule('q', quay, { namespaces: ['*-a'] })],
     ['overlapping service accounts', rule('h', harbor, { serviceAccounts: ['build*'] }), rule('q', quay, { serviceAccounts: ['builder'] })],
     ['both by namespace', rule('h', { ...harbor, subject: 'namespace' }), rule('q', { ...quay, subject: 'namespace' }, { serviceAccounts: ['x'] })],
+    [
+      'both by record, whatever their namespaces',
+      rule('h', { ...harbor, subject: 'record' }),
+      rule('q', { ...quay, subject: 'record' }, { namespaces: ['team-b'] }),
+    ],
   ])('refuses a Harbor rule whose subjects a Quay rule also trusts: %s', (_t, h, q) => {
     const issues = upstreamWriteIssues([q, h], false);
     expect(issues).toHaveLength(1);
@@ -63,6 +68,9 @@ describe('upstreamWriteIssues', () => {
     ['other namespaces', rule('h', harbor, { namespaces: ['team-b'] }), rule('q', quay)],
     ['other service accounts', rule('h', harbor, { serviceAccounts: ['web'] }), rule('q', quay, { serviceAccounts: ['builder'] })],
     ['subject by namespace on one side only', rule('h', { ...harbor, subject: 'namespace' }), rule('q', quay)],
+    ['both by rule (each names its own rule)', rule('h', { ...harbor, subject: 'rule' }), rule('q', { ...quay, subject: 'rule' })],
+    ['by rule beside by record', rule('h', { ...harbor, subject: 'rule' }), rule('q', { ...quay, subject: 'record' })],
+    ['by record beside by namespace', rule('h', { ...harbor, subject: 'record' }), rule('q', { ...quay, subject: 'namespace' })],
     ['a vendor that checks aud', rule('h', harbor), rule('c', { type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller' })],
   ])('accepts a Harbor rule beside a rule with %s', (_t, h, q) => {
     expect(upstreamWriteIssues([h, q], false)).toEqual([]);

@@ -27,7 +27,7 @@ const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
 
 function explain(upstream: Record<string, unknown>, registry: string, repositories = ['**']) {
-  return describeUpstream(UpstreamSchema.parse(upstream), { registry, repositories }, workload, EDGE, NOW);
+  return describeUpstream(UpstreamSchema.parse(upstream), { name: 'pull', registry, repositories }, workload, EDGE, NOW);
 }
 
 describe("explain's trust entry per vendor", () => {
@@ -41,7 +41,7 @@ describe("explain's trust entry per vendor", () => {
       [{ type: 'cloudsmith', organization: 'acme', serviceAccount: 'k8s-pull' }, 'docker.cloudsmith.io'],
       [{ type: 'static', username: 'bot', secret: 'UPSTREAM_SECRET_X' }, 'ghcr.io'],
     ] as const) {
-      const d = describeUpstream(UpstreamSchema.parse(upstream), { registry, repositories: ['**'] }, hostile, EDGE, NOW);
+      const d = describeUpstream(UpstreamSchema.parse(upstream), { name: 'pull', registry, repositories: ['**'] }, hostile, EDGE, NOW);
       expect(d.trust).not.toHaveProperty('commands');
       const text = JSON.stringify(d.trust);
       for (const shell of ['aws iam', 'gcloud ', 'az ad', 'curl ', 'wrangler secret', "'\\''"]) expect(text).not.toContain(shell);
@@ -101,7 +101,7 @@ describe("explain's trust entry per vendor", () => {
     const long = { ...workload, serviceAccount: { name: 's'.repeat(120), uid: 'u' } };
     const d = describeUpstream(
       UpstreamSchema.parse({ type: 'gar', workloadIdentityProvider: PROVIDER }),
-      { registry: 'us-docker.pkg.dev', repositories: ['**'] },
+      { name: 'pull', registry: 'us-docker.pkg.dev', repositories: ['**'] },
       long,
       EDGE,
       NOW,
@@ -186,7 +186,7 @@ describe('a wildcard service account (npm run upstream -- trust)', () => {
   const POOL = 'principalSet://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool';
   const wildcard = (serviceAccount: string, namespace = 'team-a'): Workload => ({ ...workload, namespace, serviceAccount: { name: serviceAccount, uid: '' } });
   const describeFor = (upstream: Record<string, unknown>, registry: string, w: Workload) =>
-    describeUpstream(UpstreamSchema.parse(upstream), { registry, repositories: ['acme/images/**'] }, w, EDGE, NOW);
+    describeUpstream(UpstreamSchema.parse(upstream), { name: 'pull', registry, repositories: ['acme/images/**'] }, w, EDGE, NOW);
   const ECR = { type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1' };
   const GAR = { type: 'gar', workloadIdentityProvider: PROVIDER };
 

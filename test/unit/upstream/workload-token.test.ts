@@ -22,12 +22,51 @@ describe('workload token', () => {
   it.each([
     ['serviceAccount', 'prod:team-a:builder'],
     ['namespace', 'prod:team-a'],
+    ['rule', 'prod:rule=pull'],
+    ['record', 'prod'],
   ] as const)('names the workload by %s: %s', (scope, sub) => {
-    expect(workloadTokenSubject(workload, scope)).toBe(sub);
+    expect(workloadTokenSubject(workload, scope, 'pull')).toBe(sub);
+  });
+
+  it('gives a rule subject a shape no namespace subject can take, whatever the namespace and rule are named', () => {
+    // A namespace named like the rule, and a namespace named "rule" with a service account named like the rule.
+    const subs = [
+      workloadTokenSubject({ ...workload, namespace: 'pull' }, 'namespace', 'pull'),
+      workloadTokenSubject({ ...workload, namespace: 'rule', serviceAccount: { name: 'pull', uid: 'u' } }, 'serviceAccount', 'pull'),
+      workloadTokenSubject({ ...workload, namespace: 'prod' }, 'namespace', 'pull'),
+    ];
+    expect(subs).not.toContain(workloadTokenSubject(workload, 'rule', 'pull'));
+    expect(subs).not.toContain(workloadTokenSubject(workload, 'record', 'pull'));
+  });
+
+  it.each([
+    ['rule', { sub: 'prod:rule=pull', rule: 'pull' }],
+    ['record', { sub: 'prod' }],
+  ] as const)('names no workload with subject %s: the same claims for every workload of the rule', (subject, fanIn) => {
+    const claims = (w: Workload) => workloadTokenClaims({ edgeIssuer: 'https://edge.example', audience: 'a', subject, rule: 'pull', workload: w, now: NOW });
+    expect(claims(workload)).toEqual({
+      iss: 'https://edge.example',
+      aud: 'a',
+      iat: NOW,
+      nbf: NOW,
+      exp: NOW + WORKLOAD_TOKEN_TTL,
+      record: 'prod',
+      cluster: 'https://k8s.example',
+      ...fanIn,
+    });
+    const other = { ...workload, namespace: 'team-b', serviceAccount: { name: 'deployer', uid: 'uid-2' }, pod: { name: 'q', uid: 'q' } };
+    expect(claims(other)).toEqual(claims(workload));
   });
 
   it('carries the documented claims, lives 5 minutes, and never a pod (it would defeat caching)', () => {
-    const claims = workloadTokenClaims({ edgeIssuer: 'https://edge.example', audience: 'sts.amazonaws.com', subject: 'serviceAccount', workload, now: NOW });
+    const claims = workloadTokenClaims({
+      edgeIssuer: 'https://edge.example',
+      audience: 'sts.amazonaws.com',
+      subject: 'serviceAccount',
+      rule: 'pull',
+      workload,
+      now: NOW,
+    });
     expect(claims).toEqual({
       iss: 'https://edge.example',
       sub: 'prod:team-a:builder',
@@ -46,7 +85,14 @@ describe('workload token', () => {
   it.each(['RS256', 'ES256'] as const)('is signed %s by the active key of that kind and verifies against the published JWKS', async (alg) => {
     const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
     const now = Math.floor(Date.now() / 1000);
-    const token = await signWorkloadToken(ring, alg, { edgeIssuer: 'https://edge.example', audience: 'aud-1', subject: 'serviceAccount', workload, now });
+    const token = await signWorkloadToken(ring, alg, {
+      edgeIssuer: 'https://edge.example',
+      audience: 'aud-1',
+      subject: 'serviceAccount',
+      rule: 'pull',
+      workload,
+      now,
+    });
     const header = decodeProtectedHeader(token);
     expect(header).toMatchObject({ alg, typ: 'JWT', kid: alg === 'RS256' ? ring.rsa!.kid : ring.workload!.kid });
     expect(header.kid).not.toBe(ring.active.kid); // never the key registries trust
@@ -59,7 +105,9 @@ describe('workload token', () => {
   it('refuses RS256 on a ring without RSA keys, saying how to add one', async () => {
     const { rsa: _none, ...old } = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(old));
-    await expect(signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW })).rejects.toMatchObject({
+    await expect(
+      signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', rule: 'pull', workload, now: NOW }),
+    ).rejects.toMatchObject({
       code: 'ERR_NOT_CONFIGURED',
       detail: expect.stringContaining('rotate --rsa'),
     });
@@ -70,7 +118,9 @@ describe('a ring made before workload keys', () => {
   it('refuses ES256 with 503 ERR_NOT_CONFIGURED, saying how to add the key, rather than sign with the credential key', async () => {
     const { workload: _none, ...old } = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(old));
-    await expect(signWorkloadToken(ring, 'ES256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW })).rejects.toMatchObject({
+    await expect(
+      signWorkloadToken(ring, 'ES256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', rule: 'pull', workload, now: NOW }),
+    ).rejects.toMatchObject({
       code: 'ERR_NOT_CONFIGURED',
       status: 503,
       detail: expect.stringContaining('rotate --workload'),
@@ -80,7 +130,7 @@ describe('a ring made before workload keys', () => {
   it('still signs RS256 (every vendor default) with its RSA key', async () => {
     const { workload: _none, ...old } = generateKeyRing();
     const ring = await loadKeyRing(JSON.stringify(old));
-    const token = await signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', workload, now: NOW });
+    const token = await signWorkloadToken(ring, 'RS256', { edgeIssuer: 'x', audience: 'a', subject: 'serviceAccount', rule: 'pull', workload, now: NOW });
     expect(decodeProtectedHeader(token).kid).toBe(ring.rsa!.kid);
   });
 });
@@ -88,7 +138,7 @@ describe('a ring made before workload keys', () => {
 describe('explain of an upstream', () => {
   it('shows the vendor, where the token goes and exactly what the vendor sees', () => {
     const u = UpstreamSchema.parse({ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1', subject: 'namespace' });
-    const rule = { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repositories: ['team-a/*'] };
+    const rule = { name: 'pull', registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repositories: ['team-a/*'] };
     expect(describeUpstream(u, rule, workload, 'https://edge.example', NOW)).toMatchObject({
       type: 'ecr',
       vendor: 'AWS',
@@ -119,6 +169,14 @@ describe('AWS helpers', () => {
     expect(roleSessionName(w)).toBe(name);
     expect(roleSessionName(w)).toMatch(/^[\w+=,.@-]{2,64}$/);
   });
+
+  it.each([
+    ['prod:rule=pull', 'ecp-prod-rule=pull'],
+    ['prod', 'ecp-prod'],
+    [`${'r'.repeat(63)}:rule=${'p'.repeat(63)}`, `ecp-${'r'.repeat(60)}`],
+  ])('names the role session after a fan-in subject %s, not the workload: one session serves the rule', (sub, name) => {
+    expect(roleSessionName(workload, sub)).toBe(name);
+  });
 });
 
 describe('federate', () => {
@@ -128,7 +186,7 @@ describe('federate', () => {
     const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
     const vendorToken = `${b64({ alg: 'none' })}.${b64({ exp: now * 1000 })}.x`; // milliseconds, read as seconds
     const upstream = UpstreamSchema.parse({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'far-future' });
-    const credential = await federate(upstream, 'docker.cloudsmith.io', workload, {
+    const credential = await federate(upstream, { name: 'pull', registry: 'docker.cloudsmith.io' }, workload, {
       ring,
       edgeIssuer: 'https://edge.example',
       fetch: async () => Response.json({ token: vendorToken }),
@@ -148,7 +206,7 @@ describe('federate', () => {
     let calls = 0;
     // A record stored before ALLOW_ENDPOINT_OVERRIDES was turned off, or written to KV directly.
     const upstream = UpstreamSchema.parse({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller', endpoint: 'https://169.254.169.254' });
-    const err = await federate(upstream, 'docker.cloudsmith.io', workload, {
+    const err = await federate(upstream, { name: 'pull', registry: 'docker.cloudsmith.io' }, workload, {
       ring,
       edgeIssuer: 'https://edge.example',
       fetch: async () => {
@@ -173,7 +231,7 @@ describe('federate', () => {
       const ring = await loadKeyRing(JSON.stringify(generateKeyRing()));
       let calls = 0;
       const upstream = UpstreamSchema.parse({ type: 'cloudsmith', organization: 'acme', serviceAccount: 'puller' });
-      const err = await federate(upstream, 'docker.cloudsmith.io', workload, {
+      const err = await federate(upstream, { name: 'pull', registry: 'docker.cloudsmith.io' }, workload, {
         ring,
         edgeIssuer,
         fetch: async () => {
