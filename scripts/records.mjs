@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { adminToken, DEV_VARS, fromInvocationDir, isLoopbackUrl } from './lib/dev-edge.mjs';
-import { changesOf, diffFields, edgeUrlProblem, exportPath, isRecordName, printable, readRecordFiles, validateRecords } from './lib/records.mjs';
+import { changesOf, diffFields, edgeUrlProblem, exportPath, isRecordName, missingScopes, printable, readRecordFiles, validateRecords } from './lib/records.mjs';
 import { loadSchema } from './lib/schema.mjs';
 
 const USAGE = `usage: npm run records -- <command> [options]
@@ -27,6 +27,11 @@ const USAGE = `usage: npm run records -- <command> [options]
 
 Records with inline keys that have gone unconfirmed too long are warned about (stderr). A record
 with keySync keeps the keys its cluster pushed (PUT /v1/keys): its file's keys only create it.
+
+With a scoped token (ADMIN_TOKEN_<NAME> on the edge), record files outside what it may read are
+skipped (named on one line), --prune deletes only records it may write, and apply refuses before
+writing anything if a change needs a scope it lacks ("write", or "keys" for a create or a new
+issuer, keys or keySync). diff warns about the same on stderr.
 
 A record file is JSON or YAML (.json, .yaml, .yml) holding one trust record; its name is its
 "name" field, else the file name. DIR is relative to the directory the command was typed in.
@@ -79,8 +84,7 @@ function refused(what, res) {
   return new Failure(`${what}: ${res.status} ${said(res.json?.error)} ${said(res.json?.message)}${issues}`.trim());
 }
 
-async function localRecords(dir) {
-  const schema = await loadSchema();
+async function localRecords(dir, schema) {
   const { records, problems } = validateRecords(readRecordFiles(dir), schema);
   if (problems.length) throw new Failure(`invalid record files:\n  ${problems.join('\n  ')}`);
   return records;
@@ -129,26 +133,55 @@ async function warnStaleKeys(call, live) {
   }
 }
 
-/** What it would take to make the edge match the directory. */
-function plan(local, live, prune) {
+/**
+ * The caller's scope (GET /admin/v1/scope), compiled with the edge's own code: `allowed(action,
+ * name)`. An edge older than scopes answers 404: every principal there is global, as before.
+ */
+async function callerScope(call, { compileScope, permits }) {
+  const res = await call('GET', '/scope');
+  if (res.status === 404) return { principal: undefined, writes: true, allowed: () => true };
+  if (res.status !== 200) throw refused('read the scope', res);
+  const { principal, records, actions } = res.json ?? {};
+  if (typeof principal !== 'string' || !Array.isArray(records) || !Array.isArray(actions) || !records.every((r) => typeof r === 'string'))
+    throw new Failure('read the scope: the edge answered no scope');
+  const scope = compileScope({ records, actions });
+  return { principal: printable(principal, 200), writes: actions.includes('write'), allowed: (action, name) => permits(scope, action, name) };
+}
+
+/**
+ * What it would take to make the edge match the directory, for what `scope` may read: a file
+ * outside it is `outside` (the edge shows none of those records, so there is nothing to compare),
+ * and --prune deletes only records it may write.
+ */
+function plan(local, live, prune, scope) {
   const steps = [];
   for (const [name, { record: file }] of local) {
+    if (!scope.allowed('read', name)) {
+      steps.push({ op: 'outside', name, lines: [] });
+      continue;
+    }
     const current = live.get(name);
     const record = withSyncedKeys(file, current?.record);
     if (!current) steps.push({ op: 'create', name, record, lines: [] });
     else {
       const lines = diffFields(current.record, record);
-      if (lines.length) steps.push({ op: 'update', name, record, etag: current.etag, lines });
+      if (lines.length) steps.push({ op: 'update', name, record, current: current.record, etag: current.etag, lines });
     }
   }
   for (const [name, current] of live) {
-    if (!local.has(name)) steps.push({ op: prune ? 'delete' : 'extra', name, etag: current.etag, lines: [] });
+    if (local.has(name)) continue;
+    const deletable = prune && scope.allowed('write', name);
+    const lines = prune && !deletable ? [`(kept: ${scope.principal} may not write it)`] : [];
+    steps.push({ op: deletable ? 'delete' : 'extra', name, etag: current.etag, lines });
   }
   return steps;
 }
 
-function show(steps) {
+function show(steps, scope) {
+  const outside = steps.filter((s) => s.op === 'outside').map((s) => s.name);
+  if (outside.length) process.stdout.write(`= skipped ${outside.length} outside the scope of ${scope.principal}: ${outside.join(', ')}\n`);
   for (const s of steps) {
+    if (s.op === 'outside') continue;
     const label = { create: '+ create', update: '~ update', delete: '- delete', extra: '? not in the directory (kept; --prune deletes)' }[s.op];
     process.stdout.write(`${label} ${s.name}\n`);
     for (const line of s.lines) process.stdout.write(`    ${printable(line, 1000)}\n`);
@@ -176,32 +209,43 @@ async function main(argv) {
 
   switch (command) {
     case 'validate': {
-      const records = await localRecords(dirArg());
+      const records = await localRecords(dirArg(), await loadSchema());
       process.stdout.write(`${records.size} record${records.size === 1 ? '' : 's'} valid\n`);
       return 0;
     }
     case 'diff': {
       // The exit code says whether `apply` (with the same --prune) would write anything.
       const call = edge();
+      const tools = await loadSchema();
+      const local = await localRecords(dirArg(), tools);
       const live = await liveRecords(call);
-      const steps = plan(await localRecords(dirArg()), live, values.prune ?? false);
-      show(steps);
+      const scope = await callerScope(call, tools);
+      const steps = plan(local, live, values.prune ?? false, scope);
+      show(steps, scope);
       if (changesOf(steps).length === 0) process.stdout.write('no changes\n');
+      const missing = missingScopes(changesOf(steps), scope.allowed, tools.changesTrustAnchor);
+      // A read-only token (a pull request's diff) is not the one that applies: nothing to warn about.
+      if (missing.length && scope.writes) process.stderr.write(`warning: apply would be refused: ${scope.principal} lacks ${missing.join(', ')}\n`);
       await warnStaleKeys(call, live);
       return changesOf(steps).length ? 2 : 0;
     }
     case 'apply': {
       const call = edge();
+      const tools = await loadSchema();
+      const local = await localRecords(dirArg(), tools);
       const live = await liveRecords(call);
-      const steps = plan(await localRecords(dirArg()), live, values.prune ?? false);
-      show(steps);
+      const scope = await callerScope(call, tools);
+      const steps = plan(local, live, values.prune ?? false, scope);
+      show(steps, scope);
       await warnStaleKeys(call, live);
+      // All or nothing for scope: a change it may not make refuses the apply before any write.
+      const missing = missingScopes(changesOf(steps), scope.allowed, tools.changesTrustAnchor);
+      if (missing.length) throw new Failure(`${scope.principal} lacks ${missing.join(', ')}; nothing was written`);
       if (values['dry-run'] || changesOf(steps).length === 0) {
         process.stdout.write(changesOf(steps).length ? '(dry run: nothing written)\n' : 'no changes\n');
         return 0;
       }
-      for (const s of steps) {
-        if (s.op === 'extra') continue;
+      for (const s of changesOf(steps)) {
         // If-Match: a record someone changed since we read it is refused (412), never overwritten.
         const headers = s.op === 'create' ? { 'if-none-match': '*' } : { 'if-match': s.etag };
         const res =

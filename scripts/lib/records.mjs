@@ -133,5 +133,25 @@ export function exportPath(dir, name, ext) {
   return file;
 }
 
-/** The steps of a plan that write (`extra`: a live record not in the directory, kept without --prune). */
-export const changesOf = (steps) => steps.filter((s) => s.op !== 'extra');
+/** The steps of a plan that write (not `extra`, a live record kept, nor `outside`, a file outside the caller's scope). */
+export const changesOf = (steps) => steps.filter((s) => s.op === 'create' || s.op === 'update' || s.op === 'delete');
+
+/**
+ * The scopes a planned change needs on its record (src/policy/admin-scope.ts): `write`; `keys`
+ * too for a create or a change of the issuer, keys or keySync (`changesTrustAnchor`, the edge's own).
+ */
+export function scopesNeeded(step, changesTrustAnchor) {
+  if (step.op === 'delete') return ['write'];
+  if (step.op === 'create') return ['write', 'keys'];
+  if (step.op === 'update') return changesTrustAnchor(step.current, step.record) ? ['write', 'keys'] : ['write'];
+  return [];
+}
+
+/** `"action" on name` for each scope the planned changes need that `allowed(action, name)` denies. */
+export function missingScopes(steps, allowed, changesTrustAnchor) {
+  return steps.flatMap((s) =>
+    scopesNeeded(s, changesTrustAnchor)
+      .filter((action) => !allowed(action, s.name))
+      .map((action) => `"${action}" on ${s.name}`),
+  );
+}

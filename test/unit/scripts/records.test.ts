@@ -1,12 +1,12 @@
 /**
  * The records CLI's guards on what the edge returns (scripts/lib/records.mjs): a record name
  * must be a DNS label before it names a file, text from the edge is printed inert, and the
- * admin token goes only to https (or loopback http).
+ * admin token goes only to https (or loopback http). And what a scoped token's plan needs.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { edgeUrlProblem, exportPath, isRecordName, printable } from '../../../scripts/lib/records.mjs';
+import { changesOf, edgeUrlProblem, exportPath, isRecordName, missingScopes, printable, scopesNeeded } from '../../../scripts/lib/records.mjs';
 
 describe('exportPath', () => {
   const dir = join(tmpdir(), 'ecp-export');
@@ -53,5 +53,38 @@ describe('edgeUrlProblem', () => {
     ['not a url', false],
   ])('%s is allowed: %s', (url, ok) => {
     expect(edgeUrlProblem(url) === undefined).toBe(ok);
+  });
+});
+
+describe('scopesNeeded and missingScopes', () => {
+  // The trust-anchor test stands in for the edge's own (src/policy/admin-scope.ts, tested there): here, "the issuer changed".
+  const anchor = (previous: { issuer: string }, next: { issuer: string }) => previous.issuer !== next.issuer;
+  const step = (op: string, name: string, issuers: [string, string] = ['i', 'i']) => ({
+    op,
+    name,
+    current: { issuer: issuers[0] },
+    record: { issuer: issuers[1] },
+  });
+
+  it.each([
+    ['a create needs write and keys', step('create', 'a'), ['write', 'keys']],
+    ['an update that keeps the trust anchor needs write', step('update', 'a'), ['write']],
+    ['an update that changes it needs keys too', step('update', 'a', ['i', 'j']), ['write', 'keys']],
+    ['a delete needs write', step('delete', 'a'), ['write']],
+    ['a record kept needs nothing', step('extra', 'a'), []],
+    ['a file outside the scope needs nothing', step('outside', 'a'), []],
+  ])('%s', (_t, s, needed) => {
+    expect(scopesNeeded(s, anchor)).toEqual(needed);
+  });
+
+  it('names each scope the changes lack, record by record', () => {
+    const steps = [step('create', 'team-a-new'), step('update', 'team-a-eu'), step('delete', 'team-b-eu'), step('outside', 'team-c-eu')];
+    const allowed = (action: string, name: string) => name.startsWith('team-a-') && action === 'write';
+    expect(missingScopes(changesOf(steps), allowed, anchor)).toEqual(['"keys" on team-a-new', '"write" on team-b-eu']);
+    expect(missingScopes(changesOf(steps), () => true, anchor)).toEqual([]);
+  });
+
+  it('counts neither a kept record nor a file outside the scope as a change', () => {
+    expect(changesOf([step('extra', 'a'), step('outside', 'b'), step('update', 'c')]).map((s: { name: string }) => s.name)).toEqual(['c']);
   });
 });
