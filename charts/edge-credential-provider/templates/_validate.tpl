@@ -54,4 +54,12 @@ and shows a fix; rendering stops at the first. Included once, by the DaemonSet.
 {{- if not $v.image.repository }}
 {{- fail "image.repository is required: the installer image (examples/kubelet/Dockerfile), pushed to a registry the nodes can pull from without this plugin, e.g. --set image.repository=registry.example.com/platform/edge-credential-provider-installer" }}
 {{- end }}
+{{- if $v.keySync.enabled }}
+{{- if eq $v.keySync.audience $v.audience }}
+{{- fail (printf "keySync.audience %q is also audience: the edge refuses a record whose keySync audience is one of its pull audiences (a pull token must not replace keys), and the admission policy refuses pods that project the pull audience; give it one of its own, e.g. --set keySync.audience=edge-key-sync" $v.keySync.audience) }}
+{{- end }}
+{{- if not ($.Files.Get "files/ecp.mjs") }}
+{{- fail "keySync.enabled needs files/ecp.mjs in the chart (the bundled CLI the CronJob runs), and this copy of the chart has none: in a checkout of edge-credential-provider run `npm run build:cli` (it builds dist/cli/ecp.mjs and copies it there), or install a chart packaged after that (README.md, \"Key sync\")" }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildCli, CHART_CLI_FILE } from '../../../scripts/build-cli.mjs';
 import { CHART, EXAMPLES, Helm, type Manifest, manifests, one, PLUGIN, run, valuesOf } from './support/helm';
 
 /** The first build of Helm takes minutes on a busy 2-core machine; later runs find it cached. */
@@ -21,6 +22,7 @@ const MINIMAL = example('minimal.yaml');
 let helm: Helm;
 beforeAll(async () => {
   helm = await Helm.start();
+  await buildCli({ outfile: CHART_CLI_FILE }); // examples/key-sync.yaml's CronJob ships it
 }, BUILD_TIMEOUT_MS);
 afterAll(() => helm?.stop());
 
