@@ -216,3 +216,64 @@ describe('npm run upstream -- trust', () => {
     expect(stderr).toContain(message);
   });
 });
+
+describe('npm run upstream -- trust, fan-in subjects ("rule", "record")', () => {
+  const fanIn = file(
+    'fan-in.json',
+    JSON.stringify({
+      ...record,
+      rules: [
+        {
+          ...record.rules[0],
+          name: 'ecr-all',
+          namespaces: ['team-*', 'ops'],
+          serviceAccounts: ['*'],
+          upstream: { ...record.rules[0]!.upstream, subject: 'rule' },
+        },
+        { ...record.rules[1], name: 'gar-all', namespaces: ['*'], upstream: { ...record.rules[1]!.upstream, subject: 'rule' } },
+        {
+          name: 'acr-all',
+          namespaces: ['team-a', 'team-b'],
+          registry: 'acmeprod.azurecr.io',
+          repositories: ['**'],
+          upstream: { type: 'acr', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0', subject: 'record' },
+        },
+      ],
+    }),
+  );
+
+  it.each([
+    ['no workload', []],
+    ['a namespace and service account', ['--namespace', 'team-b', '--service-account', 'deployer']],
+    ['wildcards', ['--namespace', 'team-*', '--service-account', 'build-*']],
+  ])('prints the one AWS trust policy of a "rule" subject, exact (StringEquals), for %s', (_t, args) => {
+    const { code, stdout, stderr } = run(['trust', fanIn, 'ecr-all', '--issuer', ISSUER, '--document', ...args]);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout).Statement[0].Condition).toEqual({
+      StringEquals: { 'ecp.example.com:aud': 'sts.amazonaws.com', 'ecp.example.com:sub': 'prod-eu1:rule=ecr-all' },
+    });
+  });
+
+  it("binds the rule's one principal at Google, even for a wildcard service account (no principalSet)", () => {
+    const { code, stdout, stderr } = run(['trust', fanIn, 'gar-all', '--issuer', ISSUER, '--service-account', '*']);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(
+      "--member='principal://iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/edge-pool/subject/prod-eu1:rule=gar-all'\n",
+    );
+    expect(stdout).not.toContain('principalSet');
+    expect(stdout).toContain('# One entry for every workload of rule gar-all');
+  });
+
+  it('prints one Entra federated credential for a "record" subject (Entra takes 20 per application)', () => {
+    const { code, stdout, stderr } = run(['trust', fanIn, 'acr-all', '--issuer', ISSUER]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('"subject":"prod-eu1"');
+    expect(stdout).toContain('# One entry for every workload of record prod-eu1');
+  });
+
+  it('still refuses a namespace the rule does not cover', () => {
+    const { code, stderr } = run(['trust', fanIn, 'acr-all', '--issuer', ISSUER, '--namespace', 'ops']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('does not cover namespace ops');
+  });
+});

@@ -256,3 +256,50 @@ describe('helpers', () => {
     expect(jwtExpiry(await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32)))).toBeUndefined();
   });
 });
+
+describe('a fan-in subject ("rule" or "record"): one entry for every workload', () => {
+  const ECR = [{ type: 'ecr', roleArn: 'arn:aws:iam::123456789012:role/pull', region: 'eu-west-1' }, '123456789012.dkr.ecr.eu-west-1.amazonaws.com'] as const;
+  const VENDORS = [
+    ECR,
+    [{ type: 'gar', workloadIdentityProvider: PROVIDER }, 'europe-west1-docker.pkg.dev'],
+    [{ type: 'acr', tenantId: TENANT, clientId: CLIENT }, 'acmeprod.azurecr.io'],
+    [{ type: 'quay', robot: 'acme+puller' }, 'quay.io'],
+    [{ type: 'cloudsmith', organization: 'acme', serviceAccount: 'k8s-pull' }, 'docker.cloudsmith.io'],
+    [{ type: 'dockerhub', organization: 'acme', connectionId: '123e4567-e89b-42d3-a456-426614174000' }, 'docker.io'],
+    [{ type: 'harbor' }, 'harbor.example.com'],
+  ] as const;
+  const workloads: Workload[] = [
+    workload,
+    { ...workload, namespace: 'team-b', serviceAccount: { name: 'deployer', uid: 'uid-2' } },
+    // What `npm run upstream -- trust` makes of wildcard arguments.
+    { ...workload, namespace: 'team-*', serviceAccount: { name: '*', uid: '' } },
+  ];
+  const cases = VENDORS.flatMap(([u, registry]) =>
+    (['rule', 'record'] as const).map(
+      (subject) => [u.type, subject, { ...u, subject }, registry, subject === 'rule' ? 'prod-eu1:rule=pull' : 'prod-eu1'] as const,
+    ),
+  );
+
+  it.each(cases)('%s, subject %s: the same entry for every workload, wildcard or not, naming %s exactly', (_type, _subject, upstream, registry, sub) => {
+    const [first, ...rest] = workloads.map((w) =>
+      describeUpstream(UpstreamSchema.parse(upstream), { name: 'pull', registry, repositories: ['acme/images/**'] }, w, EDGE, NOW),
+    );
+    expect(first!.workloadToken!.sub).toBe(sub);
+    for (const d of rest) expect(d).toEqual(first);
+    const text = JSON.stringify(first!.trust);
+    expect(text).toContain(sub);
+    expect(text).not.toMatch(/team-|builder|deployer|principalSet|StringLike|\*"/);
+    expect(first!.trust.notes![0]).toContain('One entry for every workload of');
+  });
+
+  it('names the ECR role session after the rule, not the workload', () => {
+    const d = describeUpstream(
+      UpstreamSchema.parse({ ...ECR[0], subject: 'rule' }),
+      { name: 'pull', registry: ECR[1], repositories: ['**'] },
+      workload,
+      EDGE,
+      NOW,
+    );
+    expect(d.roleSessionName).toBe('ecp-prod-eu1-rule=pull');
+  });
+});
