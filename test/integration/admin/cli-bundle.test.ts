@@ -6,6 +6,7 @@
  * scripts/upstream.mjs prints it; keys pushed with keys-sync. The build itself: the same
  * bytes twice, no path of the checkout in them, nothing imported but Node's built-ins.
  */
+import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { buildCli } from '../../../scripts/build-cli.mjs';
 import { startEdge } from '../../support/edge.mjs';
 import { edgeAdmin, makeCluster, trustRecord, type TestCluster } from '../../support/kit.mjs';
@@ -23,6 +25,8 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
 const ISSUER = 'https://ecp.example.com';
 const AUDIENCE = 'edge-key-sync';
+/** Each test runs the CLI a few times (0.1 to 1 s each here); a loaded CI machine gets room. */
+const PROCESS_TIMEOUT_MS = 60_000;
 const keySync = { audience: AUDIENCE, serviceAccount: { namespace: 'kube-system', name: 'edge-key-sync' } };
 
 let edge: Awaited<ReturnType<typeof startEdge>>;
@@ -73,7 +77,7 @@ const nodes: [string, () => string, boolean][] = [
   ['the pinned Node', () => NODE, false],
 ];
 
-describe.each(nodes)('the bundled CLI alone in an empty directory, on %s', (label, node, skipped) => {
+describe.each(nodes)('the bundled CLI alone in an empty directory, on %s', { timeout: PROCESS_TIMEOUT_MS }, (label, node, skipped) => {
   const tag = label === 'Node 18' ? 'n18' : 'pinned';
   let cluster: TestCluster;
   const ecp = (args: string[], env: Record<string, string | undefined> = {}) =>
@@ -181,5 +185,66 @@ describe.each(nodes)('the bundled CLI alone in an empty directory, on %s', (labe
     const sub = await ecp(['records', '--help']);
     expect(sub.stdout).toContain('validate DIR');
     expect(sub.code).toBe(0);
+  });
+});
+
+describe('examples/ci/trust-records.yml, its steps as written', { timeout: PROCESS_TIMEOUT_MS }, () => {
+  const workflow = parseYaml(readFileSync(join(ROOT, 'examples', 'ci', 'trust-records.yml'), 'utf8'));
+  const steps = workflow.jobs.records.steps as { name?: string; run?: string; if?: string }[];
+  const step = (name: string) => {
+    const found = steps.find((x) => x.name === name)?.run;
+    if (!found) throw new Error(`no step ${name} in the workflow`);
+    return found;
+  };
+  let own: Awaited<ReturnType<typeof startEdge>>;
+  let workspace: string;
+  /** A step's script in bash, in the checked-out records repository, with the runner's variables. */
+  const bash = (script: string, env: Record<string, string | undefined> = {}) =>
+    run('bash', ['-e', '-c', script], {
+      cwd: workspace,
+      env: { PATH: `${join(ROOT, 'node_modules', 'node', 'bin')}:${process.env.PATH}`, RUNNER_TEMP: alone, ...env },
+    });
+
+  beforeAll(async () => {
+    own = await startEdge(); // apply --prune deletes what is not in the directory: an edge of its own
+    workspace = mkdtempSync(join(tmpdir(), 'ecp-cli-workflow-'));
+    mkdirSync(join(workspace, 'records'));
+    writeFileSync(join(workspace, 'records', 'prod.json'), JSON.stringify(trustRecord(await makeCluster())));
+  }, 120_000);
+  afterAll(async () => {
+    await own?.stop();
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('downloads nothing but the one file, and runs it only when its SHA-256 is the pinned one', async () => {
+    expect(steps.some((x) => x.run?.includes('npm '))).toBe(false);
+    const fetchStep = step('the CLI (one file, digest pinned)');
+    expect(fetchStep).toMatch(/^curl -fsSL --proto '=https' -o "\$RUNNER_TEMP\/ecp.mjs" "\$ECP_CLI_URL"$/m);
+    const check = fetchStep.replace(/^curl .*$/m, ''); // the file is in RUNNER_TEMP already
+    const digest = createHash('sha256')
+      .update(readFileSync(join(alone, 'ecp.mjs')))
+      .digest('hex');
+    expect((await bash(check, { ECP_CLI_SHA256: digest })).code).toBe(0);
+    expect((await bash(check, { ECP_CLI_SHA256: '0'.repeat(64) })).code).not.toBe(0);
+  });
+
+  it('validates, shows the change on a pull request (exit 0 with a notice) and applies it on main', async () => {
+    const valid = await bash(step('validate (offline)'));
+    expect(valid.stdout).toBe('1 record valid\n');
+    expect(valid.code).toBe(0);
+    const secrets = { EDGE_URL: own.url, ADMIN_TOKEN: own.adminToken };
+    const diff = await bash(step('diff'), secrets);
+    expect(diff.stdout).toContain('+ create prod\n');
+    expect(diff.stdout).toContain('::notice::this pull request changes trust records');
+    expect(diff.code).toBe(0);
+    const apply = await bash(step('apply'), secrets);
+    expect(apply.stdout).toContain('applied 1 change(s)');
+    expect(apply.code).toBe(0);
+    const again = await bash(step('diff'), secrets);
+    expect(again.stdout).toBe('no changes\n');
+    expect(again.code).toBe(0);
+    // An error is not a change: the step fails.
+    const broken = await bash(step('diff'), { ...secrets, ADMIN_TOKEN: 'not-the-token' });
+    expect(broken.code).toBe(1);
   });
 });
