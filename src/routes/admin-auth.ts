@@ -131,7 +131,8 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { access, accessProblem } = loadConfig(c.env);
   if (accessProblem) throw new NotConfigured({ detail: accessProblem });
   const scopes = scopesOf(c.env, access?.writers ?? []);
-  if (!c.env.ADMIN_TOKEN && !c.env.ADMIN_READ_TOKEN && !access && scopes.tokens.size === 0)
+  const named = Object.entries(c.env).some(([binding, value]) => binding.startsWith(SCOPED_TOKEN_PREFIX) && value); // each has a scope (scopesOf)
+  if (!c.env.ADMIN_TOKEN && !c.env.ADMIN_READ_TOKEN && !access && !named)
     throw new NotConfigured({ detail: 'no ADMIN_TOKEN, ADMIN_READ_TOKEN, ADMIN_TOKEN_<NAME> or Access settings' });
 
   const assertion = c.req.header('cf-access-jwt-assertion');

@@ -185,6 +185,11 @@ describe('scope settings fail closed', () => {
     }
   });
 
+  it('answers 503, not 401, when scopes name tokens but no credential is set at all', async () => {
+    const none = { ...env, ADMIN_TOKEN: undefined, ADMIN_READ_TOKEN: undefined, ADMIN_SCOPES: JSON.stringify(SCOPES) };
+    await expectEdgeError(await call(TOKENS.TEAM_A, '/issuers', {}, none), 503, 'ERR_NOT_CONFIGURED');
+  });
+
   it('lets a named token alone make the admin API configured', async () => {
     const only = { ...env, ADMIN_TOKEN: undefined, ADMIN_READ_TOKEN: undefined, ADMIN_SCOPES: JSON.stringify(SCOPES), ADMIN_TOKEN_TEAM_A: TOKENS.TEAM_A };
     expect((await call(TOKENS.TEAM_A, '/issuers', {}, only)).status).toBe(200);
