@@ -11,6 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, CHART_CLI_FILE } from '../../../scripts/build-cli.mjs';
 import { run } from '../../e2e/support/processes.mjs';
@@ -95,6 +96,19 @@ describe('the chart, key sync', { timeout: 120_000 }, () => {
     // The installer DaemonSet's selector does not take these pods for its own.
     const selector = one(objects, 'DaemonSet').spec.selector.matchLabels as Record<string, string>;
     expect(Object.entries(selector).every(([k, val]) => pod.metadata.labels[k] === val)).toBe(false);
+  });
+
+  it('renders what examples/key-sync/cronjob.yaml (the same without Helm) has: command, account, audience, RBAC', async () => {
+    const plain = parseAllDocuments(readFileSync(join(ROOT, 'examples', 'key-sync', 'cronjob.yaml'), 'utf8')).map((d) => d.toJS() as Manifest);
+    const objects = await render([MINIMAL], ['keySync.enabled=true']);
+    const [ours, theirs] = [podOf(objects), podOf(plain)];
+    expect(theirs.spec.containers[0].command).toEqual(ours.spec.containers[0].command);
+    expect(theirs.spec.containers[0].env.map((e: Manifest) => e.name)).toEqual(ours.spec.containers[0].env.map((e: Manifest) => e.name));
+    expect(theirs.spec.serviceAccountName).toBe(ours.spec.serviceAccountName);
+    const audience = (pod: Manifest) => pod.spec.volumes.find((vol: Manifest) => vol.projected).projected.sources[0].serviceAccountToken;
+    expect(audience(theirs)).toEqual(audience(ours));
+    expect(one(plain, 'ClusterRoleBinding').roleRef).toEqual(objects.find((o) => o.metadata.name.endsWith('key-sync-jwks'))?.roleRef);
+    expect(one(plain, 'ClusterRoleBinding').subjects).toEqual(objects.find((o) => o.metadata.name.endsWith('key-sync-jwks'))?.subjects);
   });
 
   it('leaves the issuer-discovery binding out when keySync.rbac.create is false', async () => {
