@@ -25,7 +25,8 @@ export interface Workload {
  * A registry token's subject, which the registry logs as the user:
  * `<record>/<namespace>/<service account>`. Unambiguous across clusters (record names are
  * unique on an edge; none of the three parts can hold '/' or ':'), and never equal to a
- * workload token's `sub` (`<record>:<namespace>[:<service account>]`, upstream/workload-token.ts),
+ * workload token's `sub` (`<record>[:<namespace>[:<service account>]]` or `<record>:rule=<rule>`,
+ * upstream/workload-token.ts: none holds '/'),
  * so that no vendor-side trust entry written for a workload can match a registry token.
  */
 export function registryTokenSubject(w: Pick<Workload, 'record' | 'namespace' | 'serviceAccount'>): string {
