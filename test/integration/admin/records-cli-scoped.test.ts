@@ -2,9 +2,10 @@
  * `npm run records` with a scoped token (ADMIN_TOKEN_<NAME>, ADMIN_SCOPES) against the real local
  * edge: one directory for every team, as examples/owned-records lays it out; each team's token
  * diffs and applies its own records, skips the others' files, prunes only what it may write, and
- * an apply that needs a scope the token lacks is refused before anything is written.
+ * an apply that needs a scope the token lacks is refused before anything is written; and the
+ * example directory applied once per owner token, as its workflow does.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,4 +109,40 @@ describe('npm run records with a scoped token', () => {
     expect(diff.stdout).not.toContain('skipped');
     expect(diff.stdout).toContain('? not in the directory (kept; --prune deletes) team-b-eu');
   });
+});
+
+describe('examples/owned-records, applied once per owner as its workflow does', () => {
+  const EXAMPLE = join(ROOT, 'examples', 'owned-records');
+  const OWNERS = { TEAM_A: 'owner-a-token-0123456789abcdef', TEAM_B: 'owner-b-token-0123456789abcdef', PLATFORM: 'owner-p-token-0123456789abcdef' };
+  let owned: Awaited<ReturnType<typeof startEdge>> | undefined;
+  afterAll(async () => {
+    await owned?.stop();
+  });
+  const apply = (token: string) =>
+    run(NODE, [CLI, 'apply', join(EXAMPLE, 'records'), '--prune'], { env: { PATH: process.env.PATH, EDGE_URL: owned!.url, ADMIN_TOKEN: token } });
+
+  it('creates every record with its owner token alone, each run skipping the others, then changes nothing', async () => {
+    owned = await startEdge({
+      vars: {
+        ADMIN_SCOPES: readFileSync(join(EXAMPLE, 'admin-scopes.json'), 'utf8'),
+        ...Object.fromEntries(Object.entries(OWNERS).map(([name, token]) => [`ADMIN_TOKEN_${name}`, token])),
+      },
+    });
+    const a = await apply(OWNERS.TEAM_A);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('= skipped 2 outside the scope of token:team-a: platform-ci, team-b-prod-us1');
+    expect(a.stdout).toContain('+ create team-a-prod-eu1');
+    expect(a.stdout).toContain('+ create team-a-staging');
+    for (const token of [OWNERS.TEAM_B, OWNERS.PLATFORM]) {
+      const out = await apply(token);
+      expect(out.code, out.stderr).toBe(0);
+    }
+    const list = await fetch(`${owned.url}/admin/v1/issuers`, { headers: { authorization: `Bearer ${owned.adminToken}` } });
+    expect(((await list.json()) as { items: string[] }).items.sort()).toEqual(['platform-ci', 'team-a-prod-eu1', 'team-a-staging', 'team-b-prod-us1']);
+    for (const token of Object.values(OWNERS)) {
+      const again = await apply(token);
+      expect(again.stdout).toContain('no changes');
+      expect(again.stdout).not.toContain('delete'); // --prune never reaches another owner's records
+    }
+  }, 120_000);
 });
