@@ -188,6 +188,18 @@ describe('the chart, key sync', { timeout: 120_000 }, () => {
     expect(r.code).not.toBe(0);
   });
 
+  it('packages the CLI with the chart (helm package), so the packaged chart renders key sync on its own', async () => {
+    const out = join(dir, 'package');
+    const packed = await helm.run(['package', CHART, '--destination', out]);
+    expect(packed.code).toBe(0);
+    const tgz = join(out, 'edge-credential-provider-0.1.0.tgz');
+    const r = await helm.run(['template', 'ecp', tgz, '--namespace', 'kube-system', '--values', EXAMPLE]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const shipped = Buffer.from(one(manifests(r.stdout), 'ConfigMap').binaryData['ecp.mjs'], 'base64');
+    expect(shipped.equals(readFileSync(CHART_CLI_FILE))).toBe(true);
+  });
+
   it('refuses key sync in a chart without files/ecp.mjs, saying to run npm run build:cli', async () => {
     const bare = join(dir, 'bare-chart');
     cpSync(CHART, bare, { recursive: true, filter: (src) => !src.includes(`${CHART}/files`) });
