@@ -14,7 +14,9 @@
  *   Cache API serves the location.
  * - The key covers every claim a vendor could put a condition on (sub, aud, record,
  *   cluster, namespace, service account name and uid) plus the upstream's settings, so a
- *   credential is never handed to a workload the vendor might have refused.
+ *   credential is never handed to a workload the vendor might have refused. With a fan-in
+ *   subject ("rule", "record") the token holds none of the workload's claims, so the
+ *   workloads the vendor cannot tell apart share one (federate.ts builds the key).
  */
 import { fromBase64, hex } from '../bytes';
 import { EdgeError, UpstreamUnavailable } from '../errors';

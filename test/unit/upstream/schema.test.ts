@@ -143,6 +143,14 @@ describe('upstreams in trust rules', () => {
     expect(found.some((i) => i.startsWith('rules.0.upstream.secret'))).toBe(true);
   });
 
+  it.each(['serviceAccount', 'namespace', 'rule', 'record'])('takes "subject": "%s"', (subject) => {
+    expect(UpstreamSchema.parse({ ...harbor, subject })).toMatchObject({ subject });
+  });
+
+  it.each(['workload', 'pod', 'Rule'])('refuses "subject": "%s", naming the field', (subject) => {
+    expect(issues({ registry: 'harbor.example.com', upstream: { ...harbor, subject } }).some((i) => i.startsWith('rules.0.upstream.subject'))).toBe(true);
+  });
+
   it('defaults a Harbor username, a Docker token lifetime and an impersonated token lifetime', () => {
     expect(UpstreamSchema.parse(harbor)).toMatchObject({ username: 'jwt', subject: 'serviceAccount' });
     expect(UpstreamSchema.parse(dockerhub)).toMatchObject({ expiresIn: 3600 });
