@@ -33,7 +33,7 @@ import { mintCredential, verifyCredential, type VerifiedCredential } from '../sr
 import { formatScopes, intersect, parseScopes } from '../src/registry/scope';
 import { signRegistryToken } from '../src/registry/registry-token';
 import { parseImageRef } from '../src/registry/image-ref';
-import { CredentialProviderRequestSchema } from '../src/kubelet';
+import { parseCredentialProviderRequest } from '../src/kubelet';
 import { readBody, readJsonBody } from '../src/routes/body';
 import { loadKeyRing, type KeyRing } from '../src/signing/keys';
 import { loadTrust } from '../src/store/trust';
@@ -260,7 +260,7 @@ const OPS: Record<string, Op> = {
   'step/form-text': (s) => tokenPostRequest(s).text(),
   'step/form-read-body': (s) => readBody(tokenPostRequest(s), 16 * 1024),
   'step/json-parse': (s) => JSON.parse(s.body),
-  'step/zod-request': (s) => CredentialProviderRequestSchema.parse(JSON.parse(s.body)),
+  'step/parse-request': (s) => parseCredentialProviderRequest(JSON.parse(s.body)),
   'step/fingerprint': (s) => tokenFingerprint(s.setup.tokens.RS256),
   'step/parse-image': (s) => parseImageRef(s.setup.image),
   'step/peek-issuer': (s) => readToken(s.setup.tokens.RS256).issuer,

@@ -5,8 +5,6 @@
  * where they are used (signing/keys.ts, routes/admin-auth.ts) so that a route that needs neither
  * works without them.
  */
-import * as z from './zod';
-import { deferred } from './zod';
 import type { Env } from './env';
 import { NotConfigured } from './errors';
 import { configureLog } from './log';
@@ -26,22 +24,41 @@ export const defaultRegistryTokenIssuer = (edgeIssuer: string) => `${edgeIssuer.
 /** After a JWKS fetch, an unknown kid refetches only after this long, seconds. */
 export const DEFAULT_JWKS_COOLDOWN_SECONDS = DEFAULT_JWKS_COOLDOWN_MS / 1000;
 
-/** An empty value is an unset one (a `KEY=` line in .dev.vars, `KEY = ""` in wrangler.toml): its default applies. */
-const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+/**
+ * Each setting: its longest value, and the form it must have. Checked by hand, not with a
+ * schema: the settings are read on a fresh isolate's first request, and zod's first run costs
+ * more than that whole request may (bench/FINDINGS.md, 11). Tested against the same table as before.
+ */
+const SETTINGS = {
+  EDGE_ISSUER: { max: 2048 },
+  REGISTRY_TOKEN_ISSUER: { max: 2048 },
+  /** Seconds, as digits (Number() once checked). */
+  JWKS_COOLDOWN_SECONDS: { max: 5, form: /^\d+$/, problem: 'must be a whole number of seconds' },
+  AUDIT_LOG: { max: 3, form: /^(on|off)$/, problem: 'must be on or off' },
+  ALLOW_ENDPOINT_OVERRIDES: { max: 3, form: /^(on|off)$/, problem: 'must be on or off' },
+  ACCESS_TEAM_DOMAIN: { max: 2048 },
+  ACCESS_AUD: { max: 1024 },
+  ACCESS_WRITERS: { max: 16 * 1024 },
+} satisfies Record<string, { max: number; form?: RegExp; problem?: string }>;
+type Setting = keyof typeof SETTINGS;
 
-const SettingsSchema = deferred(() =>
-  z.object({
-    EDGE_ISSUER: z._default(z.string().check(z.maxLength(2048)), DEFAULT_EDGE_ISSUER),
-    REGISTRY_TOKEN_ISSUER: z.optional(z.string().check(z.maxLength(2048))),
-    /** Seconds, as digits (Number() once parsed). */
-    JWKS_COOLDOWN_SECONDS: z._default(z.string().check(z.regex(/^\d{1,5}$/, 'must be a whole number of seconds')), `${DEFAULT_JWKS_COOLDOWN_SECONDS}`),
-    AUDIT_LOG: z._default(z.enum(['on', 'off']), 'on'),
-    ALLOW_ENDPOINT_OVERRIDES: z._default(z.enum(['on', 'off']), 'off'),
-    ACCESS_TEAM_DOMAIN: z.optional(z.string().check(z.maxLength(2048))),
-    ACCESS_AUD: z.optional(z.string().check(z.maxLength(1024))),
-    ACCESS_WRITERS: z.optional(z.string().check(z.maxLength(16 * 1024))),
-  }),
-);
+/**
+ * The settings that are set (an empty value is an unset one: a `KEY=` line in .dev.vars,
+ * `KEY = ""` in wrangler.toml), or what is wrong with them.
+ */
+function readSettings(env: Env): Partial<Record<Setting, string>> | string[] {
+  const values: Partial<Record<Setting, string>> = {};
+  const problems: string[] = [];
+  for (const [name, rule] of Object.entries(SETTINGS) as [Setting, { max: number; form?: RegExp; problem?: string }][]) {
+    const value: unknown = env[name];
+    if (value === undefined || value === '') continue;
+    if (typeof value !== 'string') problems.push(`${name}: must be a string`);
+    else if (value.length > rule.max) problems.push(`${name}: at most ${rule.max} characters`);
+    else if (rule.form && !rule.form.test(value)) problems.push(`${name}: ${rule.problem}`);
+    else values[name] = value;
+  }
+  return problems.length ? problems : values;
+}
 
 /** Cloudflare Access in front of the admin API (routes/admin-auth.ts). */
 export interface AccessSettings {
@@ -91,22 +108,18 @@ const parsed = new WeakMap<object, Config | NotConfigured>();
 export function loadConfig(env: Env): Config {
   let result = parsed.get(env);
   if (!result) {
-    const settings: Record<string, unknown> = {};
-    for (const name in SettingsSchema.shape) settings[name] = unsetIfEmpty(env[name as keyof Env]);
-    const r = SettingsSchema.safeParse(settings);
-    if (r.success) {
-      const s = r.data;
+    const s = readSettings(env);
+    if (Array.isArray(s)) result = new NotConfigured({ detail: `invalid setting: ${s.join('; ')}` });
+    else {
+      const edgeIssuer = s.EDGE_ISSUER ?? DEFAULT_EDGE_ISSUER;
       result = {
-        edgeIssuer: s.EDGE_ISSUER,
-        registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? defaultRegistryTokenIssuer(s.EDGE_ISSUER),
-        jwksCooldownMs: Number(s.JWKS_COOLDOWN_SECONDS) * 1000,
-        log: s.AUDIT_LOG === 'on',
+        edgeIssuer,
+        registryTokenIssuer: s.REGISTRY_TOKEN_ISSUER ?? defaultRegistryTokenIssuer(edgeIssuer),
+        jwksCooldownMs: Number(s.JWKS_COOLDOWN_SECONDS ?? DEFAULT_JWKS_COOLDOWN_SECONDS) * 1000,
+        log: s.AUDIT_LOG !== 'off',
         allowEndpointOverrides: s.ALLOW_ENDPOINT_OVERRIDES === 'on',
         ...accessSettings(s.ACCESS_TEAM_DOMAIN, s.ACCESS_AUD, s.ACCESS_WRITERS),
       };
-    } else {
-      const fields = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      result = new NotConfigured({ detail: `invalid setting: ${fields}` });
     }
     parsed.set(env, result);
   }

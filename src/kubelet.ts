@@ -4,8 +4,6 @@
  * forwards, and the response, built with only the fields the kubelet defines (it decodes
  * strictly: an unknown field fails the whole response).
  */
-import * as z from './zod';
-import { deferred } from './zod';
 
 export const API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1',
@@ -13,16 +11,39 @@ export const API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1alpha1',
 ] as const;
 
-export const CredentialProviderRequestSchema = deferred(() =>
-  z.object({
-    apiVersion: z.string(),
-    kind: z.string(),
-    image: z.string().check(z.maxLength(4096)),
-    serviceAccountToken: z.optional(z.string().check(z.maxLength(16 * 1024))),
-    serviceAccountAnnotations: z.optional(z.recordOf(z.string().check(z.maxLength(317)), z.string().check(z.maxLength(64 * 1024)))),
-  }),
-);
-export type CredentialProviderRequest = z.infer<typeof CredentialProviderRequestSchema>;
+export interface CredentialProviderRequest {
+  apiVersion: string;
+  kind: string;
+  image: string;
+  serviceAccountToken?: string;
+  serviceAccountAnnotations?: Record<string, string>;
+}
+
+/** Longest accepted: an image reference, a token, an annotation key (a DNS-1123 prefix and a name) and value. */
+const MAX = { image: 4096, token: 16 * 1024, annotationKey: 317, annotationValue: 64 * 1024 } as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown, max = Number.POSITIVE_INFINITY): v is string => typeof v === 'string' && v.length <= max;
+
+/**
+ * The request as the plugin forwards it, its known fields only (others are dropped, as the
+ * kubelet's own decoder would keep them out of the struct), or undefined when a field has the
+ * wrong type or is too long. By hand, not with a schema: it is the first thing a fresh
+ * isolate's first request does (bench/FINDINGS.md, 11).
+ */
+export function parseCredentialProviderRequest(body: unknown): CredentialProviderRequest | undefined {
+  if (!isObject(body)) return undefined;
+  const { apiVersion, kind, image, serviceAccountToken: token, serviceAccountAnnotations: annotations } = body;
+  if (!isText(apiVersion) || !isText(kind) || !isText(image, MAX.image)) return undefined;
+  if (token !== undefined && !isText(token, MAX.token)) return undefined;
+  const req: CredentialProviderRequest = { apiVersion, kind, image, ...(token !== undefined ? { serviceAccountToken: token } : {}) };
+  if (annotations === undefined) return req;
+  if (!isObject(annotations)) return undefined;
+  const entries = Object.entries(annotations);
+  for (const [key, value] of entries) if (key.length > MAX.annotationKey || !isText(value, MAX.annotationValue)) return undefined;
+  // fromEntries defines each key as its own property: a `__proto__` key stays data.
+  return { ...req, serviceAccountAnnotations: Object.fromEntries(entries) as Record<string, string> };
+}
 
 export function isSupportedRequest(req: CredentialProviderRequest): boolean {
   return (API_VERSIONS as readonly string[]).includes(req.apiVersion) && req.kind === 'CredentialProviderRequest';

@@ -30,7 +30,7 @@ export default {
 /**
  * Starts a fresh isolate running `code` (an ES module bundle).
  * @param {{ code: string, compatibilityDate: string, bindings?: Record<string, string>,
- *   kv?: string[], persistDir?: string }} o kv: KV binding names, stored under persistDir
+ *   kv?: string[], persistDir?: string, inspect?: boolean, adminWriter?: boolean }} o kv: KV binding names, stored under persistDir
  *   (shared by every isolate started with the same directory, like `wrangler dev --persist-to`)
  * @returns {Promise<{ url: string, pid: number, mf: object,
  *   request: (path: string, init?: { method?: string, headers?: object, body?: string }) => Promise<{ status: number, text: string, cpuMs: number }>,
@@ -44,13 +44,18 @@ export async function startIsolate(o) {
       compatibilityDate: o.compatibilityDate,
       modulesRoot: '/',
       modules: [
-        { type: 'ESModule', path: '/bench-wrapper.mjs', contents: WRAPPER },
+        { type: 'ESModule', path: '/bench-wrapper.mjs', contents: o.adminWriter ? `${WRAPPER}\nexport { AdminWriter } from './worker.js';` : WRAPPER },
         { type: 'ESModule', path: '/worker.js', contents: o.code },
       ],
       bindings: o.bindings ?? {},
       kvNamespaces: Object.fromEntries((o.kv ?? []).map((name) => [name, `bench-${name.toLowerCase()}`])),
+      // adminWriter: the edge's admin writer Durable Object, for an isolate that writes through the
+      // admin API as production does (its wrapper imports the bundle at start-up to export the class).
+      ...(o.adminWriter ? { durableObjects: { ADMIN_WRITER: 'AdminWriter' } } : {}),
       ...(o.persistDir ? { resourcePersistencePath: o.persistDir } : {}),
       handleStructuredLogs: () => {},
+      // inspect: workerd's inspector on a free port, for a profile of a request (bench/first-profile.mjs).
+      ...(o.inspect ? { inspectorPort: 0 } : {}),
     }),
   );
   let url;
@@ -81,9 +86,12 @@ export async function startIsolate(o) {
       req.on('error', reject);
       req.end(init.body);
     });
+  // workerd names the user Worker's inspector target core:user:<name>.
+  const inspectorUrl = o.inspect ? new URL('/core:user:bench', (await mf.getInspectorURL()).href.replace(/^http/, 'ws')).href : undefined;
   return {
     url: url.href.replace(/\/$/, ''),
     pid,
+    inspectorUrl,
     mf,
     request,
     stop: async () => {

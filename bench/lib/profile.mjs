@@ -32,9 +32,11 @@ class Inspector {
     });
   }
 
-  static async connect(inspectorPort) {
+  /** `target`: wrangler dev's inspector port, or a ws:// URL of workerd's own inspector. */
+  static async connect(target) {
     // wrangler's inspector proxy refuses a connection without an Origin it knows.
-    const ws = new WebSocket(`ws://127.0.0.1:${inspectorPort}/ws`, { headers: { Origin: 'http://127.0.0.1' } });
+    const url = typeof target === 'number' ? `ws://127.0.0.1:${target}/ws` : target;
+    const ws = new WebSocket(url, { headers: { Origin: 'http://127.0.0.1' } });
     await new Promise((resolve, reject) => {
       ws.addEventListener('open', resolve, { once: true });
       ws.addEventListener('error', () => reject(new Error('inspector connection failed')), { once: true });
@@ -105,8 +107,13 @@ export function moduleGroup(path) {
  * each sample counted once per function even when it recurses.
  * @returns {Promise<{ totalMs: number, byModule: Array<[string, number]>, byFunction: Array<[string, number]>, ownInclusive: Array<[string, number]> }>}
  */
-export async function profileDuring(port, during, { samplingIntervalUs = 100 } = {}) {
-  const insp = await Inspector.connect(inspectorPortOf(port));
+export function profileDuring(port, during, options) {
+  return profileInspector(inspectorPortOf(port), during, options);
+}
+
+/** As profileDuring, for an inspector given by port (wrangler dev's) or ws:// URL (workerd's, lib/isolate.mjs `inspect`). */
+export async function profileInspector(target, during, { samplingIntervalUs = 100 } = {}) {
+  const insp = await Inspector.connect(target);
   const scripts = new Map();
   insp.ws.addEventListener('message', (ev) => {
     const msg = JSON.parse(typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data).toString());

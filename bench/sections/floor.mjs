@@ -98,7 +98,7 @@ const ITERATIONS = {
   'step/read-body': 5000,
   'step/req-json': 5000,
   'step/json-parse': 200000,
-  'step/zod-request': 100000,
+  'step/parse-request': 100000,
   'step/fingerprint': 20000,
   'step/parse-image': 200000,
   'step/peek-issuer': 40000,

@@ -22,7 +22,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
 import { BUNDLE_TARGET_BYTES, STARTUP_BUDGET_MS } from '../budget.mjs';
 import { bundleWorker } from '../lib/bundle.mjs';
-import { AUDIENCE, kubeletRequest, makeIssuer, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
+import { AUDIENCE, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
 import { LOAD_PATH, startIsolate } from '../lib/isolate.mjs';
 import { median, minMax } from '../lib/stats.mjs';
 
@@ -35,7 +35,7 @@ const WORKERS = {
   minimal: { config: 'bench/minimal.wrangler.toml', entry: 'bench/minimal-worker.ts' },
   edge: { config: 'wrangler.toml', entry: 'src/index.ts' },
 };
-const COMPATIBILITY_DATE = '2026-08-01';
+export const COMPATIBILITY_DATE = '2026-08-01';
 /** Requests before the warm figure is taken, and requests it is the mean of. */
 const WARM_UP = 30;
 const WARM_REQUESTS = 200;
@@ -99,15 +99,13 @@ async function checkStartup(dir, name, upload, i) {
  * JWKS, which the edge itself wrote after fetching it once. Returns a credential it minted and
  * the keys a first exchange reads.
  */
-async function prime({ edgeCode, persistDir, bindings, iss, oidc, body }) {
-  const isolate = await startIsolate({ code: edgeCode, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir });
+export async function prime({ edgeCode, persistDir, bindings, iss, oidc, body }) {
+  const isolate = await startIsolate({ code: edgeCode, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir, adminWriter: true });
   try {
-    // The record straight into KV, as the admin writer would write it: admin changes go through
-    // a Durable Object (src/store/writer.ts), which this bare isolate does not run.
+    // Through the admin API and its writer (a Durable Object), as production writes it: checked
+    // against its schema and sealed (src/store/seal.ts), as a warm location's KV holds it.
     const kv = await isolate.mf.getKVNamespace('TRUST');
-    const startup = { name: 'startup', ...trustRecord(iss, { type: 'jwks_uri', uri: oidc.jwksUri }) };
-    await kv.put(`trust/v1/issuer/${encodeURIComponent(iss.issuer)}`, JSON.stringify(startup));
-    await kv.put('trust/v1/name/startup', JSON.stringify({ issuer: iss.issuer }));
+    await putTrustRecord({ url: isolate.url, adminToken: bindings.ADMIN_TOKEN }, 'startup', trustRecord(iss, { type: 'jwks_uri', uri: oidc.jwksUri }));
     const res = await isolate.request('/v1/credentials', { ...JSON_POST, body });
     if (res.status !== 200) throw new Error(`the edge refused the priming exchange: ${res.status} ${res.text.slice(0, 200)}`);
     // The JWKS is written to KV after the response (waitUntil): wait for it.

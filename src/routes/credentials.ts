@@ -8,7 +8,7 @@ import { Hono } from './hono';
 import { loadConfig } from '../config';
 import { decide, type Decision } from '../decide';
 import { BadRequest, EdgeError, UnsupportedApiVersion } from '../errors';
-import { cacheSeconds, CredentialProviderRequestSchema, credentialProviderResponse, isSupportedRequest } from '../kubelet';
+import { cacheSeconds, credentialProviderResponse, isSupportedRequest, parseCredentialProviderRequest } from '../kubelet';
 import { logEnabled, logEvent, tokenFingerprint, type LogFields } from '../log';
 import { failed, metric, OK } from '../metrics';
 import { mintCredential } from '../registry/credential';
@@ -57,9 +57,8 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
   let vendorStarted = 0;
   let calls = 0;
   try {
-    const parsed = CredentialProviderRequestSchema.safeParse(await readJsonBody(c.req.raw));
-    if (!parsed.success) throw new BadRequest({ detail: 'request does not match CredentialProviderRequest' });
-    const req = parsed.data;
+    const req = parseCredentialProviderRequest(await readJsonBody(c.req.raw));
+    if (!req) throw new BadRequest({ detail: 'request does not match CredentialProviderRequest' });
     if (!isSupportedRequest(req)) {
       throw new UnsupportedApiVersion({ detail: `apiVersion ${req.apiVersion.slice(0, 80)} kind ${req.kind.slice(0, 40)}` });
     }

@@ -47,7 +47,7 @@ export async function appendHistory(
 ): Promise<HistoryEntry> {
   const items = await readHistory(kv, name);
   const entry: HistoryEntry = { version: (items[0]?.version ?? 0) + 1, ...change };
-  await writeJson(kv, keys.history(name), { items: [entry, ...items].slice(0, HISTORY_LENGTH) });
+  await writeJson(kv, keys.history(name), HistorySchema, { items: [entry, ...items].slice(0, HISTORY_LENGTH) });
   return entry;
 }
 

@@ -43,7 +43,7 @@ export async function writeStoredJwks(
   ttlSeconds: number,
 ): Promise<void> {
   const key = keys.jwks(url);
-  if (fits(key)) await writeJson(kv, key, value, ttlSeconds);
+  if (fits(key)) await writeJson(kv, key, StoredJwksSchema, value as StoredJwks, ttlSeconds);
 }
 
 export async function readStoredDiscovery(kv: KVNamespace, issuer: string): Promise<StoredDiscovery | undefined> {
@@ -54,7 +54,7 @@ export async function readStoredDiscovery(kv: KVNamespace, issuer: string): Prom
 /** `ttlSeconds`: how long KV keeps it (clamped to KV's 60 s minimum in kv.ts). */
 export async function writeStoredDiscovery(kv: KVNamespace, issuer: string, value: StoredDiscovery, ttlSeconds: number): Promise<void> {
   const key = keys.discovery(issuer);
-  if (fits(key)) await writeJson(kv, key, value, ttlSeconds);
+  if (fits(key)) await writeJson(kv, key, StoredDiscoverySchema, value, ttlSeconds);
 }
 
 /** Deletes an issuer's discovery result and the JWKS stored for each of `jwksUrls`. */

@@ -17,7 +17,7 @@ export function readKeyConfirmation(kv: KVNamespace, name: string): Promise<KeyC
 }
 
 export function writeKeyConfirmation(kv: KVNamespace, name: string, confirmation: KeyConfirmation): Promise<void> {
-  return writeJson(kv, keys.keysConfirmed(name), confirmation);
+  return writeJson(kv, keys.keysConfirmed(name), ConfirmationSchema, confirmation);
 }
 
 export function removeKeyConfirmation(kv: KVNamespace, name: string): Promise<void> {

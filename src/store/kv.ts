@@ -1,5 +1,6 @@
 /**
- * Every KV key the edge uses is built here, and every read is parsed with its schema.
+ * Every KV key the edge uses is built here; every value is checked with its schema when written
+ * and stored sealed (store/seal.ts), and read either as sealed or parsed with its schema.
  * The layout, with example records and TTLs, is in docs/storage-schema.md.
  *
  *   trust/v1/issuer/<issuer>   TrustRecord (JSON)          no TTL    looked up on every exchange
@@ -18,6 +19,7 @@
 import type * as z from '../zod';
 import { StoreUnavailable } from '../errors';
 import { logEvent } from '../log';
+import { sealOf } from './seal';
 
 /** KV rejects expirationTtl under 60 s; every TTL goes through here. */
 export const MIN_KV_TTL = 60;
@@ -48,16 +50,29 @@ export const keys = {
   keysConfirmed: (name: string) => `confirmed/v1/${enc(name)}`,
 } as const;
 
+/** KV metadata of a value the edge wrote: its seal (store/seal.ts). */
+interface Stored {
+  seal?: unknown;
+}
+
+/** The log's name for a key: its first two segments, never an issuer or a URL. */
+const kind = (key: string) => key.split('/').slice(0, 2).join('/');
+
 /**
- * Reads and parses a JSON value. Missing: undefined. A KV failure is StoreUnavailable
- * (the caller fails closed), and so is a value that does not parse with its schema (logged).
+ * Reads a JSON value. Missing: undefined. Sealed by this edge: as stored. Otherwise parsed with
+ * `schema`. A KV failure is StoreUnavailable (the caller fails closed), and so is a value that
+ * does not parse with its schema (logged).
  */
 export async function readJson<S extends z.ZodMiniType>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<z.infer<S> | undefined> {
+  const seal = sealOf(kv);
   let raw: string | null;
+  let stored: Stored | null = null;
   try {
-    raw = cacheTtl ? await kv.get(key, { type: 'text', cacheTtl: kvTtl(cacheTtl) }) : await kv.get(key, 'text');
+    const options = { type: 'text' as const, ...(cacheTtl ? { cacheTtl: kvTtl(cacheTtl) } : {}) };
+    if (seal) ({ value: raw, metadata: stored } = await kv.getWithMetadata<Stored>(key, options));
+    else raw = await kv.get(key, options);
   } catch {
-    throw new StoreUnavailable({ detail: `KV get failed for ${key.split('/').slice(0, 2).join('/')}` });
+    throw new StoreUnavailable({ detail: `KV get failed for ${kind(key)}` });
   }
   if (raw === null) return undefined;
   let parsed: unknown;
@@ -66,17 +81,29 @@ export async function readJson<S extends z.ZodMiniType>(kv: KVNamespace, key: st
   } catch {
     parsed = undefined;
   }
+  if (stored?.seal && (await seal?.holds(key, raw, stored.seal))) return parsed as z.infer<S>;
   const result = schema.safeParse(parsed);
   if (!result.success) {
-    logEvent('kv_corrupt', { key: key.split('/').slice(0, 2).join('/') });
+    logEvent('kv_corrupt', { key: kind(key) });
     throw new StoreUnavailable({ detail: 'stored value does not match its schema' });
   }
   return result.data;
 }
 
-export async function writeJson(kv: KVNamespace, key: string, value: unknown, ttlSeconds?: number): Promise<void> {
+/**
+ * Writes `value` as `schema` parses it, sealed when a secret is known for `kv` (a value the
+ * schema refuses is a bug of the caller: StoreUnavailable, logged, nothing written).
+ */
+export async function writeJson<S extends z.ZodMiniType>(kv: KVNamespace, key: string, schema: S, value: z.input<S>, ttlSeconds?: number): Promise<void> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    logEvent('kv_invalid_write', { key: kind(key) });
+    throw new StoreUnavailable({ detail: 'value to store does not match its schema' });
+  }
+  const text = JSON.stringify(result.data);
   try {
-    await kv.put(key, JSON.stringify(value), ttlSeconds ? { expirationTtl: kvTtl(ttlSeconds) } : undefined);
+    const seal = await sealOf(kv)?.of(key, text);
+    await kv.put(key, text, { ...(ttlSeconds ? { expirationTtl: kvTtl(ttlSeconds) } : {}), ...(seal ? { metadata: { seal } satisfies Stored } : {}) });
   } catch {
     throw new StoreUnavailable({ detail: 'KV put failed' });
   }

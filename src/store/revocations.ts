@@ -37,7 +37,7 @@ export async function listRevocations(kv: KVNamespace, owner: Owner, now: number
 export async function writeRevocations(kv: KVNamespace, owner: Owner, items: Revocation[], now: number): Promise<void> {
   if (items.length > MAX_REVOCATIONS) throw tooMany(items.length);
   if (items.length === 0) await remove(kv, keys.revocations(owner.name));
-  else await writeJson(kv, keys.revocations(owner.name), { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
+  else await writeJson(kv, keys.revocations(owner.name), RevocationListSchema, { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
   await remove(kv, keys.legacyRevocations(owner.issuer));
   forgetTrust(owner.issuer);
 }

@@ -103,8 +103,8 @@ export async function assertIssuerFree(kv: KVNamespace, record: TrustRecord, pre
  * the admin API does so before it drops the issuers' cached keys, so a 409 drops none.
  */
 export async function putRecord(kv: KVNamespace, record: TrustRecord, previous: TrustRecord | undefined): Promise<void> {
-  await writeJson(kv, keys.trustByIssuer(record.issuer), record);
-  await writeJson(kv, keys.trustName(record.name), { issuer: record.issuer });
+  await writeJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema, record);
+  await writeJson(kv, keys.trustName(record.name), NameIndexSchema, { issuer: record.issuer });
   if (previous && previous.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(previous.issuer));
   forgetTrust(record.issuer);
   if (previous) forgetTrust(previous.issuer);

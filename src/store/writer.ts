@@ -20,6 +20,7 @@ import type { Revocation } from '../policy/revocation';
 import type { TrustRecord } from '../policy/schema';
 import { appendHistory, type HistoryEntry, recordEtag } from './history';
 import { issuerKeyStore } from './issuer-keys';
+import { sealWith } from './seal';
 import { removeKeyConfirmation, writeKeyConfirmation } from './key-sync';
 import { adoptLegacyRevocations, listRevocations, withoutRevocation, withRevocation, writeRevocations } from './revocations';
 import { assertIssuerFree, deleteRecord, getRecordByName, putRecord, recordNotFound } from './trust';
@@ -60,6 +61,11 @@ export class AdminWriter extends DurableObject<Env> {
   /** Where changes are written: the TRUST binding (a test swaps in a failing one). */
   kv: KVNamespace = this.env.TRUST;
   #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    sealWith(env.TRUST, env.EDGE_SIGNING_KEYS); // what it writes is sealed as the exchange expects (store/seal.ts)
+  }
 
   /**
    * Runs `change` once every change before it has settled. A Durable Object lets requests

@@ -20,6 +20,7 @@
  */
 import { fromBase64, hex } from '../bytes';
 import { EdgeError, UpstreamUnavailable } from '../errors';
+import { derivedKey } from '../store/seal';
 
 export interface VendorCredential {
   username: string;
@@ -145,25 +146,8 @@ async function fetchAndStore(key: string, fetcher: () => Promise<VendorCredentia
 // ---- Cache API, encrypted ---------------------------------------------------------------
 
 const CACHE_ORIGIN = 'https://upstream-cache.edge-credential-provider.invalid';
-let derived: { secret: string; key: Promise<CryptoKey> } | undefined;
-
-function encryptionKey(secret: string): Promise<CryptoKey> {
-  if (derived?.secret !== secret) {
-    const key = crypto.subtle
-      .importKey('raw', new TextEncoder().encode(secret), 'HKDF', false, ['deriveKey'])
-      .then((ikm) =>
-        crypto.subtle.deriveKey(
-          { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode('edge-credential-provider'), info: new TextEncoder().encode('upstream cache v1') },
-          ikm,
-          { name: 'AES-GCM', length: 256 },
-          false,
-          ['encrypt', 'decrypt'],
-        ),
-      );
-    derived = { secret, key };
-  }
-  return derived.key;
-}
+/** AES-GCM, derived from the Worker secret (store/seal.ts). */
+const encryptionKey = (secret: string) => derivedKey(secret, 'upstream cache v1', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']);
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 

@@ -60,6 +60,11 @@ describe('loadConfig', () => {
     ['a negative cooldown', { JWKS_COOLDOWN_SECONDS: '-1' }, 'JWKS_COOLDOWN_SECONDS'],
     ['a fractional cooldown', { JWKS_COOLDOWN_SECONDS: '1.5' }, 'JWKS_COOLDOWN_SECONDS'],
     ['an AUDIT_LOG that is neither on nor off', { AUDIT_LOG: 'false' }, 'AUDIT_LOG'],
+    ['a cooldown of six digits', { JWKS_COOLDOWN_SECONDS: '100000' }, 'JWKS_COOLDOWN_SECONDS'],
+    ['an ALLOW_ENDPOINT_OVERRIDES of yes', { ALLOW_ENDPOINT_OVERRIDES: 'yes' }, 'ALLOW_ENDPOINT_OVERRIDES'],
+    ['an EDGE_ISSUER over 2,048 characters', { EDGE_ISSUER: `https://${'e'.repeat(2041)}` }, 'EDGE_ISSUER'],
+    ['an ACCESS_AUD over 1,024 characters', { ACCESS_AUD: 'a'.repeat(1025) }, 'ACCESS_AUD'],
+    ['a setting bound to something other than text', { AUDIT_LOG: 1 as unknown as string }, 'AUDIT_LOG'],
   ])('refuses %s with ERR_NOT_CONFIGURED naming the setting', (_t, vars, name) => {
     let err: unknown;
     try {

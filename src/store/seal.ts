@@ -1,0 +1,76 @@
+/**
+ * Sealed KV values: every value the edge writes to KV has passed its schema, and is stored with
+ * an HMAC-SHA-256 of its key and text (KV metadata `{ seal }`) under a key derived from a Worker
+ * secret (EDGE_SIGNING_KEYS). A read whose seal checks out is the edge's own validated value and
+ * is used as it is (JSON.parse); any other value (written before seals, by hand, by another
+ * tool, or under another secret) is parsed with its schema the slow way and refused if invalid.
+ * The schema still guards every write and every unsealed read; the seal only spares a fresh
+ * isolate zod's first run over the record, its revocations and the issuer's keys
+ * (bench/FINDINGS.md, 11). Rotating EDGE_SIGNING_KEYS changes the key: values written before
+ * are read the slow way until rewritten.
+ *
+ * Which secret belongs to which namespace is told once per request (index.ts, the admin
+ * writer): `sealWith(env.TRUST, env.EDGE_SIGNING_KEYS)`; store/kv.ts asks `sealOf(kv)`.
+ */
+import { fromBase64 } from '../bytes';
+
+const encoder = new TextEncoder();
+
+/** A key derived (HKDF-SHA-256) from a Worker secret for one purpose; one per secret and purpose, per isolate. */
+const derived = new Map<string, { secret: string; key: Promise<CryptoKey> }>();
+type Derived = Parameters<SubtleCrypto['deriveKey']>[2];
+export function derivedKey(secret: string, info: string, algorithm: Derived, usages: string[]): Promise<CryptoKey> {
+  let held = derived.get(info);
+  if (held?.secret !== secret) {
+    const key = crypto.subtle
+      .importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey'])
+      .then((ikm) =>
+        crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('edge-credential-provider'), info: encoder.encode(info) },
+          ikm,
+          algorithm,
+          false,
+          usages,
+        ),
+      );
+    held = { secret, key };
+    derived.set(info, held);
+  }
+  return held.key;
+}
+
+const HMAC: Derived = { name: 'HMAC', hash: 'SHA-256' };
+const secrets = new WeakMap<KVNamespace, string>();
+
+/** Values written to `kv` from now on are sealed, and sealed reads trusted, under `secret` (none: nothing is). */
+export function sealWith(kv: KVNamespace, secret: string | undefined): void {
+  if (secret) secrets.set(kv, secret);
+}
+
+export interface Seal {
+  /** The seal of `text` stored under `key`. */
+  of(key: string, text: string): Promise<string>;
+  /** Whether `seal` is this edge's seal of `text` under `key` (constant time). */
+  holds(key: string, text: string, seal: unknown): Promise<boolean>;
+}
+
+const b64url = (bytes: ArrayBuffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+const signed = (key: string, text: string) => encoder.encode(`${key}\n${text}`);
+const hmacKey = (secret: string) => derivedKey(secret, 'kv seal v1', HMAC, ['sign', 'verify']);
+
+export function sealOf(kv: KVNamespace): Seal | undefined {
+  const secret = secrets.get(kv);
+  if (!secret) return undefined;
+  return {
+    of: async (key, text) => `v1.${b64url(await crypto.subtle.sign('HMAC', await hmacKey(secret), signed(key, text)))}`,
+    async holds(key, text, seal) {
+      if (typeof seal !== 'string' || !/^v1\.[\w-]{43}$/.test(seal)) return false;
+      const mac = fromBase64(seal.slice(3).replace(/-/g, '+').replace(/_/g, '/'));
+      return crypto.subtle.verify('HMAC', await hmacKey(secret), mac, signed(key, text));
+    },
+  };
+}
