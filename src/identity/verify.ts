@@ -13,8 +13,6 @@ import type { CompactVerifyGetKey, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { decodeJwt, decodeProtectedHeader } from './decode';
 import { claimProblem, verifyJwtSignature, type ClaimProblem } from './jwt';
 import * as joseErrors from 'jose/errors';
-import * as z from '../zod';
-import { deferred } from '../zod';
 import {
   AlgorithmNotAllowed,
   AudienceMismatch,
@@ -47,15 +45,36 @@ export interface TokenExpectations {
   maxTokenLifetime: number;
 }
 
-const ref = deferred(() => z.object({ name: z.string().check(z.minLength(1), z.maxLength(253)), uid: z.string().check(z.minLength(1), z.maxLength(64)) }));
-const KubernetesClaimSchema = deferred(() =>
-  z.object({
-    namespace: z.string().check(z.minLength(1), z.maxLength(63)),
-    serviceaccount: ref,
-    pod: z.optional(ref),
-    node: z.optional(ref),
-  }),
-);
+interface Ref {
+  name: string;
+  uid: string;
+}
+interface KubernetesClaim {
+  namespace: string;
+  serviceaccount: Ref;
+  pod?: Ref;
+  node?: Ref;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
+/** `{ name, uid }` of a service account, pod or node: a name of at most 253 characters, a uid of at most 64. */
+const ref = (v: unknown): Ref | undefined => (isObject(v) && text(v.name, 253) && text(v.uid, 64) ? { name: v.name, uid: v.uid } : undefined);
+
+/**
+ * The token's `kubernetes.io` claim, its known fields only, or undefined if malformed. By hand:
+ * it is checked on a fresh isolate's first request, where a schema's first run costs more
+ * than the check (bench/FINDINGS.md, 11).
+ */
+export function kubernetesClaim(v: unknown): KubernetesClaim | undefined {
+  if (!isObject(v) || !text(v.namespace, 63)) return undefined;
+  const serviceaccount = ref(v.serviceaccount);
+  const pod = v.pod === undefined ? undefined : ref(v.pod);
+  const node = v.node === undefined ? undefined : ref(v.node);
+  if (!serviceaccount || (v.pod !== undefined && !pod) || (v.node !== undefined && !node)) return undefined;
+  return { namespace: v.namespace, serviceaccount, ...(pod ? { pod } : {}), ...(node ? { node } : {}) };
+}
+
 const SUB_RE = /^system:serviceaccount:([^:]+):([^:]+)$/;
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub'] as const;
 
@@ -156,11 +175,10 @@ export async function verifyServiceAccountToken(
   if (iat > now + CLOCK_SKEW) throw new TokenNotYetValid({ detail: 'iat in the future' });
   if (exp - Math.min(iat, nbf ?? iat) > record.maxTokenLifetime) throw new TokenLifetimeTooLong({ detail: `lifetime ${exp - iat}s` });
 
-  const k8s = KubernetesClaimSchema.safeParse(payload['kubernetes.io']);
-  if (!k8s.success) throw new ClaimsInvalid({ detail: 'kubernetes.io claim missing or malformed' });
+  const claim = kubernetesClaim(payload['kubernetes.io']);
+  if (!claim) throw new ClaimsInvalid({ detail: 'kubernetes.io claim missing or malformed' });
   const sub = SUB_RE.exec(String(payload.sub));
   if (!sub) throw new ClaimsInvalid({ detail: 'sub is not system:serviceaccount:<ns>:<name>' });
-  const claim = k8s.data;
   if (sub[1] !== claim.namespace || sub[2] !== claim.serviceaccount.name) throw new ClaimsInvalid({ detail: 'sub disagrees with kubernetes.io' });
 
   return {

@@ -17,7 +17,7 @@ import type { Workload } from '../identity/workload';
 import { GrantSchema, type Grant } from '../policy/grant';
 import type { HeldCredential } from '../policy/evaluate';
 import { JwsRefused, signEs256, verifyOwnEs256 } from '../signing/jws';
-import { SIGNING_ALG, type KeyRing } from '../signing/keys';
+import { type CredentialKeys, SIGNING_ALG } from '../signing/keys';
 
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
 /** The credential's audience: the edge's own token endpoint, so no registry accepts it as a bearer token. */
@@ -88,7 +88,7 @@ export function credentialUsername(w: Pick<Workload, 'namespace' | 'serviceAccou
   return `${w.namespace}/${w.serviceAccount.name}`;
 }
 
-export async function mintCredential(ring: KeyRing, input: MintInput): Promise<MintedCredential> {
+export async function mintCredential(ring: CredentialKeys, input: MintInput): Promise<MintedCredential> {
   const { workload: w, now } = input;
   const exp = now + input.ttl;
   const jti = crypto.randomUUID();
@@ -135,7 +135,7 @@ export interface VerifyCredentialOptions {
  * first; then the claims: their shape, `typ`, `iss`, `aud`, `exp` (no clock tolerance) and
  * `nbf` (CREDENTIAL_NBF_SKEW), and the service asked for.
  */
-export async function verifyCredential(ring: KeyRing, password: string, opts: VerifyCredentialOptions): Promise<VerifiedCredential> {
+export async function verifyCredential(ring: CredentialKeys, password: string, opts: VerifyCredentialOptions): Promise<VerifiedCredential> {
   let verified: Awaited<ReturnType<typeof verifyOwnEs256>>;
   try {
     verified = await verifyOwnEs256(password, (header) => ring.byKid.get(header.kid)?.publicKey);

@@ -14,7 +14,7 @@
  * Pure: the caller passes the key ring and `now`.
  */
 import { signEs256 } from '../signing/jws';
-import { SIGNING_ALG, type KeyRing } from '../signing/keys';
+import { type CredentialKeys, SIGNING_ALG } from '../signing/keys';
 import type { Access } from './scope';
 
 /**
@@ -61,7 +61,7 @@ export function tokenExpiry(now: number, notAfter: number): number {
   return Math.min(now + REGISTRY_TOKEN_TTL, notAfter);
 }
 
-export async function signRegistryToken(ring: KeyRing, input: RegistryTokenInput): Promise<RegistryToken> {
+export async function signRegistryToken(ring: CredentialKeys, input: RegistryTokenInput): Promise<RegistryToken> {
   const { active } = ring;
   const expiresAt = tokenExpiry(input.now, input.notAfter);
   const token = await signEs256(

@@ -12,7 +12,7 @@ import { cacheSeconds, credentialProviderResponse, isSupportedRequest, parseCred
 import { logEnabled, logEvent, tokenFingerprint, type LogFields } from '../log';
 import { failed, metric, OK } from '../metrics';
 import { mintCredential } from '../registry/credential';
-import { loadKeyRing } from '../signing/keys';
+import { loadCredentialKeys, loadKeyRing } from '../signing/keys';
 import { expiryMargin } from '../upstream/cache';
 import { federate } from '../upstream/federate';
 import type { Upstream } from '../upstream/schema';
@@ -80,14 +80,13 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
     );
     if (!decision.granted) throw decision.error;
 
-    const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
     upstream = decision.rule.upstream;
     if (upstream) {
       // Federated: the vendor's own credential, cached by the kubelet until shortly before it expires and never past the rule's ttl
       // (a Harbor workload token: 5 minutes less the margin; a static secret: the ttl).
       vendorStarted = Date.now();
       const vendor = await federate(upstream, decision.rule, decision.workload, {
-        ring,
+        ring: await loadKeyRing(c.env.EDGE_SIGNING_KEYS),
         edgeIssuer: config.edgeIssuer,
         fetch: (...a) => {
           calls++;
@@ -119,7 +118,7 @@ export const credentials = new Hono<AppEnv>().post('/v1/credentials', async (c) 
       return Response.json(credentialProviderResponse(req.apiVersion, decision.cacheKeyType, cacheFor, decision.image.registry, vendor));
     }
 
-    const minted = await mintCredential(ring, {
+    const minted = await mintCredential(await loadCredentialKeys(c.env.EDGE_SIGNING_KEYS), {
       edgeIssuer: config.edgeIssuer,
       workload: decision.workload,
       registry: decision.image.registry,

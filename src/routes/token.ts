@@ -29,7 +29,7 @@ import { recheck } from '../policy/evaluate';
 import { verifyCredential } from '../registry/credential';
 import { signRegistryToken } from '../registry/registry-token';
 import { formatScopes, intersect, parseScopes } from '../registry/scope';
-import { loadKeyRing } from '../signing/keys';
+import { loadCredentialKeys } from '../signing/keys';
 import { loadTrust } from '../store/trust';
 import { readBody } from './body';
 import { onError } from './errors';
@@ -112,7 +112,7 @@ async function issue(c: Context<AppEnv>, req: TokenRequest): Promise<Response> {
       trace.scopes = requested.length;
     }
 
-    const ring = await loadKeyRing(c.env.EDGE_SIGNING_KEYS);
+    const ring = await loadCredentialKeys(c.env.EDGE_SIGNING_KEYS);
     const held = await verifyCredential(ring, req.password, { edgeIssuer: config.edgeIssuer, service: req.service, now });
     if (audit) {
       Object.assign(trace, {

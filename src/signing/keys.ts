@@ -24,46 +24,99 @@
  * once per isolate.
  */
 import type { JWK } from 'jose';
-import * as z from '../zod';
-import { deferred } from '../zod';
 import { fromBase64 } from '../bytes';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
 
-const b64url = deferred(() => z.string().check(z.regex(/^[A-Za-z0-9_-]+$/)));
+interface RingEntry<J> {
+  kid: string;
+  privateJwk: J;
+}
+interface Ring<J, E = object> {
+  active: string;
+  keys: (RingEntry<J> & E)[];
+}
+interface EcPrivateJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  d: string;
+}
+interface RsaPrivateJwk {
+  kty: 'RSA';
+  n: string;
+  e: string;
+  d: string;
+  p: string;
+  q: string;
+  dp: string;
+  dq: string;
+  qi: string;
+}
+/** EDGE_SIGNING_KEYS as `npm run keys` writes it (see above). */
+export interface KeyRingSecret extends Ring<EcPrivateJwk, { certificate?: string }> {
+  workload?: Ring<EcPrivateJwk>;
+  rsa?: Ring<RsaPrivateJwk>;
+}
 
-/** A list of keys, one of them `active`: each entry a `kid`, its `privateJwk` and `more` fields. */
-const ringShape = <J extends z.ZodMiniType, M extends z.core.$ZodLooseShape>(privateJwk: J, more: M) => ({
-  active: z.string().check(z.minLength(1)),
-  keys: z.array(z.object({ kid: z.string().check(z.minLength(1)), privateJwk, ...more })).check(z.minLength(1)),
-});
+/**
+ * The secret's rings, checked by hand (every key read on a fresh isolate's first request, where
+ * zod's first run would cost more than the request: bench/FINDINGS.md, 11). Each JWK keeps its
+ * key fields only (what `importKey` must see); a field of the wrong form throws.
+ */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const B64URL = /^[A-Za-z0-9_-]+$/;
+function jwkFields<J>(v: unknown, fixed: Record<string, string>, fields: readonly string[]): J {
+  if (!isObject(v)) throw new TypeError('a key is not an object');
+  const jwk: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fixed)) {
+    if (v[name] !== value) throw new TypeError(`a key's ${name} is not ${value}`);
+    jwk[name] = value;
+  }
+  for (const name of fields) {
+    const value = v[name];
+    if (typeof value !== 'string' || !B64URL.test(value)) throw new TypeError(`a key's ${name} is not base64url`);
+    jwk[name] = value;
+  }
+  return jwk as J;
+}
+const ecJwk = (v: unknown) => jwkFields<EcPrivateJwk>(v, { kty: 'EC', crv: 'P-256' }, ['x', 'y', 'd']);
+function rsaJwk(v: unknown): RsaPrivateJwk {
+  const jwk = jwkFields<RsaPrivateJwk>(v, { kty: 'RSA' }, ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi']);
+  // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
+  if (jwk.n.length < 342) throw new TypeError('RSA keys must have at least 2048 bits');
+  return jwk;
+}
+function ring<J, E extends object = object>(v: unknown, key: (v: unknown) => J, more: (entry: Record<string, unknown>) => E = () => ({}) as E): Ring<J, E> {
+  if (!isObject(v) || typeof v.active !== 'string' || !v.active || !Array.isArray(v.keys) || !v.keys.length) throw new TypeError('not a ring');
+  const keys = v.keys.map((entry: unknown) => {
+    if (!isObject(entry) || typeof entry.kid !== 'string' || !entry.kid) throw new TypeError('an entry without kid');
+    return { kid: entry.kid, privateJwk: key(entry.privateJwk), ...more(entry) };
+  });
+  return { active: v.active, keys };
+}
+function certificateOf(entry: Record<string, unknown>): { certificate?: string } {
+  const pem = entry.certificate;
+  if (pem === undefined) return {};
+  if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE-----')) throw new TypeError('a certificate that is not PEM');
+  return { certificate: pem };
+}
 
-const RsaRingSchema = deferred(() =>
-  z.object(
-    ringShape(
-      z
-        .object({ kty: z.literal('RSA'), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url })
-        // base64url of a 2048-bit modulus is 342 characters: refuse anything weaker.
-        .check(z.refine((k) => k.n.length >= 342, 'RSA keys must have at least 2048 bits')),
-      {},
-    ),
-  ),
-);
-
-const ecPrivateJwk = deferred(() => z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: b64url }));
-
-/** ES256 keys that sign workload tokens only. */
-const WorkloadRingSchema = deferred(() => z.object(ringShape(ecPrivateJwk, {})));
-
-const KeyRingSchema = deferred(() =>
-  z.object({
-    rsa: z.optional(RsaRingSchema),
-    workload: z.optional(WorkloadRingSchema),
-    ...ringShape(ecPrivateJwk, { certificate: z.optional(z.string().check(z.refine((pem) => pem.includes('-----BEGIN CERTIFICATE-----')))) }),
-  }),
-);
-
-export type KeyRingSecret = z.infer<typeof KeyRingSchema>;
+/** The secret's rings, or NotConfigured. */
+export function parseKeyRing(secret: string): KeyRingSecret {
+  try {
+    const v: unknown = JSON.parse(secret);
+    if (!isObject(v)) throw new TypeError('not an object');
+    return {
+      ...ring(v, ecJwk, certificateOf),
+      ...(v.workload !== undefined ? { workload: ring(v.workload, ecJwk) } : {}),
+      ...(v.rsa !== undefined ? { rsa: ring(v.rsa, rsaJwk) } : {}),
+    };
+  } catch {
+    throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not a valid key ring' });
+  }
+}
 
 export interface SigningKey {
   kid: string;
@@ -76,55 +129,78 @@ export interface SigningKey {
   certificate?: string;
 }
 
-export interface KeyRing {
+/** The keys of credentials and registry tokens (ES256): all that the exchange needs for an edge credential. */
+export interface CredentialKeys {
   /** The active credential and registry-token key (ES256). */
   active: SigningKey;
   /** Every credential and registry-token key, active first: the order of the registry's certificate bundle. */
   keys: SigningKey[];
   /** Those keys by kid: what the edge's own credentials may be signed with. */
   byKid: Map<string, SigningKey>;
+  /** The credential and registry-token keys only: `/.well-known/registry-jwks.json`, for a registry's `auth.token.jwks`. */
+  registryJwks: { keys: JWK[] };
+}
+
+/** The keys of workload tokens (federation): never used for credentials. */
+export interface WorkloadKeys {
   /** The active ES256 workload-token key, if the ring has one. */
   workload?: SigningKey;
   /** The active RS256 workload-token key, if the ring has RSA keys. */
   rsa?: SigningKey;
   /** The workload-token keys only (ES256 then RS256, active first): the OpenID Connect JWKS, `/.well-known/jwks.json`. */
   jwks: { keys: JWK[] };
-  /** The credential and registry-token keys only: `/.well-known/registry-jwks.json`, for a registry's `auth.token.jwks`. */
-  registryJwks: { keys: JWK[] };
 }
+
+export interface KeyRing extends CredentialKeys, WorkloadKeys {}
 
 export const SIGNING_ALG = 'ES256';
 
-let cached: { secret: string; ring: Promise<KeyRing> } | undefined;
+/**
+ * Each part of the ring is imported once per isolate, on its first use: a fresh isolate's first
+ * exchange for an edge credential imports the credential keys only (the RSA keys, the slowest
+ * to import, wait for the first federation or JWKS request).
+ */
+let cached: { secret: string; parts: Map<string, Promise<unknown>> } | undefined;
 
-export function loadKeyRing(secret: string | undefined): Promise<KeyRing> {
+function once<T>(secret: string | undefined, part: string, build: (ring: KeyRingSecret) => Promise<T>): Promise<T> {
   if (!secret) return Promise.reject(new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not set' }));
-  if (cached?.secret !== secret) {
-    // A key that passes the schema but that WebCrypto refuses (an RSA key with inconsistent
+  if (cached?.secret !== secret) cached = { secret, parts: new Map() };
+  const { parts } = cached;
+  let loading = parts.get(part) as Promise<T> | undefined;
+  if (!loading) {
+    // A key that passes the checks but that WebCrypto refuses (an RSA key with inconsistent
     // CRT parameters, a point off the curve) is a configuration error too: 503, never a 500.
-    const ring = buildKeyRing(secret).catch((err: unknown) => {
-      throw err instanceof NotConfigured ? err : new NotConfigured({ detail: 'EDGE_SIGNING_KEYS holds a key WebCrypto refuses' });
-    });
-    cached = { secret, ring };
+    const started = Promise.resolve()
+      .then(() => build(parseKeyRing(secret)))
+      .catch((err: unknown) => {
+        throw err instanceof NotConfigured ? err : new NotConfigured({ detail: 'EDGE_SIGNING_KEYS holds a key WebCrypto refuses' });
+      });
+    parts.set(part, started);
     // A failed load must not stick: the next request tries again.
-    ring.catch(() => {
-      if (cached?.ring === ring) cached = undefined;
+    started.catch(() => {
+      if (parts.get(part) === started) parts.delete(part);
     });
+    loading = started;
   }
-  return cached.ring;
+  return loading;
+}
+
+/** The credential keys alone (an edge credential, a registry token, the registry's keys). */
+export function loadCredentialKeys(secret: string | undefined): Promise<CredentialKeys> {
+  return once(secret, 'credential', buildCredentialKeys);
+}
+
+/** The whole ring: the credential keys and the workload keys (federation, the OpenID Connect JWKS). */
+export async function loadKeyRing(secret: string | undefined): Promise<KeyRing> {
+  const [credential, workload] = await Promise.all([loadCredentialKeys(secret), once<WorkloadKeys>(secret, 'workload', buildWorkloadKeys)]);
+  return { ...credential, ...workload };
 }
 
 function pemToBase64Der(pem: string): string {
   return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 }
 
-async function buildKeyRing(secret: string): Promise<KeyRing> {
-  let parsed: KeyRingSecret;
-  try {
-    parsed = KeyRingSchema.parse(JSON.parse(secret));
-  } catch {
-    throw new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not a valid key ring' });
-  }
+async function buildCredentialKeys(parsed: KeyRingSecret): Promise<CredentialKeys> {
   const ecKeys: SigningKey[] = [];
   for (const entry of parsed.keys) {
     const key = await importSigningKey(entry.kid, entry.privateJwk, 'ES256');
@@ -138,24 +214,26 @@ async function buildKeyRing(secret: string): Promise<KeyRing> {
   const byKid = new Map(ecKeys.map((k) => [k.kid, k]));
   const keys = activeFirst([...byKid.values()], parsed.active, 'active kid is not in keys');
   const [active] = keys as [SigningKey];
+  return { active, keys, byKid, registryJwks: { keys: keys.map((k) => k.publicJwk) } };
+}
+
+async function buildWorkloadKeys(parsed: KeyRingSecret): Promise<WorkloadKeys> {
+  // One key in two roles would undo the separation: a registry token would verify at a vendor.
+  // Every kid is checked to be its key's libtrust id on import, so one key has one kid.
+  const credentialKids = new Set(parsed.keys.map((k) => k.kid));
+  const shared = parsed.workload?.keys.find((k) => credentialKids.has(k.kid));
+  if (shared) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${shared.kid} is both a credential key and a workload key` });
   const rsaKeys = parsed.rsa ? await buildKeys(parsed.rsa, 'RS256', 'rsa.active kid is not in rsa.keys') : [];
   const workloadKeys = parsed.workload ? await buildKeys(parsed.workload, 'ES256', 'workload.active kid is not in workload.keys') : [];
-  // One key in two roles would undo the separation: a registry token would verify at a vendor.
-  const shared = workloadKeys.find((k) => byKid.has(k.kid));
-  if (shared) throw new NotConfigured({ detail: `EDGE_SIGNING_KEYS key ${shared.kid} is both a credential key and a workload key` });
   return {
-    active,
-    keys,
-    byKid,
     ...(workloadKeys[0] ? { workload: workloadKeys[0] } : {}),
     ...(rsaKeys[0] ? { rsa: rsaKeys[0] } : {}),
     jwks: { keys: [...workloadKeys, ...rsaKeys].map((k) => k.publicJwk) },
-    registryJwks: { keys: keys.map((k) => k.publicJwk) },
   };
 }
 
 /** The workload-token keys of one kind (ES256 `workload` or RS256 `rsa`), active first. */
-async function buildKeys(ring: z.infer<typeof WorkloadRingSchema | typeof RsaRingSchema>, alg: SigningKey['alg'], missing: string): Promise<SigningKey[]> {
+async function buildKeys(ring: Ring<EcPrivateJwk | RsaPrivateJwk>, alg: SigningKey['alg'], missing: string): Promise<SigningKey[]> {
   const keys: SigningKey[] = [];
   for (const entry of ring.keys) keys.push(await importSigningKey(entry.kid, entry.privateJwk, alg));
   return activeFirst(keys, ring.active, missing);

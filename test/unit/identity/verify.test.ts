@@ -5,7 +5,7 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTVerifyGetKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EdgeError } from '../../../src/errors';
-import { readToken, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
+import { kubernetesClaim, readToken, verifyServiceAccountToken, type TokenExpectations } from '../../../src/identity/verify';
 import { serviceAccountClaims, signServiceAccountToken } from '../../support/kit.mjs';
 
 const NOW = 1_800_000_000;
@@ -327,5 +327,36 @@ describe('readToken (the issuer, read before anything is verified)', () => {
       got = (err as EdgeError).code;
     }
     expect(got).toBe(expected);
+  });
+});
+
+describe('kubernetesClaim', () => {
+  const sa = { name: 'builder', uid: 'u-1' };
+  it.each([
+    ['the claim a TokenRequest token carries', { namespace: 'ci', serviceaccount: sa, pod: { name: 'p', uid: 'u-2' }, node: { name: 'n', uid: 'u-3' } }, true],
+    ['no pod and no node', { namespace: 'ci', serviceaccount: sa }, true],
+    ['a namespace of 63 characters', { namespace: 'n'.repeat(63), serviceaccount: sa }, true],
+    ['a name of 253 and a uid of 64 characters', { namespace: 'ci', serviceaccount: { name: 'n'.repeat(253), uid: 'u'.repeat(64) } }, true],
+    ['null', null, false],
+    ['a list', [], false],
+    ['an empty namespace', { namespace: '', serviceaccount: sa }, false],
+    ['a namespace of 64 characters', { namespace: 'n'.repeat(64), serviceaccount: sa }, false],
+    ['no serviceaccount', { namespace: 'ci' }, false],
+    ['a serviceaccount without uid', { namespace: 'ci', serviceaccount: { name: 'builder' } }, false],
+    ['a serviceaccount name of 254 characters', { namespace: 'ci', serviceaccount: { name: 'n'.repeat(254), uid: 'u' } }, false],
+    ['a uid of 65 characters', { namespace: 'ci', serviceaccount: { name: 'b', uid: 'u'.repeat(65) } }, false],
+    ['a pod that is null', { namespace: 'ci', serviceaccount: sa, pod: null }, false],
+    ['a node without name', { namespace: 'ci', serviceaccount: sa, node: { uid: 'u' } }, false],
+    ['a numeric namespace', { namespace: 7, serviceaccount: sa }, false],
+  ])('%s: accepted %s', (_, claim, accepted) => {
+    expect(kubernetesClaim(claim) !== undefined).toBe(accepted);
+  });
+
+  it('keeps the known fields only', () => {
+    expect(kubernetesClaim({ namespace: 'ci', serviceaccount: { ...sa, extra: 1 }, warnafter: 1, pod: { name: 'p', uid: 'u', x: 2 } })).toEqual({
+      namespace: 'ci',
+      serviceaccount: sa,
+      pod: { name: 'p', uid: 'u' },
+    });
   });
 });

@@ -2,7 +2,7 @@ import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { EdgeError } from '../../../src/errors';
 import { signJws } from '../../../src/signing/jws';
-import { loadKeyRing } from '../../../src/signing/keys';
+import { loadCredentialKeys, loadKeyRing, parseKeyRing } from '../../../src/signing/keys';
 import { generateKeyRing, generateSigningKey } from '../../../scripts/lib/keys.mjs';
 
 async function codeOf(secret: string): Promise<string> {
@@ -125,5 +125,68 @@ describe('loadKeyRing certificates', () => {
     const secret = generateKeyRing();
     spoil(secret);
     expect(await codeOf(JSON.stringify(secret))).toBe('ERR_NOT_CONFIGURED');
+  });
+});
+
+describe('parseKeyRing', () => {
+  const spoiled = (spoil: (r: any) => void) => {
+    const secret = generateKeyRing();
+    spoil(secret);
+    return JSON.stringify(secret);
+  };
+
+  it.each([
+    ['text that is not JSON', 'not json'],
+    ['a list', '[]'],
+    ['null', 'null'],
+    ['no keys', spoiled((r) => delete r.keys)],
+    ['an empty list of keys', spoiled((r) => (r.keys = []))],
+    ['an empty active kid', spoiled((r) => (r.active = ''))],
+    ['an entry without kid', spoiled((r) => delete r.keys[0].kid)],
+    ['an entry without privateJwk', spoiled((r) => delete r.keys[0].privateJwk)],
+    ['an EC key of kty RSA', spoiled((r) => (r.keys[0].privateJwk.kty = 'RSA'))],
+    ['an EC key on P-384', spoiled((r) => (r.keys[0].privateJwk.crv = 'P-384'))],
+    ['an x that is not base64url', spoiled((r) => (r.keys[0].privateJwk.x = 'a+b/'))],
+    ['a d that is a number', spoiled((r) => (r.keys[0].privateJwk.d = 1))],
+    ['a certificate that is not PEM', spoiled((r) => (r.keys[0].certificate = 'MIIB'))],
+    ['a workload ring that is a list', spoiled((r) => (r.workload = []))],
+    ['a workload key that is RSA', spoiled((r) => (r.workload.keys[0].privateJwk = r.rsa.keys[0].privateJwk))],
+    ['an RSA ring without active', spoiled((r) => delete r.rsa.active)],
+    ['an RSA key without qi', spoiled((r) => delete r.rsa.keys[0].privateJwk.qi)],
+  ])('refuses %s (ERR_NOT_CONFIGURED, one message that names no key material)', (_, secret) => {
+    let err: EdgeError | undefined;
+    try {
+      parseKeyRing(secret);
+    } catch (e) {
+      err = e as EdgeError;
+    }
+    expect(err?.code).toBe('ERR_NOT_CONFIGURED');
+    expect(err?.detail).toBe('EDGE_SIGNING_KEYS is not a valid key ring');
+  });
+
+  it('keeps the key fields of each JWK only (what WebCrypto imports), and the ring loads', async () => {
+    const secret = spoiled((r) => {
+      r.keys[0].privateJwk.key_ops = ['verify'];
+      r.keys[0].privateJwk.alg = 'RS256';
+      r.extra = true;
+    });
+    const parsed = parseKeyRing(secret);
+    expect(Object.keys(parsed.keys[0]!.privateJwk).sort()).toEqual(['crv', 'd', 'kty', 'x', 'y']);
+    expect(await codeOf(secret)).toBe('loaded');
+  });
+});
+
+describe('the ring imported in parts', () => {
+  it('serves credential keys while a workload key WebCrypto refuses fails only what needs it', async () => {
+    const secret = JSON.stringify(
+      (() => {
+        const r: any = generateKeyRing();
+        r.workload.keys[0].privateJwk.x = 'A'.repeat(43); // off the curve
+        return r;
+      })(),
+    );
+    const credential = await loadCredentialKeys(secret);
+    expect(credential.active.alg).toBe('ES256');
+    expect(await codeOf(secret)).toBe('ERR_NOT_CONFIGURED');
   });
 });
