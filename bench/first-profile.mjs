@@ -36,7 +36,7 @@ try {
   const body = JSON.stringify(kubeletRequest((await saTokens(iss, 1, 'RS256'))[0]));
   const persistDir = join(dir, 'kv');
   await prime({ edgeCode: code, persistDir, bindings, iss, oidc, body });
-  const sums = { byModule: new Map(), ownInclusive: new Map(), total: 0 };
+  const sums = { byModule: new Map(), byFunction: new Map(), ownInclusive: new Map(), total: 0 };
   for (let r = 0; r < runs; r++) {
     const isolate = await startIsolate({ code, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir, inspect: true });
     try {
@@ -45,7 +45,7 @@ try {
         if (res.status !== 200) throw new Error(`first request answered ${res.status}: ${res.text.slice(0, 200)}`);
       });
       sums.total += prof.totalMs;
-      for (const key of ['byModule', 'ownInclusive']) for (const [k, v] of prof[key]) sums[key].set(k, (sums[key].get(k) ?? 0) + v);
+      for (const key of ['byModule', 'byFunction', 'ownInclusive']) for (const [k, v] of prof[key]) sums[key].set(k, (sums[key].get(k) ?? 0) + v);
     } finally {
       await isolate.stop();
     }
@@ -59,6 +59,7 @@ try {
     for (const [k, v] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${avg(v)}  ${k}`);
   };
   print('by module (self time)', sums.byModule);
+  print('by function (self time)', sums.byFunction);
   print("the edge's own functions, inclusive", sums.ownInclusive);
 } finally {
   await oidc.stop();

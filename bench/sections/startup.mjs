@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
-import { BUNDLE_TARGET_BYTES, STARTUP_BUDGET_MS } from '../budget.mjs';
+import { BUNDLE_TARGET_BYTES, FIRST_REQUEST_MS, FIRST_REQUEST_RATIO, STARTUP_BUDGET_MS } from '../budget.mjs';
 import { bundleWorker } from '../lib/bundle.mjs';
 import { AUDIENCE, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
 import { LOAD_PATH, startIsolate } from '../lib/isolate.mjs';
@@ -165,8 +165,9 @@ async function firstAndWarm(code, o, bodies, oidc) {
 const KV_PROBE = `export default {
   async fetch(req, env) {
     const keys = JSON.parse(new URL(req.url).searchParams.get('keys'));
-    const values = await Promise.all(keys.map((k) => env.TRUST.get(k, 'text')));
-    return new Response(String(values.filter((v) => v !== null).length));
+    // As the edge reads them: with their metadata (the seal, src/store/seal.ts).
+    const values = await Promise.all(keys.map((k) => env.TRUST.getWithMetadata(k, 'text')));
+    return new Response(String(values.filter((v) => v.value !== null).length));
   },
 };`;
 
@@ -258,6 +259,8 @@ export async function startupSection(ctx) {
         firstMs: spread(list.map((x) => x.req.firstMs)),
         warmMs: spread(list.map((x) => x.req.warmMs)),
         kvReadsMs: spread(list.map((x) => x.req.kvReadsMs)),
+        // The first request less what the local KV simulator spent on its reads (in production KV is I/O, not the Worker's CPU).
+        firstWithoutKvMs: spread(list.map((x) => x.req.firstMs - (x.req.kvReadsMs ?? 0))),
         jwksFetchesOnFirst: list.map((x) => x.req.jwksFetches),
       };
     }
@@ -267,11 +270,12 @@ export async function startupSection(ctx) {
       checkActive: paired((x) => x.check.activeMs),
       startup: paired((x) => x.cpu.startupMs),
       first: paired((x) => x.req.firstMs),
+      firstWithoutKv: spread(raw.edge.map((e, i) => (e.req.firstMs - e.req.kvReadsMs) / raw.minimal[i].req.firstMs)),
     };
     return {
       runs,
       warmRequests: WARM_REQUESTS,
-      budget: { bundleBytes: BUNDLE_TARGET_BYTES, startupMs: STARTUP_BUDGET_MS },
+      budget: { bundleBytes: BUNDLE_TARGET_BYTES, startupMs: STARTUP_BUDGET_MS, firstRatio: FIRST_REQUEST_RATIO, firstMs: FIRST_REQUEST_MS },
       bundles: Object.fromEntries(Object.entries(bundles).map(([name, b]) => [name, { ...b, code: undefined, upload: undefined }])),
       workers: summary,
       ratios,
