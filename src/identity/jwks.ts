@@ -24,8 +24,6 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import * as joseErrors from 'jose/errors';
-import * as z from '../zod';
-import { deferred } from '../zod';
 import { readResponseAtMost, utf8 } from '../bytes';
 import { JwksUnavailable, UnknownKey } from '../errors';
 import { isHttpsOrLoopback } from '../net';
@@ -254,7 +252,6 @@ function remoteKeys(entry: RemoteEntry, url: string, deps: KeyDeps): JWTVerifyGe
 
 // ---- discovery -------------------------------------------------------------------------
 
-const DiscoverySchema = deferred(() => z.looseObject({ issuer: z.string(), jwks_uri: z.string() }));
 /** Settled discovery results only (see remoteSets for why); `uat` in ms since the epoch. */
 const discovered = new Map<string, { jwksUri: string; uat: number }>();
 
@@ -287,10 +284,9 @@ async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
   } catch (err) {
     throw err instanceof JwksUnavailable ? err : new JwksUnavailable({ detail: 'discovery fetch failed' });
   }
-  const parsed = DiscoverySchema.safeParse(doc);
+  const { issuer: claimed, jwks_uri: jwksUri } = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
   // OIDC Discovery 1.0 §4.3: the document's issuer must be exactly the issuer asked about.
-  if (!parsed.success || parsed.data.issuer !== issuer) throw new JwksUnavailable({ detail: 'discovery document invalid or for another issuer' });
-  const jwksUri = parsed.data.jwks_uri;
+  if (claimed !== issuer || typeof jwksUri !== 'string') throw new JwksUnavailable({ detail: 'discovery document invalid or for another issuer' });
   if (!isHttpsOrLoopback(jwksUri)) throw new JwksUnavailable({ detail: 'discovery jwks_uri is not https' });
   const current = discovered.get(issuer);
   if (started === generation && !(current && isFresh(current.uat))) {

@@ -10,7 +10,7 @@ import * as z from '../zod';
 import { deferred } from '../zod';
 import { BadRequest } from '../errors';
 import { logEvent } from '../log';
-import { RevocationSchema, revocationReason, revocationRequestTargets, type Revocation } from '../policy/revocation';
+import { RevocationSchema, revocationReason, revocationRequestTargets, type Revocation } from '../policy/revocation-schema';
 import { describeIssues, MAX_CREDENTIAL_TTL, type TrustRecord } from '../policy/schema';
 import { listRevocations } from '../store/revocations';
 import { forgetTrust, getRecordByName } from '../store/trust';

@@ -4,23 +4,11 @@
  * Both are caches of what the issuer publishes, never the source of truth: identity/jwks.ts
  * treats a failed or unparsable read as a miss and fetches. Layout in docs/storage-schema.md.
  */
-import * as z from '../zod';
-import { deferred } from '../zod';
 import type { KeyStore } from '../identity/jwks';
-import { keys, MAX_KV_KEY_BYTES, readJson, remove, writeJson } from './kv';
+import { type Checked, keys, MAX_KV_KEY_BYTES, readJson, remove, writeJson } from './kv';
 
-/** jose's ExportedJWKSCache: `uat` is when the set was fetched, ms since the epoch. */
-export const StoredJwksSchema = deferred(() =>
-  z.object({
-    uat: z.number(),
-    jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }),
-  }),
-);
-export type StoredJwks = z.infer<typeof StoredJwksSchema>;
-
-/** `uat`: when discovery ran, ms since the epoch, so a reader can tell how old it is. */
-export const StoredDiscoverySchema = deferred(() => z.object({ jwks_uri: z.string(), uat: z.number() }));
-export type StoredDiscovery = z.infer<typeof StoredDiscoverySchema>;
+export type StoredJwks = Checked<'StoredJwksSchema'>;
+export type StoredDiscovery = Checked<'StoredDiscoverySchema'>;
 
 /** A URL too long for a KV key can have nothing stored under it: skip the call, not fail. */
 function fits(key: string): boolean {
@@ -29,7 +17,7 @@ function fits(key: string): boolean {
 
 export async function readStoredJwks(kv: KVNamespace, url: string): Promise<StoredJwks | undefined> {
   const key = keys.jwks(url);
-  return fits(key) ? readJson(kv, key, StoredJwksSchema) : undefined;
+  return fits(key) ? readJson(kv, key, 'StoredJwksSchema') : undefined;
 }
 
 /**
@@ -43,18 +31,18 @@ export async function writeStoredJwks(
   ttlSeconds: number,
 ): Promise<void> {
   const key = keys.jwks(url);
-  if (fits(key)) await writeJson(kv, key, StoredJwksSchema, value as StoredJwks, ttlSeconds);
+  if (fits(key)) await writeJson(kv, key, 'StoredJwksSchema', value as StoredJwks, ttlSeconds);
 }
 
 export async function readStoredDiscovery(kv: KVNamespace, issuer: string): Promise<StoredDiscovery | undefined> {
   const key = keys.discovery(issuer);
-  return fits(key) ? readJson(kv, key, StoredDiscoverySchema) : undefined;
+  return fits(key) ? readJson(kv, key, 'StoredDiscoverySchema') : undefined;
 }
 
 /** `ttlSeconds`: how long KV keeps it (clamped to KV's 60 s minimum in kv.ts). */
 export async function writeStoredDiscovery(kv: KVNamespace, issuer: string, value: StoredDiscovery, ttlSeconds: number): Promise<void> {
   const key = keys.discovery(issuer);
-  if (fits(key)) await writeJson(kv, key, StoredDiscoverySchema, value, ttlSeconds);
+  if (fits(key)) await writeJson(kv, key, 'StoredDiscoverySchema', value, ttlSeconds);
 }
 
 /** Deletes an issuer's discovery result and the JWKS stored for each of `jwksUrls`. */

@@ -50,6 +50,18 @@ export const keys = {
   keysConfirmed: (name: string) => `confirmed/v1/${enc(name)}`,
 } as const;
 
+type Schemas = typeof import('./schemas');
+/** A schema, or the name of one in store/schemas.ts (loaded only when a value must be checked). */
+export type SchemaRef = z.ZodMiniType | keyof Schemas;
+/** What a value checked by `S` is. */
+export type Checked<S extends SchemaRef> = S extends keyof Schemas ? z.infer<Schemas[S]> : S extends z.ZodMiniType ? z.infer<S> : never;
+/** Its input (what a writer may pass: defaults not yet filled in). */
+export type Unchecked<S extends SchemaRef> = S extends keyof Schemas ? z.input<Schemas[S]> : S extends z.ZodMiniType ? z.input<S> : never;
+
+async function schemaOf(ref: SchemaRef): Promise<z.ZodMiniType> {
+  return typeof ref === 'string' ? (await import('./schemas'))[ref] : ref;
+}
+
 /** KV metadata of a value the edge wrote: its seal (store/seal.ts). */
 interface Stored {
   seal?: unknown;
@@ -63,7 +75,7 @@ const kind = (key: string) => key.split('/').slice(0, 2).join('/');
  * `schema`. A KV failure is StoreUnavailable (the caller fails closed), and so is a value that
  * does not parse with its schema (logged).
  */
-export async function readJson<S extends z.ZodMiniType>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<z.infer<S> | undefined> {
+export async function readJson<S extends SchemaRef>(kv: KVNamespace, key: string, schema: S, cacheTtl?: number): Promise<Checked<S> | undefined> {
   const seal = sealOf(kv);
   let raw: string | null;
   let stored: Stored | null = null;
@@ -81,21 +93,21 @@ export async function readJson<S extends z.ZodMiniType>(kv: KVNamespace, key: st
   } catch {
     parsed = undefined;
   }
-  if (stored?.seal && (await seal?.holds(key, raw, stored.seal))) return parsed as z.infer<S>;
-  const result = schema.safeParse(parsed);
+  if (stored?.seal && (await seal?.holds(key, raw, stored.seal))) return parsed as Checked<S>;
+  const result = (await schemaOf(schema)).safeParse(parsed);
   if (!result.success) {
     logEvent('kv_corrupt', { key: kind(key) });
     throw new StoreUnavailable({ detail: 'stored value does not match its schema' });
   }
-  return result.data;
+  return result.data as Checked<S>;
 }
 
 /**
  * Writes `value` as `schema` parses it, sealed when a secret is known for `kv` (a value the
  * schema refuses is a bug of the caller: StoreUnavailable, logged, nothing written).
  */
-export async function writeJson<S extends z.ZodMiniType>(kv: KVNamespace, key: string, schema: S, value: z.input<S>, ttlSeconds?: number): Promise<void> {
-  const result = schema.safeParse(value);
+export async function writeJson<S extends SchemaRef>(kv: KVNamespace, key: string, schema: S, value: Unchecked<S>, ttlSeconds?: number): Promise<void> {
+  const result = (await schemaOf(schema)).safeParse(value);
   if (!result.success) {
     logEvent('kv_invalid_write', { key: kind(key) });
     throw new StoreUnavailable({ detail: 'value to store does not match its schema' });

@@ -13,7 +13,7 @@
  * writer (store/writer.ts), one at a time, from the list it holds.
  */
 import { BadRequest } from '../errors';
-import { MAX_REVOCATIONS, RevocationListSchema, type Revocation } from '../policy/revocation';
+import { MAX_REVOCATIONS, type Revocation } from '../policy/revocation';
 import type { TrustRecord } from '../policy/schema';
 import { keys, readJson, remove, writeJson } from './kv';
 import { forgetTrust } from './trust';
@@ -27,8 +27,8 @@ type Owner = Pick<TrustRecord, 'name' | 'issuer'>;
  */
 export async function listRevocations(kv: KVNamespace, owner: Owner, now: number, own?: Revocation[]): Promise<Revocation[]> {
   const [mine, legacy] = await Promise.all([
-    own ?? readJson(kv, keys.revocations(owner.name), RevocationListSchema).then((l) => l?.items ?? []),
-    readJson(kv, keys.legacyRevocations(owner.issuer), RevocationListSchema),
+    own ?? readJson(kv, keys.revocations(owner.name), 'RevocationListSchema').then((l) => l?.items ?? []),
+    readJson(kv, keys.legacyRevocations(owner.issuer), 'RevocationListSchema'),
   ]);
   return combined([...mine, ...(legacy?.items ?? [])], now);
 }
@@ -37,7 +37,7 @@ export async function listRevocations(kv: KVNamespace, owner: Owner, now: number
 export async function writeRevocations(kv: KVNamespace, owner: Owner, items: Revocation[], now: number): Promise<void> {
   if (items.length > MAX_REVOCATIONS) throw tooMany(items.length);
   if (items.length === 0) await remove(kv, keys.revocations(owner.name));
-  else await writeJson(kv, keys.revocations(owner.name), RevocationListSchema, { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
+  else await writeJson(kv, keys.revocations(owner.name), 'RevocationListSchema', { items }, Math.max(...items.map((r) => r.expiresAt)) - now);
   await remove(kv, keys.legacyRevocations(owner.issuer));
   forgetTrust(owner.issuer);
 }
@@ -108,7 +108,7 @@ export function withoutRevocation(live: Revocation[], id: string): Revocation[] 
  * Answers the list written, or undefined (one KV read) when there was nothing to fold.
  */
 export async function adoptLegacyRevocations(kv: KVNamespace, previous: Owner, now: number, own?: Revocation[]): Promise<Revocation[] | undefined> {
-  if (!(await readJson(kv, keys.legacyRevocations(previous.issuer), RevocationListSchema))) return undefined;
+  if (!(await readJson(kv, keys.legacyRevocations(previous.issuer), 'RevocationListSchema'))) return undefined;
   const items = await listRevocations(kv, previous, now, own);
   await writeRevocations(kv, previous, items, now);
   return items;

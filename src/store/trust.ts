@@ -7,20 +7,15 @@
  * location: KV's edge cache (KV_CACHE_TTL, 60 s; KV does not bound it) plus this isolate cache (10 s) = 70 s; the
  * isolate that served the change drops its copy at once (and a read it overtook is not cached).
  */
-import * as z from '../zod';
-import { deferred } from '../zod';
 import { IssuerConflict, NotFound } from '../errors';
 import { compileRecord, type Trust } from '../policy/evaluate';
-import { RevocationListSchema } from '../policy/revocation';
-import { issuerStorable, TrustRecordSchema, type TrustRecord } from '../policy/schema';
+import { issuerStorable, type TrustRecord } from '../policy/schema';
 import { keys, readJson, remove, writeJson } from './kv';
 
 /** Isolate cache lifetime for trust records and revocations, seconds. */
 export const RECORD_CACHE_SECONDS = 10;
 /** KV edge-cache hint for reads on the request path, seconds (KV's minimum is 60). */
 export const KV_CACHE_TTL = 60;
-
-const NameIndexSchema = deferred(() => z.object({ issuer: z.string() }));
 
 /** Issuers come from unverified tokens: bound what a flood of made-up ones can hold. */
 const MAX_CACHED_ISSUERS = 1024;
@@ -46,10 +41,10 @@ export async function loadTrust(kv: KVNamespace, issuer: string, now: number): P
   // name this isolate last saw for the issuer is read beside it: one round trip, unless the
   // issuer changed hands or is new here. The version-1 list (by issuer) is read as a fallback.
   const seen = hit?.value?.compiled.record.name;
-  const revocationsOf = (name: string) => readJson(kv, keys.revocations(name), RevocationListSchema, KV_CACHE_TTL);
+  const revocationsOf = (name: string) => readJson(kv, keys.revocations(name), 'RevocationListSchema', KV_CACHE_TTL);
   const [record, legacy, guessed] = await Promise.all([
-    readJson(kv, keys.trustByIssuer(issuer), TrustRecordSchema, KV_CACHE_TTL),
-    readJson(kv, keys.legacyRevocations(issuer), RevocationListSchema, KV_CACHE_TTL),
+    readJson(kv, keys.trustByIssuer(issuer), 'TrustRecordSchema', KV_CACHE_TTL),
+    readJson(kv, keys.legacyRevocations(issuer), 'RevocationListSchema', KV_CACHE_TTL),
     seen === undefined ? undefined : revocationsOf(seen),
   ]);
   const own = record && (record.name === seen ? guessed : await revocationsOf(record.name));
@@ -72,8 +67,8 @@ export function forgetTrust(issuer?: string): void {
 export const recordNotFound = (name: string) => new NotFound({ detail: `no trust record named ${name}` });
 
 export async function getRecordByName(kv: KVNamespace, name: string): Promise<TrustRecord> {
-  const index = await readJson(kv, keys.trustName(name), NameIndexSchema);
-  const record = index && (await readJson(kv, keys.trustByIssuer(index.issuer), TrustRecordSchema));
+  const index = await readJson(kv, keys.trustName(name), 'NameIndexSchema');
+  const record = index && (await readJson(kv, keys.trustByIssuer(index.issuer), 'TrustRecordSchema'));
   if (!record || record.name !== name) throw recordNotFound(name);
   return record;
 }
@@ -92,7 +87,7 @@ export async function listRecordNames(kv: KVNamespace): Promise<string[]> {
 /** IssuerConflict (409) when another record holds `record.issuer`; nothing to read when `previous` (the one replaced) does. */
 export async function assertIssuerFree(kv: KVNamespace, record: TrustRecord, previous: TrustRecord | undefined): Promise<void> {
   if (previous?.issuer === record.issuer) return;
-  const holder = await readJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema);
+  const holder = await readJson(kv, keys.trustByIssuer(record.issuer), 'TrustRecordSchema');
   if (holder && holder.name !== record.name) throw new IssuerConflict({ detail: `issuer held by ${holder.name}` });
 }
 
@@ -103,8 +98,8 @@ export async function assertIssuerFree(kv: KVNamespace, record: TrustRecord, pre
  * the admin API does so before it drops the issuers' cached keys, so a 409 drops none.
  */
 export async function putRecord(kv: KVNamespace, record: TrustRecord, previous: TrustRecord | undefined): Promise<void> {
-  await writeJson(kv, keys.trustByIssuer(record.issuer), TrustRecordSchema, record);
-  await writeJson(kv, keys.trustName(record.name), NameIndexSchema, { issuer: record.issuer });
+  await writeJson(kv, keys.trustByIssuer(record.issuer), 'TrustRecordSchema', record);
+  await writeJson(kv, keys.trustName(record.name), 'NameIndexSchema', { issuer: record.issuer });
   if (previous && previous.issuer !== record.issuer) await remove(kv, keys.trustByIssuer(previous.issuer));
   forgetTrust(record.issuer);
   if (previous) forgetTrust(previous.issuer);

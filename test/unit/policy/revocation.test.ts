@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from '../../../src/zod';
-import { RevocationSchema, revocationRequestTargets } from '../../../src/policy/revocation';
+import { RevocationSchema, revocationRequestTargets } from '../../../src/policy/revocation-schema';
 
 const targets = revocationRequestTargets();
 const account = z.strictObject(targets.serviceAccount);
