@@ -14,7 +14,8 @@ import type { NameUid, Workload } from '../identity/workload';
 import type { Grant } from './grant';
 import { anyOf, compileNameGlob, compileRepositoryGlob, type Matcher } from './pattern';
 import { describeRevocation, findRevocation, type Revocation } from './revocation';
-import { ruleService, type Rule, type TrustRecord } from './schema';
+import { ruleService } from './record';
+import type { Rule, TrustRecord } from './schema';
 
 /** Where an image lives: its registry host[:port] and repository path. */
 export interface Target {

@@ -11,26 +11,16 @@ import { DNS_LABEL, HOSTNAME } from '../grammar';
 import { isHttpsOrLoopback } from '../net';
 import { UpstreamSchema, upstreamRegistryProblem } from '../upstream/schema';
 import { ACTIONS } from './grant';
-
-/** Asymmetric algorithms a Kubernetes API server can sign with. Never `none`, never HS*. */
-export const SA_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
-
-/** Credential lifetime bounds: registries assume tokens live >= 60 s; 12 h caps the blast radius. */
-export const MIN_CREDENTIAL_TTL = 60;
-export const MAX_CREDENTIAL_TTL = 12 * 60 * 60;
-export const DEFAULT_CREDENTIAL_TTL = 60 * 60;
-/** Kubernetes' default bound token lives 1 h; 24 h is generous and still bounded. */
-export const DEFAULT_MAX_TOKEN_LIFETIME = 24 * 60 * 60;
-
-/**
- * Issuers are parts of KV keys (src/store/kv.ts), percent-encoded. KV keys are at most 512
- * bytes and our longest key prefix is under 100, so an issuer may take 400. An issuer that
- * is not well-formed UTF-16 (a lone surrogate) cannot be encoded at all.
- */
-export const MAX_ISSUER_KEY_BYTES = 400;
-export function issuerStorable(issuer: string): boolean {
-  return issuer.isWellFormed() && encodeURIComponent(issuer).length <= MAX_ISSUER_KEY_BYTES;
-}
+import {
+  DEFAULT_CREDENTIAL_TTL,
+  DEFAULT_MAX_TOKEN_LIFETIME,
+  issuerStorable,
+  MAX_CREDENTIAL_TTL,
+  MAX_ISSUER_KEY_BYTES,
+  MIN_CREDENTIAL_TTL,
+  ruleService,
+  SA_TOKEN_ALGORITHMS,
+} from './record';
 
 // DNS-1123 label: the shape of a record or rule name, so it is safe in URLs, KV keys and logs.
 export const dnsLabel = deferred(() => z.string().check(z.regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and "-", at most 63')));
@@ -270,11 +260,12 @@ export type TrustRecord = z.infer<typeof TrustRecordSchema>;
 export type TrustRecordInput = z.input<typeof TrustRecordSchema>;
 export type Rule = z.infer<typeof RuleSchema>;
 
-/** The registry token-auth `service` a rule's credentials are for. */
-export const ruleService = (rule: Pick<Rule, 'service' | 'registry'>): string => rule.service ?? rule.registry;
 export type KeySource = z.infer<typeof KeySourceSchema>;
 
 /** zod issues as `path: message` lines, for error messages that name the bad field. */
 export function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.slice(0, 20).map((i) => `${i.path.length ? i.path.join('.') : '(record)'}: ${i.message}`);
 }
+
+// What the exchange uses at run time lives in record.ts (no zod): re-exported for the admin API, the CLIs and tests.
+export * from './record';

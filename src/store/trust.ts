@@ -9,7 +9,8 @@
  */
 import { IssuerConflict, NotFound } from '../errors';
 import { compileRecord, type Trust } from '../policy/evaluate';
-import { issuerStorable, type TrustRecord } from '../policy/schema';
+import { issuerStorable } from '../policy/record';
+import type { TrustRecord } from '../policy/schema';
 import { keys, readJson, remove, writeJson } from './kv';
 
 /** Isolate cache lifetime for trust records and revocations, seconds. */

@@ -17,7 +17,7 @@
  */
 import type { VendorCredential } from './cache';
 import { answerObject, errorObject, FORM_REQUEST, garbage, jwtExpiry, safeCode, stringField, vendorCall, vendorFailure } from './http';
-import type { AcrUpstream } from './schema';
+import type { AcrUpstream } from './vendors';
 
 const ENTRA = 'Entra ID';
 const ACR = 'Azure Container Registry';

@@ -10,7 +10,7 @@
  */
 import type { VendorCredential } from './cache';
 import { answerObject, garbage, JSON_REQUEST, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
-import { cloudsmithBase, type CloudsmithUpstream } from './schema';
+import { cloudsmithBase, type CloudsmithUpstream } from './vendors';
 
 const VENDOR = 'Cloudsmith';
 

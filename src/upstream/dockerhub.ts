@@ -14,7 +14,7 @@
  */
 import type { VendorCredential } from './cache';
 import { answerObject, FORM_REQUEST, jwtExpiry, stringField, vendorCall, vendorFailure } from './http';
-import { DOCKER_IDENTITY, type DockerHubUpstream } from './schema';
+import { DOCKER_IDENTITY, type DockerHubUpstream } from './vendors';
 
 const VENDOR = 'Docker Hub';
 

@@ -16,7 +16,7 @@
 import type { Workload } from '../identity/workload';
 import type { VendorCredential } from './cache';
 import { garbage, vendorCall, vendorFailure } from './http';
-import { ecrRegistryId, type EcrUpstream } from './schema';
+import { ecrRegistryId, type EcrUpstream } from './vendors';
 import { signAws } from './sigv4';
 
 const STS = 'AWS STS';

@@ -12,8 +12,6 @@
  *   origin; without it only the vendor's own hosts below, or for ACR and Quay the rule's
  *   registry itself. No metadata address, private range or other host can receive a token.
  */
-import * as z from '../zod';
-import { deferred } from '../zod';
 import { isHttpsOrLoopback } from '../net';
 import type { Upstream } from './schema';
 
@@ -30,19 +28,6 @@ export function endpointShapeProblem(raw: string): string | undefined {
   if ((url.pathname !== '/' && url.pathname !== '') || raw.includes('?') || raw.includes('#')) return 'must be an origin: no path, query or fragment';
   return undefined;
 }
-
-/** A vendor endpoint override, as the record stores it: the origin (`https://host[:port]`), normalised. */
-export const EndpointSchema = deferred(() =>
-  z.string().check(
-    z.maxLength(2048),
-    z.superRefine((raw, ctx) => {
-      const problem = endpointShapeProblem(raw);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
-    }),
-    // Normalised only once it is an origin (an overwrite runs after a refused check too).
-    z.overwrite((raw) => (endpointShapeProblem(raw) ? raw : new URL(raw).origin)),
-  ),
-);
 
 const AWS = String.raw`\.amazonaws\.com(\.cn)?`;
 /** The vendors' own API hosts, per override field: what an edge without ALLOW_ENDPOINT_OVERRIDES accepts. */

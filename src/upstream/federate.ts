@@ -30,7 +30,7 @@ import {
   type StaticUpstream,
   type TokenUpstream,
   type Upstream,
-} from './schema';
+} from './vendors';
 import { staticTrustEntry, trustEntry, type RuleView, type TokenView, type TrustEntry } from './trust';
 import { isFanIn, signWorkloadToken, WORKLOAD_TOKEN_TTL, workloadTokenClaims, type WorkloadTokenInput } from './workload-token';
 

@@ -16,7 +16,7 @@
  */
 import type { VendorCredential } from './cache';
 import { answerObject, errorObject, garbage, JSON_REQUEST, safeCode, stringField, vendorCall, vendorFailure } from './http';
-import { garProviderAudience, type GarUpstream } from './schema';
+import { garProviderAudience, type GarUpstream } from './vendors';
 
 const STS = 'Google STS';
 const IAM = 'Google IAM Credentials';

@@ -12,7 +12,7 @@
  */
 import type { VendorCredential } from './cache';
 import { answerObject, errorObject, garbage, jwtExpiry, safeCode, stringField, vendorCall, vendorFailure } from './http';
-import type { QuayUpstream } from './schema';
+import type { QuayUpstream } from './vendors';
 
 const VENDOR = 'Quay';
 

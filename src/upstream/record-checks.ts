@@ -13,7 +13,7 @@
  *   the same `sub` there: the Harbor server could trade it for the Quay robot's credential.
  */
 import { recordEndpointIssues } from './endpoints';
-import type { Upstream } from './schema';
+import type { Upstream } from './vendors';
 
 /** The prefix every `static` upstream's binding name must have. */
 export const STATIC_SECRET_PREFIX = 'UPSTREAM_SECRET_';

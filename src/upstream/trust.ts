@@ -21,7 +21,7 @@ import {
   type QuayUpstream,
   type StaticUpstream,
   type TokenUpstream,
-} from './schema';
+} from './vendors';
 import { BadRequest } from '../errors';
 
 /**

@@ -4,8 +4,8 @@
  * and Quay, the rule's registry).
  */
 import { describe, expect, it } from 'vitest';
-import { endpointProblems, EndpointSchema } from '../../../src/upstream/endpoints';
-import { UpstreamSchema } from '../../../src/upstream/schema';
+import { endpointProblems } from '../../../src/upstream/endpoints';
+import { EndpointSchema, UpstreamSchema } from '../../../src/upstream/schema';
 
 describe('EndpointSchema', () => {
   it.each([
