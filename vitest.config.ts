@@ -11,6 +11,7 @@
  *   (root, runc, skopeo, docker-registry; skipped with the reason otherwise).
  * The end-to-end suite (real registry, skopeo, containerd) is vitest.e2e.config.ts.
  */
+import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { generateAdminToken, generateKeyRing } from './scripts/lib/keys.mjs';
@@ -24,6 +25,9 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
+            // The sources, not wrangler.toml's `main` (dist/worker/, the built upload): the pool
+            // bundles them itself, dynamic imports included, so tests see every change at once.
+            main: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {

@@ -6,17 +6,17 @@
  * builds no schema (each is built on its first use: zod.ts `deferred`). The admin API is a
  * pipeline of its own, built on its first request (routes/admin.ts).
  */
-import { adminApp } from './routes/admin';
 import { edgeApp } from './routes/base';
 import { credentials } from './routes/credentials';
-import { keysApp } from './routes/keys';
 import { registryToken } from './routes/token';
 import { wellKnown } from './routes/well-known';
 
 export const app = edgeApp();
 app.route('/', wellKnown);
 app.route('/', credentials);
-app.all('/admin/*', (c) => adminApp().fetch(c.req.raw, c.env, c.executionCtx));
+// The admin API and key sync load on their first request (the Worker's build puts them in
+// modules of their own: scripts/build-worker.mjs), so a fresh isolate's first pull loads neither, nor zod.
+app.all('/admin/*', async (c) => (await import('./routes/admin')).adminApp().fetch(c.req.raw, c.env, c.executionCtx));
 // A cluster pushing its keys (routes/keys.ts): built on first use, like the admin API.
-app.put('/v1/keys', (c) => keysApp().fetch(c.req.raw, c.env, c.executionCtx));
+app.put('/v1/keys', async (c) => (await import('./routes/keys')).keysApp().fetch(c.req.raw, c.env, c.executionCtx));
 app.route('/', registryToken);

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SCHEMA_ENTRY = [
   "export { TrustRecordSchema, describeIssues } from './src/policy/schema.ts';",
   // The records CLI's view of a scoped principal: what it may touch, and which changes need `keys`.
-  "export { changesTrustAnchor, compileScope, permits } from './src/policy/admin-scope.ts';",
+  "export { changesTrustAnchor, compileScope, compileScopes, permits } from './src/policy/admin-scope.ts';",
 ].join('\n');
 export const UPSTREAM_ENTRY = [
   SCHEMA_ENTRY,
@@ -36,7 +36,7 @@ async function loadBundle(contents) {
   return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
 }
 
-/** The schema, and the scope tools of src/policy/admin-scope.ts. @returns {Promise<{ TrustRecordSchema: import('zod').ZodType, describeIssues: (e: unknown) => string[], changesTrustAnchor: Function, compileScope: Function, permits: Function }>} */
+/** The schema, and the scope tools of src/policy/admin-scope.ts. @returns {Promise<{ TrustRecordSchema: import('zod').ZodType, describeIssues: (e: unknown) => string[], changesTrustAnchor: Function, compileScope: Function, compileScopes: Function, permits: Function }>} */
 export function loadSchema() {
   return loadBundle(SCHEMA_ENTRY);
 }

@@ -14,16 +14,17 @@ import type { Env } from '../env';
 import { EdgeError, type ErrorStatus, IssuerConflict, NotFound, PreconditionFailed, UnknownIssuer } from '../errors';
 import { forgetIssuerKeys } from '../identity/jwks';
 import { logEvent } from '../log';
-import { changesTrustAnchor, outOfScope } from '../policy/admin-scope';
-import { acceptKeySync, type PushedJwks, sameKeys } from '../policy/key-sync';
+import type { PushedJwks } from '../policy/key-sync';
 import type { Revocation } from '../policy/revocation';
 import type { TrustRecord } from '../policy/schema';
-import { appendHistory, type HistoryEntry, recordEtag } from './history';
+import type { appendHistory, HistoryEntry } from './history';
 import { issuerKeyStore } from './issuer-keys';
 import { sealWith } from './seal';
-import { removeKeyConfirmation, writeKeyConfirmation } from './key-sync';
 import { adoptLegacyRevocations, listRevocations, withoutRevocation, withRevocation, writeRevocations } from './revocations';
 import { assertIssuerFree, deleteRecord, getRecordByName, putRecord, recordNotFound } from './trust';
+
+/** Loaded on the first change, not at the isolate's start (store/writer-tools.ts). */
+const tools = () => import('./writer-tools');
 
 /** A change's preconditions, the request's headers as sent. */
 export interface Conditions {
@@ -82,6 +83,7 @@ export class AdminWriter extends DurableObject<Env> {
   put(change: Conditions & Made & { record: TrustRecord; keys: boolean }): Promise<Outcome<Written>> {
     return this.#serial(async () => {
       const { record, at, by } = change;
+      const { changesTrustAnchor, outOfScope, recordEtag, sameKeys, writeKeyConfirmation } = await tools();
       const previous = await this.#record(record.name);
       await checkPreconditions(change, previous);
       if (!change.keys && changesTrustAnchor(previous, record)) throw outOfScope(by, 'keys', record.name);
@@ -110,6 +112,7 @@ export class AdminWriter extends DurableObject<Env> {
 
   delete(change: Conditions & Made & { name: string }): Promise<Outcome<Written>> {
     return this.#serial(async () => {
+      const { removeKeyConfirmation } = await tools();
       const record = await this.#record(change.name);
       await checkPreconditions(change, record);
       if (!record) throw recordNotFound(change.name);
@@ -130,6 +133,7 @@ export class AdminWriter extends DurableObject<Env> {
    */
   syncKeys(push: { name: string; issuer: string; token: string; jwks: PushedJwks; at: number }): Promise<Outcome<KeysSynced>> {
     return this.#serial(async () => {
+      const { acceptKeySync, recordEtag, writeKeyConfirmation } = await tools();
       const held = await this.#record(push.name);
       // The route found the record by the token's iss in KV; it has since moved or gone.
       if (!held || held.issuer !== push.issuer) throw new UnknownIssuer({ detail: 'the record changed issuer or was deleted' });
@@ -216,7 +220,7 @@ async function checkPreconditions(cond: Conditions, current: TrustRecord | undef
   if (cond.ifMatch === undefined) return;
   if (!current) throw new PreconditionFailed({ detail: 'If-Match on a missing record', message: 'the record does not exist (any more)' });
   if (cond.ifMatch.trim() === '*') return;
-  const etag = `"${await recordEtag(current)}"`;
+  const etag = `"${await (await tools()).recordEtag(current)}"`;
   if (!cond.ifMatch.split(',').some((t) => t.trim() === etag)) throw new PreconditionFailed({ detail: 'If-Match does not hold (weak tags never do)' });
 }
 
@@ -237,7 +241,7 @@ async function recordConfirmation(name: string, write: () => Promise<void>): Pro
  */
 async function recordHistory(kv: KVNamespace, name: string, change: Parameters<typeof appendHistory>[2]): Promise<HistoryEntry | undefined> {
   try {
-    return await appendHistory(kv, name, change);
+    return await (await tools()).appendHistory(kv, name, change);
   } catch (err) {
     if (!(err instanceof EdgeError)) throw err; // a bug, not a store failure
     logEvent('error', { code: 'ERR_HISTORY_NOT_RECORDED', record: name, action: change.action, detail: err.detail });

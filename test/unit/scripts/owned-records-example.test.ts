@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readRecordFiles, validateRecords } from '../../../scripts/lib/records.mjs';
 import { loadSchema } from '../../../scripts/lib/schema.mjs';
-import { compileScopes, permits } from '../../../src/policy/admin-scope';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/owned-records', import.meta.url));
 const RECORDS = join(EXAMPLE, 'records');
@@ -35,6 +34,9 @@ const tokenOf = (owner: string) =>
     .replace(/^@[^/]+\//, '')
     .toUpperCase()
     .replaceAll('-', '_');
+
+// The scope tools as the records CLI loads them (bundled from src/ on the fly): src/policy/admin-scope.ts is Worker code.
+const { compileScopes, permits } = await loadSchema();
 
 describe('examples/owned-records', () => {
   const scopes = compileScopes(read('admin-scopes.json'), [], []);
