@@ -3,15 +3,14 @@
 // CPU. A V8 CPU profile (through workerd's inspector) of that one request, on an isolate
 // whose main module imports the edge's bundle inside the request (lib/isolate.mjs), so module
 // evaluation is in it too; summed by module and by the edge's own functions (inclusive).
-// The bundle is built with wrangler's options but not minified, so each module keeps
-// esbuild's `// path` comment the profile is attributed by; the same code otherwise.
+// The Worker is built as for deploy (scripts/lib/worker-build.mjs) but not minified, so each
+// source module keeps esbuild's `// path` comment the profile is attributed by.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { generateAdminToken, generateKeyRing } from '../scripts/lib/keys.mjs';
-import { WRANGLER_BUILD_OPTIONS } from './lib/bundle.mjs';
+import { bundleWorker } from './lib/bundle.mjs';
 import { kubeletRequest, makeIssuer, saTokens, startOidcServer } from './lib/fixtures.mjs';
 import { startIsolate } from './lib/isolate.mjs';
 import { profileInspector } from './lib/profile.mjs';
@@ -21,8 +20,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.argv[2] ?? 5);
 const top = 30;
 
-const result = await build({ ...WRANGLER_BUILD_OPTIONS, minify: false, entryPoints: ['src/index.ts'], absWorkingDir: ROOT, outdir: 'out', write: false });
-const code = result.outputFiles.find((f) => f.path.endsWith('.js')).text;
+const { files } = await bundleWorker('src/index.ts', { cwd: ROOT, minify: false });
+const code = files[0].text;
+const modules = files.slice(1).map((f) => ({ path: f.path, contents: f.text }));
 const dir = mkdtempSync(join(tmpdir(), 'ecp-bench-first-'));
 const iss = await makeIssuer();
 const oidc = await startOidcServer(iss, { delayMs: 0 });
@@ -35,10 +35,10 @@ try {
   };
   const body = JSON.stringify(kubeletRequest((await saTokens(iss, 1, 'RS256'))[0]));
   const persistDir = join(dir, 'kv');
-  await prime({ edgeCode: code, persistDir, bindings, iss, oidc, body });
+  await prime({ edgeCode: code, edgeModules: modules, persistDir, bindings, iss, oidc, body });
   const sums = { byModule: new Map(), byFunction: new Map(), ownInclusive: new Map(), total: 0 };
   for (let r = 0; r < runs; r++) {
-    const isolate = await startIsolate({ code, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir, inspect: true });
+    const isolate = await startIsolate({ code, modules, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir, inspect: true });
     try {
       const prof = await profileInspector(isolate.inspectorUrl, async () => {
         const res = await isolate.request('/v1/credentials', { method: 'POST', headers: { 'content-type': 'application/json' }, body });

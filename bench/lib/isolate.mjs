@@ -29,7 +29,7 @@ export default {
 
 /**
  * Starts a fresh isolate running `code` (an ES module bundle).
- * @param {{ code: string, compatibilityDate: string, bindings?: Record<string, string>,
+ * @param {{ code: string, modules?: Array<{ path: string, contents: string }>, compatibilityDate: string, bindings?: Record<string, string>,
  *   kv?: string[], persistDir?: string, inspect?: boolean, adminWriter?: boolean }} o kv: KV binding names, stored under persistDir
  *   (shared by every isolate started with the same directory, like `wrangler dev --persist-to`)
  * @returns {Promise<{ url: string, pid: number, mf: object,
@@ -46,6 +46,8 @@ export async function startIsolate(o) {
       modules: [
         { type: 'ESModule', path: '/bench-wrapper.mjs', contents: o.adminWriter ? `${WRAPPER}\nexport { AdminWriter } from './worker.js';` : WRAPPER },
         { type: 'ESModule', path: '/worker.js', contents: o.code },
+        // The modules the bundle imports (a split build's chunks), by their paths relative to it.
+        ...(o.modules ?? []).map((m) => ({ type: 'ESModule', path: `/${m.path}`, contents: m.contents })),
       ],
       bindings: o.bindings ?? {},
       kvNamespaces: Object.fromEntries((o.kv ?? []).map((name) => [name, `bench-${name.toLowerCase()}`])),

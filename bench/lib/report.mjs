@@ -513,13 +513,22 @@ export function render({ results, errors, opts, command, tree, seconds }) {
         .join(', ');
     out.push(
       table(
-        ['Worker', 'minified KiB', 'gzip KiB', 'wrangler says', "esbuild with wrangler's options", 'largest parts, KiB'],
+        [
+          'Worker',
+          'start-up set, minified KiB',
+          'gzip KiB',
+          'modules, KiB in all',
+          'wrangler says (upload)',
+          "the Worker's build (scripts/lib/worker-build.mjs)",
+          'largest parts of the start-up set, KiB',
+        ],
         Object.entries(b).map(([name, x1]) => [
           name === 'edge' ? 'edge' : 'minimal Worker',
           fmt(x1.bytes / 1024, 1),
           fmt(x1.gzipBytes / 1024, 1),
+          `${x1.modulesCount}, ${fmt(x1.totalBytes / 1024, 1)}`,
           `${fmt(x1.wranglerKiB, 2)} / gzip ${fmt(x1.wranglerGzipKiB, 2)}`,
-          x1.sameAsEsbuild ? 'same bytes' : `**differs**: ${fmtInt(x1.esbuildBytes)} B`,
+          x1.sameAsEsbuild ? 'same modules, byte for byte' : `**differs**: ${fmtInt(x1.esbuildBytes)} B`,
           parts(x1.byGroup),
         ]),
       ),
@@ -554,8 +563,8 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     );
     out.push('');
     targets.push([
-      `edge bundle <= ${fmt(st.budget.bundleBytes / 1024, 0)} KiB (minified, as wrangler deploy uploads it; bench/budget.mjs)`,
-      `${fmt(b.edge.bytes / 1024, 1)} KiB (gzip ${fmt(b.edge.gzipBytes / 1024, 1)}; ${parts(b.edge.byGroup)}); minimal Worker ${fmt(b.minimal.bytes / 1024, 1)} KiB`,
+      `edge start-up set <= ${fmt(st.budget.bundleBytes / 1024, 0)} KiB (main module and its static imports, minified, as wrangler deploy uploads them; bench/budget.mjs)`,
+      `${fmt(b.edge.bytes / 1024, 1)} KiB (gzip ${fmt(b.edge.gzipBytes / 1024, 1)}; ${parts(b.edge.byGroup)}); ${fmt(b.edge.totalBytes / 1024, 1)} KiB in all ${b.edge.modulesCount} modules; minimal Worker ${fmt(b.minimal.bytes / 1024, 1)} KiB`,
       verdict(b.edge.bytes <= st.budget.bundleBytes),
     ]);
     targets.push([
@@ -808,9 +817,9 @@ function summary(results) {
     const e = st.workers.edge;
     const m = st.workers.minimal;
     rows.push([
-      'edge bundle, minified (wrangler deploy --dry-run)',
+      'edge start-up set, minified (wrangler deploy --dry-run)',
       `${fmt(st.bundles.edge.bytes / 1024, 1)} KiB (gzip ${fmt(st.bundles.edge.gzipBytes / 1024, 1)})`,
-      `minimal Worker ${fmt(st.bundles.minimal.bytes / 1024, 1)} KiB; budget ${fmt(st.budget.bundleBytes / 1024, 0)} KiB`,
+      `${fmt(st.bundles.edge.totalBytes / 1024, 1)} KiB in all ${st.bundles.edge.modulesCount} modules; minimal Worker ${fmt(st.bundles.minimal.bytes / 1024, 1)} KiB; budget ${fmt(st.budget.bundleBytes / 1024, 0)} KiB`,
     ]);
     rows.push([
       'edge start-up CPU, fresh isolate (workerd)',

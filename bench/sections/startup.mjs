@@ -58,26 +58,42 @@ async function build(dir, name, w) {
   const outdir = join(dir, name);
   mkdirSync(outdir);
   const said = await wrangler(['deploy', '--dry-run', '--config', w.config, '--outdir', outdir]);
-  const main = readdirSync(outdir).find((f) => f.endsWith('.js'));
-  if (!main) throw new Error(`wrangler deploy --dry-run wrote no .js for ${name}:\n${said}`);
-  // wrangler appends a source-map comment to the file it writes; the upload has none (no source maps by default).
-  const code = readFileSync(join(outdir, main), 'utf8');
-  const uploaded = code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n');
+  // wrangler appends a source-map comment to the files it writes; the upload has none (no source maps by default).
+  const written = listModules(outdir).map((path) => ({
+    path,
+    text: readFileSync(join(outdir, path), 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n'),
+  }));
+  const main = written.find((f) => !f.path.includes('/'));
+  if (!main) throw new Error(`wrangler deploy --dry-run wrote no main module for ${name}:\n${said}`);
   const upload = join(dir, `${name}.upload`);
   await wrangler(['deploy', '--dry-run', '--config', w.config, '--outfile', upload]);
   const total = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(said);
   const ours = await bundleWorker(w.entry, { cwd: ROOT });
+  // The same modules, byte for byte: ours by path (index.mjs, chunks/...), or one module for a Worker wrangler bundles itself.
+  const same =
+    ours.files.length === written.length &&
+    ours.files.every((f) => written.some((m) => (m.path === f.path || (written.length === 1 && ours.files.length === 1)) && m.text === f.text));
   return {
-    code,
+    code: main.text,
+    modules: written.filter((f) => f !== main).map((f) => ({ path: f.path, contents: f.text })),
     upload,
-    bytes: Buffer.byteLength(uploaded),
+    bytes: ours.bytes,
+    totalBytes: written.reduce((n, f) => n + Buffer.byteLength(f.text), 0),
+    modulesCount: written.length,
     wranglerKiB: total ? Number(total[1]) : NaN,
     wranglerGzipKiB: total ? Number(total[2]) : NaN,
     gzipBytes: ours.gzipBytes,
-    esbuildBytes: ours.bytes,
-    sameAsEsbuild: ours.text === uploaded,
+    esbuildBytes: ours.totalBytes,
+    sameAsEsbuild: same,
     byGroup: ours.byGroup,
   };
+}
+
+/** The .js and .mjs files under `dir`, as paths relative to it. */
+function listModules(dir, prefix = '') {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listModules(dir, join(prefix, e.name)) : /\.m?js$/.test(e.name) ? [join(prefix, e.name)] : [],
+  );
 }
 
 /** One `wrangler check startup` of a built upload bundle: its summary figures, ms. */
@@ -99,8 +115,16 @@ async function checkStartup(dir, name, upload, i) {
  * JWKS, which the edge itself wrote after fetching it once. Returns a credential it minted and
  * the keys a first exchange reads.
  */
-export async function prime({ edgeCode, persistDir, bindings, iss, oidc, body }) {
-  const isolate = await startIsolate({ code: edgeCode, compatibilityDate: COMPATIBILITY_DATE, bindings, kv: ['TRUST'], persistDir, adminWriter: true });
+export async function prime({ edgeCode, edgeModules = [], persistDir, bindings, iss, oidc, body }) {
+  const isolate = await startIsolate({
+    code: edgeCode,
+    modules: edgeModules,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings,
+    kv: ['TRUST'],
+    persistDir,
+    adminWriter: true,
+  });
   try {
     // Through the admin API and its writer (a Durable Object), as production writes it: checked
     // against its schema and sealed (src/store/seal.ts), as a warm location's KV holds it.
@@ -177,7 +201,7 @@ const KV_PROBE = `export default {
  * workerd process, so its CPU is in the edge's first-request figure; in production KV is I/O).
  */
 async function kvReadsCpu(o, keys) {
-  const isolate = await startIsolate({ code: KV_PROBE, compatibilityDate: COMPATIBILITY_DATE, ...o });
+  const isolate = await startIsolate({ code: KV_PROBE, compatibilityDate: COMPATIBILITY_DATE, ...o, modules: [] });
   try {
     await isolate.request(LOAD_PATH);
     const r = await isolate.request(`/read?keys=${encodeURIComponent(JSON.stringify(keys))}`);
@@ -205,7 +229,7 @@ export async function startupSection(ctx) {
       bundles[name] = await build(dir, name, w);
       const b = bundles[name];
       ctx.log(
-        `  ${name} bundle: ${(b.bytes / 1024).toFixed(1)} KiB minified, ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip (wrangler: ${b.wranglerKiB} KiB); esbuild with wrangler's options ${b.sameAsEsbuild ? 'gives the same bytes' : `DIFFERS (${b.esbuildBytes} B)`}`,
+        `  ${name} bundle: start-up set ${(b.bytes / 1024).toFixed(1)} KiB minified, ${(b.gzipBytes / 1024).toFixed(1)} KiB gzip; ${b.modulesCount} module(s), ${(b.totalBytes / 1024).toFixed(1)} KiB in all (wrangler: ${b.wranglerKiB} KiB); the Worker's build ${b.sameAsEsbuild ? 'gives the same modules, byte for byte' : `DIFFERS (${b.esbuildBytes} B)`}`,
       );
     }
 
@@ -215,10 +239,18 @@ export async function startupSection(ctx) {
     const persistDir = join(dir, 'kv');
     const edgeBindings = { EDGE_ISSUER: 'http://127.0.0.1:8787', EDGE_SIGNING_KEYS: JSON.stringify(keyRing), ADMIN_TOKEN: adminToken, AUDIT_LOG: 'off' };
     const bodies = (await saTokens(iss, 16, 'RS256')).map((t) => JSON.stringify(kubeletRequest(t)));
-    const { credential, kvReads } = await prime({ edgeCode: bundles.edge.code, persistDir, bindings: edgeBindings, iss, oidc, body: bodies[0] });
+    const { credential, kvReads } = await prime({
+      edgeCode: bundles.edge.code,
+      edgeModules: bundles.edge.modules,
+      persistDir,
+      bindings: edgeBindings,
+      iss,
+      oidc,
+      body: bodies[0],
+    });
     const active = keyRing.keys.find((k) => k.kid === keyRing.active);
     const options = {
-      edge: { bindings: edgeBindings, kv: ['TRUST'], persistDir },
+      edge: { bindings: edgeBindings, kv: ['TRUST'], persistDir, modules: bundles.edge.modules },
       minimal: {
         bindings: {
           MINIMAL_SETUP: JSON.stringify({
@@ -276,7 +308,7 @@ export async function startupSection(ctx) {
       runs,
       warmRequests: WARM_REQUESTS,
       budget: { bundleBytes: BUNDLE_TARGET_BYTES, startupMs: STARTUP_BUDGET_MS, firstRatio: FIRST_REQUEST_RATIO, firstMs: FIRST_REQUEST_MS },
-      bundles: Object.fromEntries(Object.entries(bundles).map(([name, b]) => [name, { ...b, code: undefined, upload: undefined }])),
+      bundles: Object.fromEntries(Object.entries(bundles).map(([name, b]) => [name, { ...b, code: undefined, modules: undefined, upload: undefined }])),
       workers: summary,
       ratios,
     };
