@@ -13,31 +13,9 @@
  * writer): `sealWith(env.TRUST, env.EDGE_SIGNING_KEYS)`; store/kv.ts asks `sealOf(kv)`.
  */
 import { fromBase64 } from '../bytes';
+import { type Derived, derivedKey } from '../derive';
 
 const encoder = new TextEncoder();
-
-/** A key derived (HKDF-SHA-256) from a Worker secret for one purpose; one per secret and purpose, per isolate. */
-const derived = new Map<string, { secret: string; key: Promise<CryptoKey> }>();
-type Derived = Parameters<SubtleCrypto['deriveKey']>[2];
-export function derivedKey(secret: string, info: string, algorithm: Derived, usages: string[]): Promise<CryptoKey> {
-  let held = derived.get(info);
-  if (held?.secret !== secret) {
-    const key = crypto.subtle
-      .importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey'])
-      .then((ikm) =>
-        crypto.subtle.deriveKey(
-          { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('edge-credential-provider'), info: encoder.encode(info) },
-          ikm,
-          algorithm,
-          false,
-          usages,
-        ),
-      );
-    held = { secret, key };
-    derived.set(info, held);
-  }
-  return held.key;
-}
 
 const HMAC: Derived = { name: 'HMAC', hash: 'SHA-256' };
 const secrets = new WeakMap<KVNamespace, string>();

@@ -20,7 +20,7 @@
  */
 import { fromBase64, hex } from '../bytes';
 import { EdgeError, UpstreamUnavailable } from '../errors';
-import { derivedKey } from '../store/seal';
+import { derivedKey } from '../derive';
 
 export interface VendorCredential {
   username: string;
@@ -146,7 +146,7 @@ async function fetchAndStore(key: string, fetcher: () => Promise<VendorCredentia
 // ---- Cache API, encrypted ---------------------------------------------------------------
 
 const CACHE_ORIGIN = 'https://upstream-cache.edge-credential-provider.invalid';
-/** AES-GCM, derived from the Worker secret (store/seal.ts). */
+/** AES-GCM, derived from the Worker secret (derive.ts). */
 const encryptionKey = (secret: string) => derivedKey(secret, 'upstream cache v1', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']);
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
