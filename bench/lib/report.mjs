@@ -493,8 +493,8 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     out.push('');
     out.push(
       'The edge beside the minimal Worker (`bench/minimal-worker.ts`: the handlers of `bench/minimal.ts`, keys from one binding), both built by ' +
-        '`wrangler deploy --dry-run` (offline; both tomls set `minify = true` and `keep_names = false`), measured in the same run, interleaved. ' +
-        `**Bundle**: the main module wrangler would upload (without the source-map comment it adds to the file on disk); KiB = 1,024 bytes. bench/lib/bundle.mjs bundles with wrangler's esbuild options and must give the same bytes (the size test uses it). ` +
+        '`wrangler deploy --dry-run` (offline; the edge's build and the minimal Worker's toml minify, without keep-names wrappers), measured in the same run, interleaved. ' +
+        `**Bundle**: the start-up set wrangler would upload (the main module and the chunks it imports statically, without the source-map comment wrangler adds on disk; the total counts every module); KiB = 1,024 bytes. bench/lib/bundle.mjs builds the same with the Worker's build (scripts/lib/worker-build.mjs) and must give the same modules, byte for byte (the size test uses it). ` +
         "**wrangler check startup**: wrangler's own tool (works offline): it starts the bundle in a local workerd, profiles a request that `import()`s the module with V8's sampling profiler (~1 ms interval) " +
         'and prints "Active" = sampled time minus idle. Each sample is credited with the interval before it, so the gap between the profiler\'s start and the first sample inside the module (10-40 ms here) counts as active: ' +
         'a module that evaluates within a sample or two (the minimal Worker) reads anywhere from 0 to ~40 ms. Reported, not used for the target. ' +
@@ -562,6 +562,14 @@ export function render({ results, errors, opts, command, tree, seconds }) {
       ),
     );
     out.push('');
+    if (st.profile) {
+      out.push(
+        `Where the edge's first request spends its CPU (\`npm run bench:first\`, lib/first-profile.mjs): V8's sampling profiler inside workerd, the mean of ${st.profile.runs} fresh isolates after the timed runs (${fmt(st.profile.sampledMs, 1)} ms sampled, the profiler's overhead included, so read the shares, not the sum). Steps nest: a step's time includes the indented ones below it; work after an \`await\` is credited to the function it resumes in, so an async step (the key imports) can read low.`,
+      );
+      out.push('');
+      out.push(table(['step (inclusive)', 'ms'], st.profile.steps.map(([k, v]) => [k.replace(/^( +)/, (sp) => '&nbsp;'.repeat(sp.length)), fmt(v, 2)])));
+      out.push('');
+    }
     targets.push([
       `edge start-up set <= ${fmt(st.budget.bundleBytes / 1024, 0)} KiB (main module and its static imports, minified, as wrangler deploy uploads them; bench/budget.mjs)`,
       `${fmt(b.edge.bytes / 1024, 1)} KiB (gzip ${fmt(b.edge.gzipBytes / 1024, 1)}; ${parts(b.edge.byGroup)}); ${fmt(b.edge.totalBytes / 1024, 1)} KiB in all ${b.edge.modulesCount} modules; minimal Worker ${fmt(b.minimal.bytes / 1024, 1)} KiB`,

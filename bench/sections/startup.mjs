@@ -11,6 +11,8 @@
 //                  start-up, key ring import, trust record read from KV (not in the isolate
 //                  yet), the issuer's JWKS from KV (no fetch: checked), verify, sign.
 //                  Beside it, the same request once warm, in the same isolate.
+//   profile        where that first request spends its CPU, by step: V8's profiler through
+//                  workerd's inspector, on fresh isolates after the timed runs (lib/first-profile.mjs)
 // Runs are interleaved (minimal, edge, minimal, edge, ...), so that both see the same machine.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,8 +24,10 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateAdminToken, generateKeyRing } from '../../scripts/lib/keys.mjs';
 import { BUNDLE_TARGET_BYTES, FIRST_REQUEST_MS, FIRST_REQUEST_RATIO, STARTUP_BUDGET_MS } from '../budget.mjs';
 import { bundleWorker } from '../lib/bundle.mjs';
-import { AUDIENCE, kubeletRequest, makeIssuer, putTrustRecord, saTokens, startOidcServer, trustRecord } from '../lib/fixtures.mjs';
+import { AUDIENCE, kubeletRequest, makeIssuer, saTokens, startOidcServer } from '../lib/fixtures.mjs';
+import { profileFirstRequest } from '../lib/first-profile.mjs';
 import { LOAD_PATH, startIsolate } from '../lib/isolate.mjs';
+import { COMPATIBILITY_DATE, prime } from '../lib/prime.mjs';
 import { median, minMax } from '../lib/stats.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,10 +39,12 @@ const WORKERS = {
   minimal: { config: 'bench/minimal.wrangler.toml', entry: 'bench/minimal-worker.ts' },
   edge: { config: 'wrangler.toml', entry: 'src/index.ts' },
 };
-export const COMPATIBILITY_DATE = '2026-08-01';
+
 /** Requests before the warm figure is taken, and requests it is the mean of. */
 const WARM_UP = 30;
 const WARM_REQUESTS = 200;
+/** Profiles of the first request (lib/first-profile.mjs), averaged. */
+const PROFILES = 5;
 const JSON_POST = { method: 'POST', headers: { 'content-type': 'application/json' } };
 
 async function wrangler(args) {
@@ -108,47 +114,6 @@ async function checkStartup(dir, name, upload, i) {
     windowMs: num(/Profile window: ([\d.]+) ms/),
     samples: num(/Samples: (\d+)/),
   };
-}
-
-/**
- * KV as a warm location has it: the trust record (keys from a jwks_uri) and the issuer's
- * JWKS, which the edge itself wrote after fetching it once. Returns a credential it minted and
- * the keys a first exchange reads.
- */
-export async function prime({ edgeCode, edgeModules = [], persistDir, bindings, iss, oidc, body }) {
-  const isolate = await startIsolate({
-    code: edgeCode,
-    modules: edgeModules,
-    compatibilityDate: COMPATIBILITY_DATE,
-    bindings,
-    kv: ['TRUST'],
-    persistDir,
-    adminWriter: true,
-  });
-  try {
-    // Through the admin API and its writer (a Durable Object), as production writes it: checked
-    // against its schema and sealed (src/store/seal.ts), as a warm location's KV holds it.
-    const kv = await isolate.mf.getKVNamespace('TRUST');
-    await putTrustRecord({ url: isolate.url, adminToken: bindings.ADMIN_TOKEN }, 'startup', trustRecord(iss, { type: 'jwks_uri', uri: oidc.jwksUri }));
-    const res = await isolate.request('/v1/credentials', { ...JSON_POST, body });
-    if (res.status !== 200) throw new Error(`the edge refused the priming exchange: ${res.status} ${res.text.slice(0, 200)}`);
-    // The JWKS is written to KV after the response (waitUntil): wait for it.
-    for (let i = 0; ; i++) {
-      if ((await kv.list({ prefix: 'jwks/' })).keys.length) break;
-      if (i === 50) throw new Error('the edge did not store the JWKS in KV after its first fetch');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // What a first exchange reads: the record, its revocations (none: by name, and the version-1
-    // fallback by issuer) and the JWKS. The record is named 'startup' (above).
-    const stored = (await kv.list()).keys.map((k) => k.name);
-    const record = stored.find((k) => k.startsWith('trust/v1/issuer/'));
-    const jwks = stored.find((k) => k.startsWith('jwks/'));
-    if (!record || !jwks) throw new Error(`KV after priming holds no record or no JWKS: ${stored.join(', ')}`);
-    const kvReads = [record, record.replace('trust/v1/issuer/', 'revoke/v1/'), 'revoke/v2/startup', jwks];
-    return { credential: Object.values(JSON.parse(res.text).auth)[0].password, kvReads };
-  } finally {
-    await isolate.stop();
-  }
 }
 
 /** Start-up CPU by /proc: the importing request on a fresh isolate minus the same request once imported. */
@@ -304,6 +269,9 @@ export async function startupSection(ctx) {
       first: paired((x) => x.req.firstMs),
       firstWithoutKv: spread(raw.edge.map((e, i) => (e.req.firstMs - e.req.kvReadsMs) / raw.minimal[i].req.firstMs)),
     };
+    // (d) Where the edge's first request spends its CPU: V8's profiler, after the timed runs (it slows what it profiles).
+    const profile = await profileFirstRequest({ runs: PROFILES, dir, bindings: edgeBindings, iss, oidc, body: bodies[0] });
+    ctx.log(`  first-request profile: ${profile.steps.map(([k, v]) => `${k.trim()} ${v.toFixed(1)}`).join('; ')} ms`);
     return {
       runs,
       warmRequests: WARM_REQUESTS,
@@ -311,6 +279,7 @@ export async function startupSection(ctx) {
       bundles: Object.fromEntries(Object.entries(bundles).map(([name, b]) => [name, { ...b, code: undefined, modules: undefined, upload: undefined }])),
       workers: summary,
       ratios,
+      profile,
     };
   } finally {
     await oidc.stop();
