@@ -493,7 +493,7 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     out.push('');
     out.push(
       'The edge beside the minimal Worker (`bench/minimal-worker.ts`: the handlers of `bench/minimal.ts`, keys from one binding), both built by ' +
-        '`wrangler deploy --dry-run` (offline; the edge's build and the minimal Worker's toml minify, without keep-names wrappers), measured in the same run, interleaved. ' +
+        '`wrangler deploy --dry-run` (offline; the edge build and the minimal Worker toml both minify, without keep-names wrappers), measured in the same run, interleaved. ' +
         `**Bundle**: the start-up set wrangler would upload (the main module and the chunks it imports statically, without the source-map comment wrangler adds on disk; the total counts every module); KiB = 1,024 bytes. bench/lib/bundle.mjs builds the same with the Worker's build (scripts/lib/worker-build.mjs) and must give the same modules, byte for byte (the size test uses it). ` +
         "**wrangler check startup**: wrangler's own tool (works offline): it starts the bundle in a local workerd, profiles a request that `import()`s the module with V8's sampling profiler (~1 ms interval) " +
         'and prints "Active" = sampled time minus idle. Each sample is credited with the interval before it, so the gap between the profiler\'s start and the first sample inside the module (10-40 ms here) counts as active: ' +
