@@ -25,7 +25,7 @@ try {
   const p = await profileFirstRequest({ runs, dir, bindings, iss, oidc, body });
   const ms = (v) => `${v.toFixed(2).padStart(6)} ms`;
   console.log(`first POST /v1/credentials on a fresh isolate, mean of ${runs} profiles: ${p.sampledMs.toFixed(1)} ms sampled (profiler overhead included)`);
-  console.log('\nby step (inclusive; steps nest)');
+  console.log('\nby step (time sampled inside each; they overlap)');
   for (const [k, v] of p.steps) console.log(`${ms(v)}  ${k}`);
   console.log('\nby module (self time)');
   for (const [k, v] of p.byModule.slice(0, top)) console.log(`${ms(v)}  ${k}`);

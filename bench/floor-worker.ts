@@ -383,7 +383,13 @@ async function setup(env: Env, setupBody: Setup): Promise<State> {
   const upstreamRecord = setupBody.upstream && TrustRecordSchema.parse(setupBody.upstream.record);
   if (upstreamRecord) await kv.put(kvKeys.trustByIssuer(upstreamRecord.issuer), JSON.stringify(upstreamRecord));
   // ALLOW_ENDPOINT_OVERRIDES: the federated op's Cloudsmith is a loopback fake (lib/fixtures.mjs), not api.cloudsmith.io.
-  const benchEnv: Env = { TRUST: kv, EDGE_ISSUER: setupBody.edgeIssuer, EDGE_SIGNING_KEYS: env.EDGE_SIGNING_KEYS, AUDIT_LOG: 'off', ALLOW_ENDPOINT_OVERRIDES: 'on' };
+  const benchEnv: Env = {
+    TRUST: kv,
+    EDGE_ISSUER: setupBody.edgeIssuer,
+    EDGE_SIGNING_KEYS: env.EDGE_SIGNING_KEYS,
+    AUDIT_LOG: 'off',
+    ALLOW_ENDPOINT_OVERRIDES: 'on',
+  };
   appEnv = benchEnv;
 
   const ring = await loadKeyRing(env.EDGE_SIGNING_KEYS);

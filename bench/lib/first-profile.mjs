@@ -14,22 +14,23 @@ import { profileInspector } from './profile.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * The steps of a first exchange, each the inclusive time of the edge's function that does it
- * (steps nest: the decision holds the record, the keys and the verification), and what no
- * function of ours holds: V8 compiling (`(program)`), the KV binding's native side (the local
- * simulator's share of it included), garbage collection.
+ * The steps of a first exchange: for each, the time sampled inside the edge's function that does
+ * it and whatever it called. They overlap (the decision holds the record, the keys and the
+ * verification), and work after an `await` is sampled under the function it resumes in, not its
+ * caller, so a step's figure is what ran inside it, not a share of the handler. Beside them,
+ * what no function of ours holds: V8 compiling (`(program)`), the KV binding's native side (the
+ * local simulator's share of it included), garbage collection.
  */
 const STEPS = [
-  ['the whole handler (POST /v1/credentials)', (f) => /^\(anonymous\) src\/routes\/credentials\.ts$/.test(f)],
-  ['  settings (loadConfig)', (f) => f === 'loadConfig src/config.ts'],
-  ['  the kubelet request (parseCredentialProviderRequest)', (f) => f === 'parseCredentialProviderRequest src/kubelet.ts'],
-  ['  the decision (decide)', (f) => f === 'decide src/decide.ts'],
-  ['    trust record and revocations (loadTrust, KV included)', (f) => f === 'loadTrust src/store/trust.ts'],
-  ['    issuer keys (issuerKeys, KV included)', (f) => f === 'issuerKeys src/identity/jwks.ts'],
-  ['    token verification (verifyServiceAccountToken)', (f) => f === 'verifyServiceAccountToken src/identity/verify.ts'],
-  ['    rules (evaluate)', (f) => f === 'evaluate src/policy/evaluate.ts'],
-  ['  credential keys (loadCredentialKeys)', (f) => f === 'loadCredentialKeys src/signing/keys.ts'],
-  ['  the credential (mintCredential)', (f) => f === 'mintCredential src/registry/credential.ts'],
+  ['settings (loadConfig)', (f) => f === 'loadConfig src/config.ts'],
+  ['the kubelet request (parseCredentialProviderRequest)', (f) => f === 'parseCredentialProviderRequest src/kubelet.ts'],
+  ['the decision (decide: the four below and more)', (f) => f === 'decide src/decide.ts'],
+  ['trust record and revocations (loadTrust, KV reads included)', (f) => f === 'loadTrust src/store/trust.ts'],
+  ['issuer keys (issuerKeys, KV read included)', (f) => f === 'issuerKeys src/identity/jwks.ts'],
+  ['token verification (verifyServiceAccountToken)', (f) => f === 'verifyServiceAccountToken src/identity/verify.ts'],
+  ['rules (evaluate)', (f) => f === 'evaluate src/policy/evaluate.ts'],
+  ['credential keys (loadCredentialKeys)', (f) => f === 'loadCredentialKeys src/signing/keys.ts'],
+  ['the credential (mintCredential)', (f) => f === 'mintCredential src/registry/credential.ts'],
 ];
 
 /**

@@ -564,10 +564,15 @@ export function render({ results, errors, opts, command, tree, seconds }) {
     out.push('');
     if (st.profile) {
       out.push(
-        `Where the edge's first request spends its CPU (\`npm run bench:first\`, lib/first-profile.mjs): V8's sampling profiler inside workerd, the mean of ${st.profile.runs} fresh isolates after the timed runs (${fmt(st.profile.sampledMs, 1)} ms sampled, the profiler's overhead included, so read the shares, not the sum). Steps nest: a step's time includes the indented ones below it; work after an \`await\` is credited to the function it resumes in, so an async step (the key imports) can read low.`,
+        `Where the edge's first request spends its CPU (\`npm run bench:first\`, lib/first-profile.mjs): V8's sampling profiler inside workerd, the mean of ${st.profile.runs} fresh isolates after the timed runs (${fmt(st.profile.sampledMs, 1)} ms sampled, the profiler's overhead included, so read the shares, not the sum). Each step is the time sampled inside that function and what it called: they overlap (the decision holds the four after it), and work after an \`await\` is sampled under the function it resumes in, so an async step (the key imports) can read low.`,
       );
       out.push('');
-      out.push(table(['step (inclusive)', 'ms'], st.profile.steps.map(([k, v]) => [k.replace(/^( +)/, (sp) => '&nbsp;'.repeat(sp.length)), fmt(v, 2)])));
+      out.push(
+        table(
+          ['step (time sampled inside it)', 'ms'],
+          st.profile.steps.map(([k, v]) => [k, fmt(v, 2)]),
+        ),
+      );
       out.push('');
     }
     targets.push([

@@ -69,14 +69,26 @@ export function generateWorkloadKey() {
 
 /**
  * A key ring with one fresh, active key of each kind: the credential and registry-token key
- * (ES256, with certificate) and the workload-token keys (ES256 and RS256), kept apart.
+ * (ES256, with certificate) and the workload-token keys (ES256 and RS256), kept apart; and
+ * `seal`, 32 random bytes the edge derives the seal of its KV values from (src/store/seal.ts),
+ * which rotations keep, so that rotating a key does not unseal what the edge stored.
  */
 export function generateKeyRing(opts) {
   const key = generateSigningKey(opts);
   const workload = generateWorkloadKey();
   const rsa = generateRsaKey();
-  return { active: key.kid, keys: [key], workload: { active: workload.kid, keys: [workload] }, rsa: { active: rsa.kid, keys: [rsa] } };
+  return {
+    active: key.kid,
+    keys: [key],
+    workload: { active: workload.kid, keys: [workload] },
+    rsa: { active: rsa.kid, keys: [rsa] },
+    seal: generateSeal(),
+  };
 }
+
+/** The ring's seal seed: 32 random bytes, base64url (43 characters). */
+export const generateSeal = () => randomBytes(32).toString('base64url');
+const SEAL = /^[A-Za-z0-9_-]{43,}$/;
 
 /** 32 random bytes, base64url: the admin bearer token. */
 export function generateAdminToken() {
@@ -117,6 +129,7 @@ export function checkKeyRing(ring, now = new Date()) {
   if (!ring.keys.some((k) => k.kid === ring.active)) problems.push(`active kid ${ring.active} is not in keys`);
   if (ring.rsa !== undefined) problems.push(...checkRsaKeys(ring.rsa));
   if (ring.workload !== undefined) problems.push(...checkWorkloadKeys(ring.workload, ring.keys));
+  if (ring.seal !== undefined && !(typeof ring.seal === 'string' && SEAL.test(ring.seal))) problems.push('seal: must be at least 32 bytes, base64url');
   return problems;
 }
 
@@ -168,7 +181,9 @@ function checkRsaKeys(rsa) {
  * (ES256) by default; `{ rsa: true }` rotates the RS256 workload keys and `{ workload: true }`
  * the ES256 workload keys instead (each adds the first one to an older ring).
  */
-export function rotateKeyRing(ring, opts = {}) {
+export function rotateKeyRing(given, opts = {}) {
+  // A ring made before seals gets one now (its values are read the slow way until rewritten, once).
+  const ring = given.seal === undefined ? { ...given, seal: generateSeal() } : given;
   if (opts.workload) {
     const key = generateWorkloadKey();
     return { ring: { ...ring, workload: { active: key.kid, keys: [key, ...(ring.workload?.keys ?? [])] } }, added: key.kid };

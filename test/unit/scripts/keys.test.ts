@@ -328,3 +328,31 @@ describe('ES256 workload keys (workload tokens, kept apart from the credential k
     expect(checkKeyRing(ring).join('\n')).toMatch(/also a credential key/);
   });
 });
+
+describe('the seal seed (what the edge derives the seal of its KV values from)', () => {
+  it('is in every new ring: 32 random bytes, base64url, different each time', () => {
+    const a = generateKeyRing().seal;
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(generateKeyRing().seal).not.toBe(a);
+  });
+
+  it.each([{}, { rsa: true }, { workload: true }])('is kept by a rotation (%o), so a rotation unseals nothing', (opts) => {
+    const ring = generateKeyRing();
+    expect(rotateKeyRing(ring, opts).ring.seal).toBe(ring.seal);
+  });
+
+  it('is added by the first rotation of a ring made before seeds', () => {
+    const { seal: _none, ...old } = generateKeyRing();
+    const { ring } = rotateKeyRing(old);
+    expect(ring.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(checkKeyRing(ring)).toEqual([]);
+  });
+
+  it.each([
+    ['too short', 'abc'],
+    ['not base64url', `${'a'.repeat(42)}+`],
+    ['a number', 42],
+  ])('is refused by check when %s', (_, seal) => {
+    expect(checkKeyRing({ ...generateKeyRing(), seal })).toContain('seal: must be at least 32 bytes, base64url');
+  });
+});

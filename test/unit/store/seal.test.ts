@@ -59,6 +59,18 @@ describe('seals', () => {
     expect(await seal().holds('k', '{"a":1}', mac)).toBe(false);
   });
 
+  it("holds across a key rotation: the ring's seal seed keys it, not its keys", async () => {
+    const ring = (keys: string, seal?: string) => JSON.stringify({ active: keys, keys: [{ kid: keys }], ...(seal ? { seal } : {}) });
+    const seed = 'S'.repeat(43);
+    const mac = await sealOf(namespace(ring('old', seed)))!.of('k', '{"a":1}');
+    expect(await sealOf(namespace(ring('new', seed)))!.holds('k', '{"a":1}', mac)).toBe(true);
+    expect(await sealOf(namespace(ring('old', 'T'.repeat(43))))!.holds('k', '{"a":1}', mac)).toBe(false);
+    // A ring without a seed seals under the whole secret: any change of it unseals.
+    const unseeded = await sealOf(namespace(ring('old')))!.of('k', '{"a":1}');
+    expect(await sealOf(namespace(ring('new')))!.holds('k', '{"a":1}', unseeded)).toBe(false);
+    expect(await sealOf(namespace(ring('old')))!.holds('k', '{"a":1}', unseeded)).toBe(true);
+  });
+
   it("does not hold under another secret's key", async () => {
     const mac = await sealOf(namespace('another secret'))!.of('k', '{"a":1}');
     expect(await seal().holds('k', '{"a":1}', mac)).toBe(false);
