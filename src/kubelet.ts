@@ -4,6 +4,7 @@
  * forwards, and the response, built with only the fields the kubelet defines (it decodes
  * strictly: an unknown field fails the whole response).
  */
+import { isObject } from './shape';
 
 export const API_VERSIONS = [
   'credentialprovider.kubelet.k8s.io/v1',
@@ -22,7 +23,6 @@ export interface CredentialProviderRequest {
 /** Longest accepted: an image reference, a token, an annotation key (a DNS-1123 prefix and a name) and value. */
 const MAX = { image: 4096, token: 16 * 1024, annotationKey: 317, annotationValue: 64 * 1024 } as const;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown, max = Number.POSITIVE_INFINITY): v is string => typeof v === 'string' && v.length <= max;
 
 /**

@@ -10,9 +10,9 @@ import { base64url, type JWK, type JWTPayload, type ProtectedHeaderParameters } 
 import { JWTInvalid } from 'jose/errors';
 import { utf8 } from '../bytes';
 import { base64url as encodeBase64url } from '../signing/jws';
+import { isObject } from '../shape';
 
 /** A JSON object (not an array, not null): what a JWT's header and payload must be. */
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One base64url segment as a JSON object; JWTInvalid (code ERR_JWT_INVALID, as jose's) otherwise. */
 function segment(encoded: string): Record<string, unknown> {

@@ -27,6 +27,7 @@ import * as joseErrors from 'jose/errors';
 import { readResponseAtMost, utf8 } from '../bytes';
 import { JwksUnavailable, UnknownKey } from '../errors';
 import { isHttpsOrLoopback } from '../net';
+import { isObject } from '../shape';
 
 /** After a successful fetch, an unknown kid refetches only after this long, ms (JWKS_COOLDOWN_SECONDS). */
 export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
@@ -284,7 +285,7 @@ async function discoverJwksUri(issuer: string, deps: KeyDeps): Promise<string> {
   } catch (err) {
     throw err instanceof JwksUnavailable ? err : new JwksUnavailable({ detail: 'discovery fetch failed' });
   }
-  const { issuer: claimed, jwks_uri: jwksUri } = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
+  const { issuer: claimed, jwks_uri: jwksUri } = isObject(doc) ? doc : {};
   // OIDC Discovery 1.0 §4.3: the document's issuer must be exactly the issuer asked about.
   if (claimed !== issuer || typeof jwksUri !== 'string') throw new JwksUnavailable({ detail: 'discovery document invalid or for another issuer' });
   if (!isHttpsOrLoopback(jwksUri)) throw new JwksUnavailable({ detail: 'discovery jwks_uri is not https' });

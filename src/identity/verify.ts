@@ -27,6 +27,7 @@ import {
   UnknownKey,
 } from '../errors';
 import type { Workload } from './workload';
+import { isObject } from '../shape';
 
 /** Clock skew tolerated between the cluster and the edge, seconds. */
 export const CLOCK_SKEW = 60;
@@ -56,7 +57,6 @@ interface KubernetesClaim {
   node?: Ref;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
 /** `{ name, uid }` of a service account, pod or node: a name of at most 253 characters, a uid of at most 64. */
 const ref = (v: unknown): Ref | undefined => (isObject(v) && text(v.name, 253) && text(v.uid, 64) ? { name: v.name, uid: v.uid } : undefined);

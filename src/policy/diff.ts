@@ -3,7 +3,7 @@
  * an admin change (values are not logged: they are policy, not secrets, but a log line should
  * say what to look at, not repeat the record). Pure.
  */
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+import { isObject } from '../shape';
 
 export function changedFields(before: unknown, after: unknown, path = ''): string[] {
   if (isObject(before) && isObject(after)) {

@@ -16,6 +16,7 @@ import type { Action, Grant } from '../policy/grant';
 import type { HeldCredential } from '../policy/evaluate';
 import { JwsRefused, signEs256, verifyOwnEs256 } from '../signing/jws';
 import { type CredentialKeys, SIGNING_ALG } from '../signing/keys';
+import { isObject } from '../shape';
 
 export const CREDENTIAL_TYP = 'ecp-credential+jwt';
 /** The credential's audience: the edge's own token endpoint, so no registry accepts it as a bearer token. */
@@ -59,7 +60,6 @@ interface CredentialClaims {
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isNameUid = (v: unknown): v is NameUid => isObject(v) && isString(v.name) && isString(v.uid);

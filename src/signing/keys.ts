@@ -27,6 +27,7 @@ import type { JWK } from 'jose';
 import { fromBase64 } from '../bytes';
 import { NotConfigured } from '../errors';
 import { libtrustKeyId } from './libtrust';
+import { isObject } from '../shape';
 
 interface RingEntry<J> {
   kid: string;
@@ -65,7 +66,6 @@ export interface KeyRingSecret extends Ring<EcPrivateJwk, { certificate?: string
  * zod's first run would cost more than the request: bench/FINDINGS.md, 11). Each JWK keeps its
  * key fields only (what `importKey` must see); a field of the wrong form throws.
  */
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const B64URL = /^[A-Za-z0-9_-]+$/;
 function jwkFields<J>(v: unknown, fixed: Record<string, string>, fields: readonly string[]): J {
   if (!isObject(v)) throw new TypeError('a key is not an object');
@@ -160,18 +160,19 @@ export const SIGNING_ALG = 'ES256';
  * exchange for an edge credential imports the credential keys only (the RSA keys, the slowest
  * to import, wait for the first federation or JWKS request).
  */
-let cached: { secret: string; parts: Map<string, Promise<unknown>> } | undefined;
+let cached: { secret: string; parts: Map<string, Promise<unknown>>; ring?: KeyRingSecret } | undefined;
 
 function once<T>(secret: string | undefined, part: string, build: (ring: KeyRingSecret) => Promise<T>): Promise<T> {
   if (!secret) return Promise.reject(new NotConfigured({ detail: 'EDGE_SIGNING_KEYS is not set' }));
   if (cached?.secret !== secret) cached = { secret, parts: new Map() };
-  const { parts } = cached;
+  const held = cached;
+  const { parts } = held;
   let loading = parts.get(part) as Promise<T> | undefined;
   if (!loading) {
     // A key that passes the checks but that WebCrypto refuses (an RSA key with inconsistent
     // CRT parameters, a point off the curve) is a configuration error too: 503, never a 500.
     const started = Promise.resolve()
-      .then(() => build(parseKeyRing(secret)))
+      .then(() => build((held.ring ??= parseKeyRing(secret)))) // parsed once for both parts
       .catch((err: unknown) => {
         throw err instanceof NotConfigured ? err : new NotConfigured({ detail: 'EDGE_SIGNING_KEYS holds a key WebCrypto refuses' });
       });
