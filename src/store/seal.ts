@@ -14,6 +14,8 @@
  */
 import { fromBase64 } from '../bytes';
 import { type Derived, derivedKey } from '../derive';
+import { isObject } from '../shape';
+import { base64url } from '../signing/jws';
 
 const encoder = new TextEncoder();
 
@@ -32,11 +34,6 @@ export interface Seal {
   holds(key: string, text: string, seal: unknown): Promise<boolean>;
 }
 
-const b64url = (bytes: ArrayBuffer) =>
-  btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
 const signed = (key: string, text: string) => encoder.encode(`${key}\n${text}`);
 const hmacKey = (secret: string) => derivedKey(seedOf(secret), 'kv seal v1', HMAC, ['sign', 'verify']);
 
@@ -47,7 +44,7 @@ function seedOf(secret: string): string {
     let seed = secret;
     try {
       const ring: unknown = JSON.parse(secret);
-      const given = typeof ring === 'object' && ring !== null ? (ring as { seal?: unknown }).seal : undefined;
+      const given = isObject(ring) ? ring.seal : undefined;
       if (typeof given === 'string' && given.length >= 43) seed = given;
     } catch {
       // Not JSON: the key ring's own check refuses it where it is used; the seal keys on the text.
@@ -61,7 +58,7 @@ export function sealOf(kv: KVNamespace): Seal | undefined {
   const secret = secrets.get(kv);
   if (!secret) return undefined;
   return {
-    of: async (key, text) => `v1.${b64url(await crypto.subtle.sign('HMAC', await hmacKey(secret), signed(key, text)))}`,
+    of: async (key, text) => `v1.${base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), signed(key, text))))}`,
     async holds(key, text, seal) {
       if (typeof seal !== 'string' || !/^v1\.[\w-]{43}$/.test(seal)) return false;
       const mac = fromBase64(seal.slice(3).replace(/-/g, '+').replace(/_/g, '/'));
