@@ -172,7 +172,10 @@ function once<T>(secret: string | undefined, part: string, build: (ring: KeyRing
     // A key that passes the checks but that WebCrypto refuses (an RSA key with inconsistent
     // CRT parameters, a point off the curve) is a configuration error too: 503, never a 500.
     const started = Promise.resolve()
-      .then(() => build((held.ring ??= parseKeyRing(secret)))) // parsed once for both parts
+      .then(() => {
+        held.ring ??= parseKeyRing(secret); // parsed once for both parts
+        return build(held.ring);
+      })
       .catch((err: unknown) => {
         throw err instanceof NotConfigured ? err : new NotConfigured({ detail: 'EDGE_SIGNING_KEYS holds a key WebCrypto refuses' });
       });
