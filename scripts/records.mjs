@@ -207,6 +207,19 @@ async function main(argv) {
     return dir;
   };
 
+  /** diff's and apply's plan: the directory against the edge, shown, with the changes it makes and the scopes they need that the caller lacks. */
+  const planned = async () => {
+    const call = edge();
+    const tools = await loadSchema();
+    const local = await localRecords(dirArg(), tools);
+    const live = await liveRecords(call);
+    const scope = await callerScope(call, tools);
+    const steps = plan(local, live, values.prune ?? false, scope);
+    show(steps, scope);
+    const changes = changesOf(steps);
+    return { call, live, scope, changes, missing: missingScopes(changes, scope.allowed, tools.changesTrustAnchor) };
+  };
+
   switch (command) {
     case 'validate': {
       const records = await localRecords(dirArg(), await loadSchema());
@@ -215,44 +228,30 @@ async function main(argv) {
     }
     case 'diff': {
       // The exit code says whether `apply` (with the same --prune) would write anything.
-      const call = edge();
-      const tools = await loadSchema();
-      const local = await localRecords(dirArg(), tools);
-      const live = await liveRecords(call);
-      const scope = await callerScope(call, tools);
-      const steps = plan(local, live, values.prune ?? false, scope);
-      show(steps, scope);
-      if (changesOf(steps).length === 0) process.stdout.write('no changes\n');
-      const missing = missingScopes(changesOf(steps), scope.allowed, tools.changesTrustAnchor);
+      const { call, live, scope, changes, missing } = await planned();
+      if (changes.length === 0) process.stdout.write('no changes\n');
       // A read-only token (a pull request's diff) is not the one that applies: nothing to warn about.
       if (missing.length && scope.writes) process.stderr.write(`warning: apply would be refused: ${scope.principal} lacks ${missing.join(', ')}\n`);
       await warnStaleKeys(call, live);
-      return changesOf(steps).length ? 2 : 0;
+      return changes.length ? 2 : 0;
     }
     case 'apply': {
-      const call = edge();
-      const tools = await loadSchema();
-      const local = await localRecords(dirArg(), tools);
-      const live = await liveRecords(call);
-      const scope = await callerScope(call, tools);
-      const steps = plan(local, live, values.prune ?? false, scope);
-      show(steps, scope);
+      const { call, live, scope, changes, missing } = await planned();
       await warnStaleKeys(call, live);
       // All or nothing for scope: a change it may not make refuses the apply before any write.
-      const missing = missingScopes(changesOf(steps), scope.allowed, tools.changesTrustAnchor);
       if (missing.length) throw new Failure(`${scope.principal} lacks ${missing.join(', ')}; nothing was written`);
-      if (values['dry-run'] || changesOf(steps).length === 0) {
-        process.stdout.write(changesOf(steps).length ? '(dry run: nothing written)\n' : 'no changes\n');
+      if (values['dry-run'] || changes.length === 0) {
+        process.stdout.write(changes.length ? '(dry run: nothing written)\n' : 'no changes\n');
         return 0;
       }
-      for (const s of changesOf(steps)) {
+      for (const s of changes) {
         // If-Match: a record someone changed since we read it is refused (412), never overwritten.
         const headers = s.op === 'create' ? { 'if-none-match': '*' } : { 'if-match': s.etag };
         const res =
           s.op === 'delete' ? await call('DELETE', `/issuers/${s.name}`, { headers }) : await call('PUT', `/issuers/${s.name}`, { body: s.record, headers });
         if (res.status >= 300) throw refused(`${s.op} ${s.name}`, res);
       }
-      process.stdout.write(`applied ${changesOf(steps).length} change(s)\n`);
+      process.stdout.write(`applied ${changes.length} change(s)\n`);
       return 0;
     }
     case 'export': {
